@@ -1,0 +1,152 @@
+"""The lab: the child process where the workloads run, never the UI's process.
+
+Started by the parent as ``python -m gilviz.engine.lab`` (any Python >= 3.10
+that can import this package: standard library only, plus requests for
+fetch). It speaks JSON lines: commands on stdin, events on stdout.
+
+Commands::
+
+    {"op": "run", "request": {...RunRequest...}, "slots": "/dev/shm/gilviz-slots-..."}
+    {"op": "cancel"}
+    {"op": "quit"}
+
+Events::
+
+    {"ev": "hello", "lab": {...LabInfo...}}
+    {"ev": "started", "startup_s": ..., "tasks": [...], "solo_units_per_s": ...}
+    {"ev": "finished", "outcome": {...}}
+    {"ev": "error", "message": "..."}
+
+Progress does not travel here: workers write it into the shared slots, which
+the parent reads. When stdin closes (the parent is gone, however it ended),
+the lab kills its process group (its worker processes) and exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import traceback
+from dataclasses import asdict
+
+from .model import LabInfo, RunRequest
+from .slots import Slots
+
+_out_lock = threading.Lock()
+_solo_cache: dict[tuple[str, bool], float | None] = {}
+
+
+def emit(event: dict) -> None:
+    line = json.dumps(event)
+    with _out_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+def gil_enabled() -> bool:
+    check = getattr(sys, "_is_gil_enabled", None)
+    return bool(check()) if check is not None else True
+
+
+def lab_info() -> LabInfo:
+    return LabInfo(
+        pid=os.getpid(),
+        python=".".join(str(v) for v in sys.version_info[:3]),
+        implementation=sys.implementation.name.replace("cpython", "CPython"),
+        executable=sys.executable,
+        gil_enabled=gil_enabled(),
+        switch_interval_s=sys.getswitchinterval(),
+        cpu_count=os.cpu_count() or 1,
+    )
+
+
+class Lab:
+    def __init__(self) -> None:
+        self.runner: threading.Thread | None = None
+        self.slots: Slots | None = None
+        self.default_switch_interval_s = sys.getswitchinterval()
+
+    def start_run(self, msg: dict) -> None:
+        if self.runner is not None and self.runner.is_alive():
+            emit({"ev": "error", "message": "a run is already going"})
+            return
+        self.runner = threading.Thread(target=self._run, args=(msg,), name="lab-runner", daemon=True)
+        self.runner.start()
+
+    def _run(self, msg: dict) -> None:
+        from . import strategies, workloads
+
+        try:
+            request = RunRequest.from_dict(msg["request"])
+            slots = self.slots = Slots(msg["slots"])
+            sys.setswitchinterval(request.switch_interval_s or self.default_switch_interval_s)
+            key = (request.workload, request.lock)
+            if key not in _solo_cache:
+                _solo_cache[key] = workloads.solo_rate(request.workload, request.lock)
+
+            def on_started(startup_s: float, tasks: list) -> None:
+                emit({
+                    "ev": "started",
+                    "startup_s": startup_s,
+                    "tasks": [t.label for t in tasks],
+                    "solo_units_per_s": _solo_cache[key],
+                    "switch_interval_s": sys.getswitchinterval(),
+                })
+
+            outcome = strategies.execute(request, slots, on_started)
+            emit({"ev": "finished", "outcome": asdict(outcome)})
+        except Exception as exc:  # report, never die: the next run must work
+            emit({"ev": "error", "message": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()})
+        finally:
+            if self.slots is not None:
+                self.slots.close()
+                self.slots = None
+
+    def cancel(self) -> None:
+        slots = self.slots
+        if slots is not None:
+            slots.cancel()
+
+
+def _kill_group_and_exit(code: int) -> None:
+    """Take every worker process down with the lab (they share its group)."""
+    sys.stdout.flush()
+    try:
+        if os.getpgid(0) == os.getpid():
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            os.killpg(os.getpid(), signal.SIGTERM)
+    except OSError:
+        pass
+    os._exit(code)
+
+
+def main() -> None:
+    # The parent's Ctrl+C is the parent's to handle; the lab ends when told or
+    # when its stdin closes.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lab = Lab()
+    emit({"ev": "hello", "lab": asdict(lab_info())})
+    for line in sys.stdin:
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            emit({"ev": "error", "message": f"not JSON: {line[:80]!r}"})
+            continue
+        op = msg.get("op")
+        if op == "run":
+            lab.start_run(msg)
+        elif op == "cancel":
+            lab.cancel()
+        elif op == "quit":
+            break
+        else:
+            emit({"ev": "error", "message": f"unknown op {op!r}"})
+    lab.cancel()
+    _kill_group_and_exit(0)
+
+
+if __name__ == "__main__":
+    main()

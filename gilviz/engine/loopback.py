@@ -1,0 +1,136 @@
+"""The embedded HTTP server that the fetch workload downloads from.
+
+It runs in its own small process (``python -m gilviz.engine.loopback``),
+listens on 127.0.0.1 only, on a free port, and serves only responses it
+generates: ``GET /item/<n>?latency=<s>&size=<bytes>`` answers after
+``latency`` seconds with ``size`` bytes. So the I/O demo works in a hall with
+no network, and its CPU use is neither the lab's nor the UI's. It exits when
+its stdin closes (its parent is gone).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+MAX_LATENCY_S = 60.0
+MAX_SIZE_BYTES = 64 * 1024 * 1024
+_BLOCK = (b"gilviz " * 9363)[:65536]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "gilviz-loopback"
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        parts = urlsplit(self.path)
+        if not parts.path.startswith("/item/"):
+            self.send_error(404, "gilviz serves /item/<n> only")
+            return
+        query = parse_qs(parts.query)
+        try:
+            latency = float(query.get("latency", ["0.5"])[0])
+            size = int(query.get("size", ["65536"])[0])
+        except ValueError:
+            self.send_error(400, "latency and size must be numbers")
+            return
+        if not (0 <= latency <= MAX_LATENCY_S) or not (0 <= size <= MAX_SIZE_BYTES):
+            self.send_error(400, f"latency 0..{MAX_LATENCY_S:g} s, size 0..{MAX_SIZE_BYTES} bytes")
+            return
+        time.sleep(latency)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        left = size
+        while left > 0:
+            n = min(left, len(_BLOCK))
+            self.wfile.write(_BLOCK[:n])
+            left -= n
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+
+def serve() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    print(json.dumps({"port": server.server_address[1]}), flush=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sys.stdin.read()  # returns when the parent closes our stdin or dies
+    os._exit(0)
+
+
+class LoopbackServer:
+    """The parent's handle on the server process."""
+
+    def __init__(self, python: str | None = None) -> None:
+        self.python = python or sys.executable
+        self.proc: subprocess.Popen | None = None
+        self.port: int | None = None
+
+    def start(self) -> int:
+        from .client import PACKAGE_ROOT
+
+        env = dict(os.environ)
+        env["PYTHONPATH"] = PACKAGE_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.proc = subprocess.Popen(
+            [self.python, "-m", "gilviz.engine.loopback"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+            start_new_session=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        try:
+            self.port = int(json.loads(line)["port"])
+        except (ValueError, KeyError, TypeError):
+            self.close()
+            raise RuntimeError("the embedded HTTP server did not start") from None
+        return self.port
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def ensure(self) -> int:
+        if not self.alive:
+            self.close()
+            self.start()
+        assert self.port is not None
+        return self.port
+
+    def urls(self, count: int, latency_s: float, size_bytes: int) -> tuple[str, ...]:
+        port = self.ensure()
+        return tuple(
+            f"http://127.0.0.1:{port}/item/{i}?latency={latency_s:g}&size={size_bytes}" for i in range(count)
+        )
+
+    def close(self) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        try:
+            if proc.stdin:
+                proc.stdin.close()
+            proc.wait(1.0)
+        except (subprocess.TimeoutExpired, OSError):
+            pass
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+        self.proc = None
+
+
+if __name__ == "__main__":
+    serve()

@@ -1,0 +1,194 @@
+"""Plain, frozen data that crosses a boundary (lab -> parent, engine -> UI/CLI).
+
+Units are in the field names (``wall_s``, ``cpu_s``, ``units_per_s``) so a
+reader never has to guess seconds versus milliseconds. Standard library only:
+the lab imports this module too.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+WORKLOADS = ("fetch", "count", "hash", "race")
+STRATEGIES = ("sequential", "threads", "processes")
+
+MIN_WORKERS = 1
+MAX_WORKERS = 256
+
+#: What one unit of work is, per workload.
+UNIT_NAMES = {
+    "fetch": "bytes",
+    "count": "iterations",
+    "hash": "bytes",
+    "race": "increments",
+}
+
+
+class WorkerState(enum.IntEnum):
+    """What a worker is doing. Stored as an int in the shared-memory slots."""
+
+    QUEUED = 0  # created, waiting for the start signal or its next task
+    RUNNING = 1  # executing Python / C code of its task
+    WAITING = 2  # blocked on I/O (network)
+    DONE = 3
+    ERROR = 4  # finished, at least one task failed
+    CANCELLED = 5
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run. Sent from the parent to the lab as JSON."""
+
+    workload: str = "count"
+    strategy: str = "threads"
+    workers: int = 4
+    #: Total work, in the workload's units: iterations (count), MiB (hash),
+    #: increments (race), body bytes per URL (fetch). ``None``: the default.
+    size: int | None = None
+    switch_interval_s: float | None = None
+    lock: bool = False
+    urls: tuple[str, ...] = ()
+    latency_s: float = 0.5
+    timeout_s: float = 10.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["urls"] = list(self.urls)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunRequest":
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known}
+        if "urls" in kw:
+            kw["urls"] = tuple(kw["urls"])
+        return cls(**kw)
+
+
+@dataclass(frozen=True)
+class LabInfo:
+    """The interpreter the lab runs on, as the lab reports it about itself."""
+
+    pid: int
+    python: str  # "3.11.7"
+    implementation: str  # "CPython"
+    executable: str
+    gil_enabled: bool
+    switch_interval_s: float
+    cpu_count: int
+
+
+@dataclass(frozen=True)
+class WorkerIdentity:
+    index: int
+    name: str  # "thread-0", "process-1", "sequential"
+    kind: str  # "thread" or "process"
+    os_id: int  # native thread id or pid; 0 until the worker has started
+
+
+@dataclass(frozen=True)
+class WorkerSample:
+    """One worker over one sample period, read by the parent's sampler."""
+
+    index: int
+    os_id: int
+    state: WorkerState
+    units: int  # cumulative units done
+    units_delta: int  # units done in this period
+    tasks_done: int
+    tasks_total: int
+    task_index: int  # current task index, -1 if none
+    cpu_s: float  # cumulative CPU time of this worker (psutil)
+    cpu_share: float  # CPU seconds per wall second in this period (1.0 = a full core)
+    errors: int
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Everything measured in one sample period."""
+
+    seq: int
+    t_s: float  # seconds since the run's start signal (end of this period)
+    period_s: float  # actual length of this period
+    workers: tuple[WorkerSample, ...]
+    cores_percent: tuple[float, ...]  # psutil.cpu_percent(percpu=True) over this period
+    cores_used: float  # lab + worker CPU seconds per wall second, this period
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    """Sent when the workers have been released (the start signal)."""
+
+    request: RunRequest
+    workers: tuple[WorkerIdentity, ...]
+    unit: str
+    tasks: tuple[str, ...]  # a label per task: the URL, "chunk 3/8" ...
+    solo_units_per_s: float | None  # one worker alone on a free core (measured)
+    startup_s: float  # time to create the workers before the start signal
+    switch_interval_s: float  # sys.getswitchinterval() in the lab for this run
+    lab: LabInfo
+
+
+@dataclass(frozen=True)
+class WorkerResult:
+    index: int
+    name: str
+    kind: str
+    os_id: int
+    state: str
+    tasks_done: int
+    units: int
+    cpu_s: float
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The measured outcome of one run. ``to_dict`` is the ``--json`` object."""
+
+    workload: str
+    strategy: str
+    workers: int
+    size: int
+    unit: str
+    lock: bool
+    wall_s: float  # start signal -> last worker done
+    startup_s: float  # creating threads / processes, before the start signal
+    cpu_s: float  # CPU time of the lab and its worker processes during the run
+    cores_used: float  # cpu_s / wall_s
+    units: int
+    units_per_s: float
+    python: str
+    implementation: str
+    gil_enabled: bool
+    switch_interval_s: float
+    cpu_count: int
+    errors: tuple[str, ...]
+    cancelled: bool
+    worker_results: tuple[WorkerResult, ...]
+    expected: int | None = None  # race only
+    actual: int | None = None
+    lost: int | None = None
+    speedup: float | None = None  # set by compare: sequential wall / this wall
+    ticks: tuple[Tick, ...] = field(default=(), repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name == "ticks":
+                continue
+            value = getattr(self, f.name)
+            if f.name == "worker_results":
+                value = [asdict(w) | {"errors": list(w.errors)} for w in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            d[f.name] = value
+        return d
+
+    def with_speedup(self, baseline_wall_s: float) -> "RunResult":
+        from dataclasses import replace
+
+        speed = baseline_wall_s / self.wall_s if self.wall_s > 0 else None
+        return replace(self, speedup=speed)

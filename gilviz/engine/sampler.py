@@ -1,0 +1,124 @@
+"""The sampler: measures a run from outside, the way a profiler watches its target.
+
+At each period it reads the workers' shared slots (state, units, tasks) and
+asks the OS, through psutil, for the CPU time of every worker thread (in the
+lab) or worker process, for the lab as a whole, and for every core. It runs in
+the parent, so measuring costs the lab nothing but a few stores per chunk.
+"""
+
+from __future__ import annotations
+
+import time
+
+import psutil
+
+from .model import Tick, WorkerSample, WorkerState
+from .slots import ERRORS, OS_ID, STATE, TASK_INDEX, TASKS_DONE, UNITS, Slots
+
+
+def _cpu(times) -> float:
+    return times.user + times.system
+
+
+class Sampler:
+    def __init__(self, slots: Slots, lab_pid: int, strategy: str, tasks_per_worker: list[int]) -> None:
+        self.slots = slots
+        self.n = slots.n_workers
+        self.threads = strategy != "processes"
+        self.tasks_per_worker = tasks_per_worker
+        self.lab = psutil.Process(lab_pid)
+        self._procs: dict[int, psutil.Process] = {}
+        self._cpu_base: dict[int, float] = {}  # per worker: CPU at the start signal
+        self._cpu_last: list[float] = [0.0] * self.n
+        self._units_last = [0] * self.n
+        self._total_cpu_last = 0.0
+        self._seq = 0
+        self.t0 = 0.0
+        self._t_last = 0.0
+
+    def start(self) -> None:
+        """Call at the start signal: the baseline every later sample is measured from."""
+        psutil.cpu_percent(percpu=True)  # the next call reports since now
+        self.t0 = self._t_last = time.perf_counter()
+        self._total_cpu_last = self._total_cpu(self._worker_cpu())
+
+    def _worker_cpu(self) -> list[float]:
+        """CPU seconds of each worker since the start signal, from the OS.
+
+        A worker the OS no longer knows (a process that ended) keeps its last
+        known value."""
+        raw: list[float | None] = []
+        if self.threads:
+            try:
+                by_tid = {t.id: t.user_time + t.system_time for t in self.lab.threads()}
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                by_tid = {}
+            raw = [by_tid.get(self.slots.get(i, OS_ID)) for i in range(self.n)]
+        else:
+            for i in range(self.n):
+                pid = self.slots.get(i, OS_ID)
+                try:
+                    proc = self._procs.get(pid)
+                    if proc is None and pid:
+                        proc = self._procs[pid] = psutil.Process(pid)
+                    raw.append(_cpu(proc.cpu_times()) if proc is not None else None)
+                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                    raw.append(None)
+        out = []
+        for i, value in enumerate(raw):
+            if value is None:
+                out.append(self._cpu_last[i])
+                continue
+            base = self._cpu_base.setdefault(i, value)
+            out.append(max(0.0, value - base))
+        return out
+
+    def _total_cpu(self, worker_cpu: list[float]) -> float:
+        """CPU of the lab process (all its threads) plus its worker processes."""
+        try:
+            total = _cpu(self.lab.cpu_times())
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            return self._total_cpu_last
+        if not self.threads:
+            total += sum(worker_cpu)
+        return total
+
+    def sample(self) -> Tick:
+        now = time.perf_counter()
+        period = max(now - self._t_last, 1e-6)
+        self._t_last = now
+        cpu = self._worker_cpu()
+        total_cpu = self._total_cpu(cpu)
+        cores_used = max(0.0, total_cpu - self._total_cpu_last) / period
+        self._total_cpu_last = total_cpu
+        workers = []
+        for i, row in enumerate(self.slots.read_all()):
+            units = row[UNITS]
+            state = row[STATE]
+            workers.append(
+                WorkerSample(
+                    index=i,
+                    os_id=row[OS_ID],
+                    state=WorkerState(state) if 0 <= state <= 5 else WorkerState.ERROR,
+                    units=units,
+                    units_delta=units - self._units_last[i],
+                    tasks_done=row[TASKS_DONE],
+                    tasks_total=self.tasks_per_worker[i],
+                    task_index=row[TASK_INDEX],
+                    cpu_s=cpu[i],
+                    cpu_share=max(0.0, cpu[i] - self._cpu_last[i]) / period,
+                    errors=row[ERRORS],
+                )
+            )
+            self._units_last[i] = units
+            self._cpu_last[i] = cpu[i]
+        cores = tuple(psutil.cpu_percent(percpu=True))
+        self._seq += 1
+        return Tick(
+            seq=self._seq,
+            t_s=now - self.t0,
+            period_s=period,
+            workers=tuple(workers),
+            cores_percent=cores,
+            cores_used=cores_used,
+        )

@@ -1,0 +1,306 @@
+"""A session: one lab (restarted when needed), one embedded HTTP server, and
+runs measured one after another. The headless CLI and the Textual app both
+drive the engine through this class."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Callable
+
+from .client import LabClient, LabError
+from .loopback import LoopbackServer
+from .model import (
+    UNIT_NAMES,
+    LabInfo,
+    RunRequest,
+    RunResult,
+    RunStarted,
+    Tick,
+    WorkerIdentity,
+    WorkerResult,
+    WorkerState,
+)
+from .sampler import Sampler
+from .slots import CPU_NS, OS_ID, STATE, TASKS_DONE, UNITS, Slots
+from .strategies import CANCEL_GRACE_S, START_TIMEOUT_S, assign, build_tasks
+from .workloads import DEFAULT_FETCH_URLS, DEFAULT_SIZES
+
+DEFAULT_PERIOD_S = 0.1
+MAX_KEPT_TICKS = 6000  # 10 minutes at 100 ms; older ticks are dropped
+
+
+class RunFailed(RuntimeError):
+    """The run could not be carried out (the lab died or refused it)."""
+
+
+def default_workers(workload: str, urls: tuple[str, ...] = ()) -> int:
+    if workload == "fetch":
+        return len(urls) or DEFAULT_FETCH_URLS
+    return 4
+
+
+class Session:
+    def __init__(self, python: str | None = None, period_s: float = DEFAULT_PERIOD_S) -> None:
+        self.python = python
+        self.period_s = period_s
+        self.lab: LabClient | None = None
+        self.server = LoopbackServer()
+        self._slots: Slots | None = None
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+
+    # -- life cycle ----------------------------------------------------------
+
+    def ensure_lab(self) -> LabClient:
+        with self._lock:
+            if self.lab is None or not self.lab.alive:
+                if self.lab is not None:
+                    self.lab.kill()
+                lab = LabClient(self.python)
+                lab.start()
+                self.lab = lab
+            return self.lab
+
+    def info(self) -> LabInfo:
+        info = self.ensure_lab().info
+        assert info is not None
+        return info
+
+    def close(self) -> None:
+        """End the lab, its workers and the HTTP server. Safe to call twice."""
+        self.cancel()
+        with self._lock:
+            if self.lab is not None:
+                self.lab.close()
+                self.lab = None
+        self.server.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def child_pids(self) -> list[int]:
+        """Processes this session started directly (the lab, the server)."""
+        pids = []
+        if self.lab is not None and self.lab.pid is not None:
+            pids.append(self.lab.pid)
+        if self.server.proc is not None:
+            pids.append(self.server.proc.pid)
+        return pids
+
+    # -- runs ----------------------------------------------------------------
+
+    def prepare(self, request: RunRequest) -> RunRequest:
+        """Fill in what the request leaves to defaults (sizes, embedded URLs)."""
+        from dataclasses import replace
+
+        if request.workload == "fetch" and not request.urls:
+            size = request.size if request.size is not None else DEFAULT_SIZES["fetch"]
+            urls = self.server.urls(DEFAULT_FETCH_URLS, request.latency_s, size)
+            request = replace(request, urls=urls, size=size)
+        elif request.size is None:
+            request = replace(request, size=DEFAULT_SIZES[request.workload])
+        return request
+
+    def cancel(self) -> None:
+        """Ask the current run to stop (thread-safe). The run returns soon after."""
+        self._cancel.set()
+        slots = self._slots
+        if slots is not None:
+            try:
+                slots.cancel()
+            except ValueError:  # already closed
+                pass
+
+    def run(
+        self,
+        request: RunRequest,
+        on_started: Callable[[RunStarted], None] | None = None,
+        on_tick: Callable[[Tick], None] | None = None,
+    ) -> RunResult:
+        """Run ``request`` in the lab and measure it. Blocks until it ends."""
+        self._cancel.clear()
+        return self._run(request, on_started, on_tick)
+
+    def _run(self, request, on_started=None, on_tick=None) -> RunResult:
+        request = self.prepare(request)
+        lab = self.ensure_lab()
+        assert lab.info is not None
+        tasks = build_tasks(request)
+        lanes = assign(request.strategy, request.workers, tasks)
+        slots = Slots.create(len(lanes))
+        self._slots = slots
+        while not lab.events.empty():  # events of an earlier, abandoned run
+            lab.events.get_nowait()
+        try:
+            lab.send({"op": "run", "request": request.to_dict(), "slots": slots.path})
+            return self._follow(lab, request, slots, lanes, on_started, on_tick)
+        except LabError as exc:
+            raise RunFailed(str(exc)) from None
+        finally:
+            self._slots = None
+            slots.close()
+            slots.unlink()
+
+    def _follow(self, lab, request, slots, lanes, on_started, on_tick) -> RunResult:
+        info: LabInfo = lab.info
+        kind = "process" if request.strategy == "processes" else "thread"
+        started_event = self._wait_started(lab, slots)
+        identities = tuple(
+            WorkerIdentity(
+                index=i,
+                name=("sequential" if request.strategy == "sequential" else f"{kind}-{i}"),
+                kind=kind,
+                os_id=slots.get(i, OS_ID),
+            )
+            for i in range(len(lanes))
+        )
+        sampler = Sampler(slots, lab.pid, request.strategy, [len(lane) for lane in lanes])
+        sampler.start()
+        started = RunStarted(
+            request=request,
+            workers=identities,
+            unit=UNIT_NAMES[request.workload],
+            tasks=tuple(started_event.get("tasks", ())),
+            solo_units_per_s=started_event.get("solo_units_per_s"),
+            startup_s=started_event.get("startup_s", 0.0),
+            switch_interval_s=started_event.get("switch_interval_s", info.switch_interval_s),
+            lab=info,
+        )
+        if on_started is not None:
+            on_started(started)
+        ticks: deque[Tick] = deque(maxlen=MAX_KEPT_TICKS)
+        next_at = time.perf_counter() + self.period_s
+        cancel_deadline = None
+        while True:
+            event = lab.wait_event(max(0.0, next_at - time.perf_counter()))
+            if event is None:
+                tick = sampler.sample()
+                ticks.append(tick)
+                if on_tick is not None:
+                    on_tick(tick)
+                next_at += self.period_s
+                if next_at < time.perf_counter():  # fell behind: do not burst
+                    next_at = time.perf_counter() + self.period_s
+                if self._cancel.is_set():
+                    slots.cancel()
+                    cancel_deadline = cancel_deadline or time.perf_counter() + CANCEL_GRACE_S + 3.0
+                    if time.perf_counter() > cancel_deadline:
+                        lab.kill()  # a worker that does not listen: end the lab
+                        raise RunFailed("the run did not stop when cancelled; the lab was restarted")
+                continue
+            ev = event.get("ev")
+            if ev == "finished":
+                tick = sampler.sample()
+                ticks.append(tick)
+                if on_tick is not None:
+                    on_tick(tick)
+                return self._result(request, info, started, slots, event["outcome"], tuple(ticks))
+            if ev == "error":
+                raise RunFailed(f"the lab reported: {event.get('message')}")
+            if ev == "exit":
+                msg = lab.death_message()
+                lab.kill()
+                raise RunFailed(msg)
+
+    def _wait_started(self, lab: LabClient, slots: Slots) -> dict:
+        deadline = time.perf_counter() + START_TIMEOUT_S + 30.0
+        while True:
+            event = lab.wait_event(0.1)
+            if event is None:
+                if self._cancel.is_set():
+                    slots.cancel()
+                if time.perf_counter() > deadline:
+                    lab.kill()
+                    raise RunFailed("the lab did not start the workers in time; it was restarted")
+                continue
+            ev = event.get("ev")
+            if ev == "started":
+                return event
+            if ev == "finished":  # ended before starting (cancelled, workers failed)
+                errors = event["outcome"].get("errors") or ["cancelled before the start"]
+                raise RunFailed("; ".join(errors))
+            if ev == "error":
+                raise RunFailed(f"the lab reported: {event.get('message')}")
+            if ev == "exit":
+                msg = lab.death_message()
+                lab.kill()
+                raise RunFailed(msg)
+
+    def _result(self, request, info, started, slots, outcome, ticks) -> RunResult:
+        rows = []
+        kind = "process" if request.strategy == "processes" else "thread"
+        for i, w in enumerate(outcome["workers"]):
+            rows.append(
+                WorkerResult(
+                    index=i,
+                    name=started.workers[i].name,
+                    kind=kind,
+                    os_id=slots.get(i, OS_ID),
+                    state=WorkerState(slots.get(i, STATE)).name.lower(),
+                    tasks_done=slots.get(i, TASKS_DONE),
+                    units=slots.get(i, UNITS),
+                    cpu_s=slots.get(i, CPU_NS) / 1e9,
+                    errors=tuple(w.get("errors", ())),
+                )
+            )
+        units = sum(r.units for r in rows)
+        wall_s = outcome["wall_s"]
+        cpu_s = outcome["cpu_s"]
+        errors = list(outcome["errors"]) + list(outcome.get("notes", []))
+        race = request.workload == "race"
+        actual = outcome.get("race_actual") if race else None
+        return RunResult(
+            workload=request.workload,
+            strategy=request.strategy,
+            workers=request.workers,
+            size=request.size if request.size is not None else 0,
+            unit=UNIT_NAMES[request.workload],
+            lock=request.lock,
+            wall_s=wall_s,
+            startup_s=outcome["startup_s"],
+            cpu_s=cpu_s,
+            cores_used=cpu_s / wall_s if wall_s > 0 else 0.0,
+            units=units,
+            units_per_s=units / wall_s if wall_s > 0 else 0.0,
+            python=info.python,
+            implementation=info.implementation,
+            gil_enabled=info.gil_enabled,
+            switch_interval_s=started.switch_interval_s,
+            cpu_count=info.cpu_count,
+            errors=tuple(errors),
+            cancelled=bool(outcome["cancelled"]),
+            worker_results=tuple(rows),
+            expected=units if race else None,
+            actual=actual,
+            lost=(units - actual) if race and actual is not None else None,
+            ticks=ticks,
+        )
+
+    def compare(
+        self,
+        request: RunRequest,
+        on_result: Callable[[RunResult], None] | None = None,
+        **callbacks,
+    ) -> list[RunResult]:
+        """Sequential, threads, processes on the same total work, one after another."""
+        from dataclasses import replace
+
+        results: list[RunResult] = []
+        self._cancel.clear()
+        request = self.prepare(request)
+        for strategy in ("sequential", "threads", "processes"):
+            if self._cancel.is_set():
+                break
+            result = self._run(replace(request, strategy=strategy), **callbacks)
+            result = result.with_speedup(results[0].wall_s if results else result.wall_s)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+            if result.cancelled:
+                break
+        return results

@@ -1,0 +1,114 @@
+"""Shared-memory counters: how workers tell the world what they are doing.
+
+Each worker (a thread in the lab, or a worker process) writes its state and
+progress into its own slot of a small memory-mapped file. The parent's sampler
+maps the same file and reads it at a fixed period, from outside the lab: no
+message per sample, no sampler thread competing for the lab's GIL. A write is
+one aligned 8-byte store, so a reader sees either the old or the new value.
+
+Layout (all signed 64-bit integers)::
+
+    header: MAGIC, CANCEL, GO, N_WORKERS, RACE_COUNTER, 3 reserved
+    slot i: STATE, UNITS, TASKS_DONE, TASKS_TOTAL, OS_ID, TASK_INDEX, CPU_NS, ERRORS
+
+Standard library only: the lab uses this module.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import tempfile
+
+MAGIC_VALUE = 0x67696C76697A  # "gilviz"
+
+# header fields
+MAGIC, CANCEL, GO, N_WORKERS, RACE_COUNTER = range(5)
+HEADER_WORDS = 8
+
+# per-worker fields
+STATE, UNITS, TASKS_DONE, TASKS_TOTAL, OS_ID, TASK_INDEX, CPU_NS, ERRORS = range(8)
+SLOT_WORDS = 8
+
+WORD_BYTES = 8
+
+
+def _size_bytes(n_workers: int) -> int:
+    return (HEADER_WORDS + SLOT_WORDS * n_workers) * WORD_BYTES
+
+
+def _shm_dir() -> str | None:
+    """A RAM-backed folder where one exists (Linux), else the temp folder."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+class Slots:
+    """A view of the shared counters. Create it in the parent, open it elsewhere."""
+
+    def __init__(self, path: str, *, _fd: int | None = None) -> None:
+        self.path = path
+        fd = _fd if _fd is not None else os.open(path, os.O_RDWR)
+        try:
+            size = os.fstat(fd).st_size
+            self._map = mmap.mmap(fd, size)
+        finally:
+            os.close(fd)
+        self.words = memoryview(self._map).cast("q")
+        if self.words[MAGIC] != MAGIC_VALUE:
+            raise ValueError(f"{path} is not a gilviz slots file")
+        self.n_workers = int(self.words[N_WORKERS])
+
+    @classmethod
+    def create(cls, n_workers: int) -> "Slots":
+        fd, path = tempfile.mkstemp(prefix="gilviz-slots-", dir=_shm_dir())
+        try:
+            os.ftruncate(fd, _size_bytes(n_workers))
+            header = memoryview(bytearray(HEADER_WORDS * WORD_BYTES)).cast("q")
+            header[MAGIC] = MAGIC_VALUE
+            header[N_WORKERS] = n_workers
+            os.pwrite(fd, header.tobytes(), 0)
+            # every worker starts with no task
+            for i in range(n_workers):
+                base = (HEADER_WORDS + SLOT_WORDS * i + TASK_INDEX) * WORD_BYTES
+                os.pwrite(fd, (-1).to_bytes(8, "little", signed=True), base)
+        except BaseException:
+            os.close(fd)
+            os.unlink(path)
+            raise
+        return cls(path, _fd=fd)
+
+    def base(self, index: int) -> int:
+        """Index of worker ``index``'s first word in ``words``."""
+        return HEADER_WORDS + SLOT_WORDS * index
+
+    def get(self, index: int, field: int) -> int:
+        return int(self.words[HEADER_WORDS + SLOT_WORDS * index + field])
+
+    def read_all(self) -> list[tuple[int, ...]]:
+        """A copy of every worker's slot, as tuples of SLOT_WORDS ints."""
+        w = self.words
+        out = []
+        for i in range(self.n_workers):
+            b = HEADER_WORDS + SLOT_WORDS * i
+            out.append(tuple(w[b : b + SLOT_WORDS]))
+        return out
+
+    @property
+    def cancelled(self) -> bool:
+        return self.words[CANCEL] != 0
+
+    def cancel(self) -> None:
+        self.words[CANCEL] = 1
+
+    def close(self) -> None:
+        try:
+            self.words.release()
+            self._map.close()
+        except (BufferError, ValueError):
+            pass
+
+    def unlink(self) -> None:
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass

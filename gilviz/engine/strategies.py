@@ -1,0 +1,281 @@
+"""Strategies: how the lab runs a workload's tasks.
+
+- ``sequential``: one worker thread does every task in turn.
+- ``threads``: one thread per worker inside the lab; they share its GIL.
+- ``processes``: one process per worker; each has its own interpreter and GIL.
+
+Workers are created first, each writes its OS id into its slot and waits for
+the start signal (the GO word), so the measured wall time is the work, and the
+cost of creating threads or processes is reported apart as ``startup_s``.
+
+Runs inside the lab: standard library only.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .model import RunRequest, WorkerState
+from .slots import CPU_NS, GO, OS_ID, RACE_COUNTER, STATE, UNITS, Slots
+from .workloads import (
+    DEFAULT_FETCH_URLS,
+    DEFAULT_SIZES,
+    Cell,
+    Progress,
+    SharedCell,
+    Task,
+    TaskContext,
+    plan,
+    run_tasks,
+)
+
+START_TIMEOUT_S = 60.0  # workers that are not ready by then: the run fails
+CANCEL_GRACE_S = 2.0  # after a cancel, how long workers get to notice
+WATCHDOG_PERIOD_S = 0.25
+
+
+@dataclass
+class Outcome:
+    """What the lab reports when a run ends."""
+
+    wall_s: float
+    cpu_s: float
+    startup_s: float
+    cancelled: bool
+    workers: list[dict[str, Any]]
+    errors: list[str]
+    race_actual: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def assign(strategy: str, workers: int, tasks: list[Task]) -> list[list[tuple[int, Task]]]:
+    """Which worker runs which tasks: all to one (sequential), else round-robin."""
+    n = 1 if strategy == "sequential" else workers
+    lanes: list[list[tuple[int, Task]]] = [[] for _ in range(n)]
+    for i, task in enumerate(tasks):
+        lanes[i % n].append((i, task))
+    return lanes
+
+
+def build_tasks(request: RunRequest) -> list[Task]:
+    size = request.size if request.size is not None else DEFAULT_SIZES[request.workload]
+    return plan(request.workload, request.workers, size, request.urls)
+
+
+def _wait_for_go(words: Any) -> None:
+    while not words[GO]:
+        time.sleep(0.0005)
+
+
+# --- threads -----------------------------------------------------------------
+
+
+def _thread_main(slots: Slots, index: int, workload: str, tasks: list, ctx: TaskContext, out: dict) -> None:
+    words = slots.words
+    base = slots.base(index)
+    words[base + OS_ID] = threading.get_native_id()
+    p = Progress(words, base, time.thread_time_ns)
+    _wait_for_go(words)
+    words[base + CPU_NS] = 0
+    start_ns = time.thread_time_ns()
+    p.clock_ns = lambda: time.thread_time_ns() - start_ns
+    out["errors"] = run_tasks(p, workload, tasks, ctx)
+
+
+# --- processes ---------------------------------------------------------------
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """In a worker process: exit at once if the lab is gone (no orphans)."""
+    while True:
+        time.sleep(WATCHDOG_PERIOD_S)
+        if os.getppid() != parent_pid:
+            os._exit(3)
+
+
+def _process_main(
+    slots_path: str,
+    index: int,
+    workload: str,
+    tasks: list,
+    lock: Any,
+    timeout_s: float,
+    switch_interval_s: float | None,
+    parent_pid: int,
+    results: Any,
+) -> None:
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    _warm_up(workload)
+    if switch_interval_s:
+        sys.setswitchinterval(switch_interval_s)
+    slots = Slots(slots_path)
+    words = slots.words
+    base = slots.base(index)
+    ctx = TaskContext(cell=SharedCell(words, RACE_COUNTER), lock=lock, timeout_s=timeout_s)
+    words[base + OS_ID] = os.getpid()
+    _wait_for_go(words)
+    start_ns = time.process_time_ns()
+    p = Progress(words, base, lambda: time.process_time_ns() - start_ns)
+    errors = run_tasks(p, workload, tasks, ctx)
+    results.put((index, errors))
+
+
+# --- the run -----------------------------------------------------------------
+
+
+def mp_context() -> Any:
+    """spawn everywhere: the lab has threads, and fork with threads is unsafe."""
+    return multiprocessing.get_context("spawn")
+
+
+def _warm_up(workload: str) -> None:
+    """Import what a workload needs before the start signal, not on the clock."""
+    if workload == "fetch":
+        import requests  # noqa: F401
+
+
+def execute(request: RunRequest, slots: Slots, on_started: Callable[[float, list[Task]], None]) -> Outcome:
+    """Run ``request`` to the end (or until cancelled). Blocking."""
+    words = slots.words
+    tasks = build_tasks(request)
+    lanes = assign(request.strategy, request.workers, tasks)
+    _warm_up(request.workload)
+    if request.switch_interval_s:
+        sys.setswitchinterval(request.switch_interval_s)
+    t_create = time.perf_counter()
+    if request.strategy == "processes":
+        outcome = _run_processes(request, slots, lanes, tasks, on_started, t_create)
+    else:
+        outcome = _run_threads(request, slots, lanes, tasks, on_started, t_create)
+    # every worker has ended: anything still "running" did not report back
+    for i in range(len(lanes)):
+        state = slots.get(i, STATE)
+        if state in (WorkerState.QUEUED, WorkerState.RUNNING, WorkerState.WAITING):
+            words[slots.base(i) + STATE] = WorkerState.CANCELLED if slots.cancelled else WorkerState.ERROR
+    return outcome
+
+
+def _ready(slots: Slots, n: int) -> bool:
+    return all(slots.get(i, OS_ID) for i in range(n))
+
+
+def _run_threads(request, slots, lanes, tasks, on_started, t_create) -> Outcome:
+    words = slots.words
+    cell = Cell()
+    lock = threading.Lock() if request.lock else None
+    outs: list[dict] = [{} for _ in lanes]
+    threads = []
+    name = "sequential" if request.strategy == "sequential" else "thread"
+    for i, lane in enumerate(lanes):
+        ctx = TaskContext(cell=cell, lock=lock, timeout_s=request.timeout_s)
+        t = threading.Thread(
+            target=_thread_main,
+            args=(slots, i, request.workload, lane, ctx, outs[i]),
+            name=f"{name}-{i}",
+            daemon=True,
+        )
+        threads.append(t)
+        t.start()
+    while not _ready(slots, len(lanes)):
+        time.sleep(0.001)
+    startup_s = time.perf_counter() - t_create
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    words[GO] = 1
+    on_started(startup_s, tasks)
+    cancel_at = None
+    for t in threads:
+        while t.is_alive():
+            t.join(0.05)
+            if slots.cancelled:
+                cancel_at = cancel_at or time.perf_counter()
+                if time.perf_counter() - cancel_at > CANCEL_GRACE_S:
+                    break
+    wall_s = time.perf_counter() - t0
+    cpu_s = time.process_time() - cpu0
+    stuck = [t.name for t in threads if t.is_alive()]
+    workers = []
+    errors = []
+    for i, t in enumerate(threads):
+        errs = outs[i].get("errors", [])
+        errors.extend(errs)
+        workers.append({"index": i, "name": t.name, "kind": "thread", "errors": errs})
+    notes = [f"{len(stuck)} thread(s) still blocked after the cancel: {', '.join(stuck)}"] if stuck else []
+    race_actual = cell.value if request.workload == "race" else None
+    return Outcome(wall_s, cpu_s, startup_s, slots.cancelled, workers, errors, race_actual, notes)
+
+
+def _run_processes(request, slots, lanes, tasks, on_started, t_create) -> Outcome:
+    words = slots.words
+    ctx = mp_context()
+    lock = ctx.Lock() if request.lock and request.workload == "race" else None
+    results = ctx.SimpleQueue()
+    procs = []
+    for i, lane in enumerate(lanes):
+        p = ctx.Process(
+            target=_process_main,
+            args=(slots.path, i, request.workload, lane, lock, request.timeout_s,
+                  request.switch_interval_s, os.getpid(), results),
+            name=f"process-{i}",
+            daemon=True,
+        )
+        procs.append(p)
+        p.start()
+    deadline = time.perf_counter() + START_TIMEOUT_S
+    while not _ready(slots, len(lanes)):
+        dead = [p for p in procs if p.exitcode is not None]
+        if dead or time.perf_counter() > deadline or slots.cancelled:
+            for p in procs:
+                p.kill()
+            for p in procs:
+                p.join()
+            why = "cancelled" if slots.cancelled else (
+                f"worker process {dead[0].name} exited with status {dead[0].exitcode} before starting"
+                if dead else f"worker processes not ready after {START_TIMEOUT_S:g} s")
+            return Outcome(0.0, 0.0, time.perf_counter() - t_create, slots.cancelled,
+                           [{"index": i, "name": p.name, "kind": "process", "errors": []} for i, p in enumerate(procs)],
+                           [why])
+        time.sleep(0.001)
+    startup_s = time.perf_counter() - t_create
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
+    words[GO] = 1
+    on_started(startup_s, tasks)
+    cancel_at = None
+    pending = list(procs)
+    while pending:
+        for p in list(pending):
+            p.join(0.02)
+            if p.exitcode is not None:
+                pending.remove(p)
+        if slots.cancelled and pending:
+            cancel_at = cancel_at or time.perf_counter()
+            if time.perf_counter() - cancel_at > CANCEL_GRACE_S:
+                for p in pending:
+                    p.kill()
+    wall_s = time.perf_counter() - t0
+    reported: dict[int, list[str]] = {}
+    while not results.empty():
+        index, errs = results.get()
+        reported[index] = errs
+    lab_cpu_s = time.process_time() - cpu0
+    workers_cpu_s = sum(slots.get(i, CPU_NS) for i in range(len(procs))) / 1e9
+    workers, errors = [], []
+    for i, p in enumerate(procs):
+        errs = reported.get(i)
+        if errs is None:
+            errs = [] if slots.cancelled else [f"{p.name} (pid {p.pid}) ended with status {p.exitcode} without a result"]
+        errors.extend(errs)
+        workers.append({"index": i, "name": p.name, "kind": "process", "errors": errs})
+    race_actual = int(words[RACE_COUNTER]) if request.workload == "race" else None
+    return Outcome(wall_s, lab_cpu_s + workers_cpu_s, startup_s, slots.cancelled, workers, errors, race_actual)
+
+
+def total_units(slots: Slots, n: int) -> int:
+    return sum(slots.get(i, UNITS) for i in range(n))
