@@ -172,6 +172,9 @@ class RunResult:
     actual: int | None = None
     lost: int | None = None
     speedup: float | None = None  # set by compare: sequential wall / this wall
+    #: Cores busy with *other* programs during the run (all cores' load minus
+    #: ours, averaged over the samples); None if no sample was taken.
+    other_load_cores: float | None = None
     ticks: tuple[Tick, ...] = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:

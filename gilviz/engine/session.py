@@ -41,6 +41,16 @@ def default_workers(workload: str, urls: tuple[str, ...] = ()) -> int:
     return 4
 
 
+def other_load(ticks: tuple[Tick, ...]) -> float | None:
+    """Average cores used by other programs while the run went (a busy machine
+    explains a surprising result)."""
+    if not ticks:
+        return None
+    total = sum(t.period_s for t in ticks)
+    busy = sum(max(0.0, sum(t.cores_percent) / 100.0 - t.cores_used) * t.period_s for t in ticks)
+    return busy / total if total > 0 else None
+
+
 class Session:
     def __init__(self, python: str | None = None, period_s: float = DEFAULT_PERIOD_S) -> None:
         self.python = python
@@ -278,6 +288,7 @@ class Session:
             expected=units if race else None,
             actual=actual,
             lost=(units - actual) if race and actual is not None else None,
+            other_load_cores=other_load(ticks),
             ticks=ticks,
         )
 

@@ -28,7 +28,7 @@ from .slots import CANCEL, CPU_NS, ERRORS, STATE, TASK_INDEX, TASKS_DONE, UNITS
 
 #: Default total sizes, chosen so a sequential run takes 1-2 s on a laptop.
 DEFAULT_SIZES = {
-    "count": 25_000_000,  # iterations
+    "count": 32_000_000,  # iterations
     "hash": 2048,  # MiB
     "race": 1_000_000,  # increments
     "fetch": 256 * 1024,  # body bytes per URL (embedded server)

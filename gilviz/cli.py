@@ -1,0 +1,272 @@
+"""Command line: ``gilviz`` (the live app), ``gilviz run``, ``gilviz compare``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+from typing import Sequence
+from urllib.parse import urlsplit
+
+from . import __version__
+from .engine.model import MAX_WORKERS, MIN_WORKERS, STRATEGIES, WORKLOADS, RunRequest
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+#: Upper bounds for --size, per workload (in that workload's units).
+MAX_SIZES = {"count": 10**11, "hash": 1_000_000, "race": 10**9, "fetch": 64 * 1024 * 1024}
+MIN_SWITCH_INTERVAL_S, MAX_SWITCH_INTERVAL_S = 1e-6, 10.0
+MAX_LATENCY_S = 60.0
+MIN_TIMEOUT_S, MAX_TIMEOUT_S = 0.1, 600.0
+
+
+# --- validation (each raises argparse.ArgumentTypeError with a clear reason) --
+
+
+def workers_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not MIN_WORKERS <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: use {MIN_WORKERS} to {MAX_WORKERS} workers")
+    return value
+
+
+def positive_int_arg(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _float_in(text: str, low: float, high: float, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text} is out of range: {what} must be {low:g} to {high:g} seconds")
+    return value
+
+
+def switch_interval_arg(text: str) -> float:
+    return _float_in(text, MIN_SWITCH_INTERVAL_S, MAX_SWITCH_INTERVAL_S, "the switch interval")
+
+
+def latency_arg(text: str) -> float:
+    return _float_in(text, 0.0, MAX_LATENCY_S, "the latency")
+
+
+def timeout_arg(text: str) -> float:
+    return _float_in(text, MIN_TIMEOUT_S, MAX_TIMEOUT_S, "the timeout")
+
+
+def url_arg(text: str) -> str:
+    """Accept http and https URLs with a host; refuse everything else."""
+    if any(ord(c) < 33 or ord(c) == 127 for c in text):
+        raise argparse.ArgumentTypeError(f"{text!r}: a URL cannot contain spaces or control characters")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (raises ValueError on a bad port)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid URL: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        shown = f"{parts.scheme}:" if parts.scheme else "no scheme"
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: only http:// and https:// URLs can be fetched ({shown} given)"
+        )
+    if not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} has no host name")
+    return text
+
+
+def python_arg(text: str) -> str:
+    if not os.path.isfile(text) or not os.access(text, os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an executable file")
+    return text
+
+
+# --- the parser ----------------------------------------------------------------
+
+
+def _add_run_options(p: argparse.ArgumentParser, *, with_strategy: bool = True) -> None:
+    g = p.add_argument_group("what to run")
+    g.add_argument(
+        "-w", "--workload", choices=WORKLOADS, default=None,
+        help="fetch: download URLs (I/O-bound, threads overlap their waiting); "
+        "count: a countdown loop in pure Python (CPU-bound, holds the GIL); "
+        "hash: SHA-256 of big buffers (CPU-bound, but hashlib releases the GIL); "
+        "race: threads increment a shared counter and lose updates unless locked. "
+        "Default: count",
+    )
+    if with_strategy:
+        g.add_argument(
+            "-s", "--strategy", choices=STRATEGIES, default="threads",
+            help="sequential: one worker does every task in turn; threads: one thread per "
+            "worker, all sharing one GIL; processes: one process per worker, each with "
+            "its own GIL. Default: threads",
+        )
+    g.add_argument(
+        "-n", "--workers", type=workers_arg, default=None, metavar="N",
+        help=f"how many threads or processes ({MIN_WORKERS}-{MAX_WORKERS}); the work is split "
+        "into one task per worker, so every strategy does the same total work. "
+        "Default: 4 (fetch: one per URL)",
+    )
+    g.add_argument(
+        "--size", type=positive_int_arg, default=None, metavar="N",
+        help="total work: iterations (count, default 32,000,000), MiB hashed (hash, default "
+        "2048), increments (race, default 1,000,000), or body bytes per URL from the "
+        "embedded server (fetch, default 262,144)",
+    )
+    g.add_argument(
+        "--switch-interval", type=switch_interval_arg, default=None, metavar="SECONDS",
+        help="how long a thread may hold the GIL before it is asked to pass it on "
+        "(sys.setswitchinterval; CPython's default is 0.005)",
+    )
+    lock = g.add_mutually_exclusive_group()
+    lock.add_argument("--lock", dest="lock", action="store_true", default=False,
+                      help="race: protect the counter with a lock (no update is lost)")
+    lock.add_argument("--no-lock", dest="lock", action="store_false",
+                      help="race: no lock, so updates are lost (the default)")
+    f = p.add_argument_group("fetch")
+    f.add_argument(
+        "--url", dest="urls", action="append", type=url_arg, default=[], metavar="URL",
+        help="fetch this http(s) URL instead of the embedded loopback server; repeat for "
+        "more URLs (e.g. --url https://python.org --url https://github.com)",
+    )
+    f.add_argument(
+        "--latency", type=latency_arg, default=0.5, metavar="SECONDS",
+        help="how long the embedded server waits before answering each URL (default 0.5)",
+    )
+    f.add_argument(
+        "--timeout", type=timeout_arg, default=10.0, metavar="SECONDS",
+        help="give up on a URL after this long (default 10)",
+    )
+    a = p.add_argument_group("interpreter")
+    a.add_argument(
+        "--python", type=python_arg, default=None, metavar="PATH",
+        help="run the lab (the workers) under this Python, e.g. a free-threaded 3.13t "
+        "(default: the Python running gilviz)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gilviz",
+        description="See CPython's Global Interpreter Lock at work. Without a command, "
+        "gilviz opens the live app: one lane per worker thread or process, core "
+        "meters and a scoreboard. The commands run the same measurements headless.",
+        epilog="Examples:\n"
+        "  gilviz                                   open the live app\n"
+        "  gilviz --workload fetch                  open it on the I/O demo\n"
+        "  gilviz run -w count -s threads           one run, as a summary\n"
+        "  gilviz compare -w count --json           sequential vs threads vs processes\n"
+        "  gilviz run -w race --lock                the race, fixed by a lock\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"gilviz {__version__}")
+    _add_run_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run", help="run one workload with one strategy and print what was measured",
+        description="Run one workload with one strategy in the lab process and print "
+        "what was measured: wall time, CPU time, cores used (CPU time / wall time), "
+        "per-worker results, and for race the lost updates. Exit status: 0 when the "
+        "run completed (failed URLs are listed, not fatal), 1 when it could not, "
+        "2 for bad options.",
+    )
+    _add_run_options(run)
+    run.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+
+    compare = sub.add_parser(
+        "compare", help="run sequential, threads and processes on the same work and compare",
+        description="Run the same total work three times, sequential, threads, then "
+        "processes, and print a table with the speedup of each against sequential "
+        "(measured, not assumed).",
+    )
+    _add_run_options(compare, with_strategy=False)
+    compare.add_argument("--json", action="store_true", help="print a JSON list of the three runs")
+    return parser
+
+
+def request_from_args(args: argparse.Namespace) -> RunRequest:
+    from .engine.session import default_workers
+
+    workload = args.workload or ("fetch" if args.urls else "count")
+    urls = tuple(args.urls)
+    if args.size is not None and args.size > MAX_SIZES[workload]:
+        raise ValueError(f"--size {args.size} is too large for {workload}: at most {MAX_SIZES[workload]:,}")
+    if urls and workload != "fetch":
+        raise ValueError(f"--url only applies to the fetch workload, not {workload}")
+    return RunRequest(
+        workload=workload,
+        strategy=getattr(args, "strategy", "threads"),
+        workers=args.workers or default_workers(workload, urls),
+        size=args.size,
+        switch_interval_s=args.switch_interval,
+        lock=args.lock,
+        urls=urls,
+        latency_s=args.latency,
+        timeout_s=args.timeout,
+    )
+
+
+# --- running ---------------------------------------------------------------------
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        request = request_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.command is None:
+        from .ui.app import run_app
+
+        return run_app(request, python=args.python)
+
+    from .engine.client import LabError
+    from .engine.session import RunFailed, Session
+    from . import report
+
+    # SIGTERM and a closed terminal end us like Ctrl+C does: through the
+    # finally below, which ends the lab and every worker.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_interrupt)
+    session = Session(python=args.python)
+    try:
+        if args.command == "run":
+            result = session.run(request)
+            print(json.dumps(result.to_dict(), indent=2) if args.json else report.run_summary(result))
+        else:
+            results = session.compare(request)
+            if args.json:
+                print(json.dumps([r.to_dict() for r in results], indent=2))
+            else:
+                print(report.compare_table(results))
+        return EXIT_OK
+    except (RunFailed, LabError) as exc:
+        print(f"gilviz: the run failed: {exc}", file=sys.stderr)
+        return EXIT_RUN_FAILED
+    except KeyboardInterrupt:
+        print("gilviz: interrupted; the lab and its workers were stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        session.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Real runs in the real lab, with small sizes. Behaviour, not speed."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psutil
+import pytest
+
+from gilviz.engine.model import RunRequest, WorkerState
+from gilviz.engine.session import RunFailed, Session
+
+SMALL = {"count": 600_000, "hash": 24, "race": 30_000, "fetch": 5_000}
+STRATEGIES = ["sequential", "threads", "processes"]
+
+
+def small(workload: str, strategy: str, **kw) -> RunRequest:
+    kw.setdefault("workers", 3)
+    kw.setdefault("size", SMALL[workload])
+    if workload == "fetch":
+        kw.setdefault("latency_s", 0.05)
+    return RunRequest(workload=workload, strategy=strategy, **kw)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("workload", ["count", "hash", "race", "fetch"])
+def test_every_workload_completes_under_every_strategy(session, workload, strategy):
+    request = small(workload, strategy, lock=True)
+    result = session.run(request)
+    lanes = 1 if strategy == "sequential" else 3
+    assert result.errors == ()
+    assert not result.cancelled
+    assert len(result.worker_results) == lanes
+    assert all(w.state == "done" for w in result.worker_results)
+    tasks = 6 if workload == "fetch" else 3
+    assert sum(w.tasks_done for w in result.worker_results) == tasks
+    expected_units = {
+        "count": SMALL["count"],
+        "hash": SMALL["hash"] << 20,
+        "race": SMALL["race"],
+        "fetch": 6 * SMALL["fetch"],  # the embedded server's bytes, all received
+    }[workload]
+    assert result.units == expected_units
+    assert result.wall_s > 0 and result.cpu_s > 0
+    assert result.cores_used == pytest.approx(result.cpu_s / result.wall_s)
+    if workload == "race":
+        assert (result.expected, result.actual, result.lost) == (SMALL["race"], SMALL["race"], 0)
+    else:
+        assert result.lost is None
+    # every worker reported its OS id, distinct per worker
+    ids = [w.os_id for w in result.worker_results]
+    assert all(ids) and len(set(ids)) == len(ids)
+    if strategy == "processes":
+        assert session.lab.pid not in ids
+    else:
+        assert result.worker_results[0].os_id != session.lab.pid
+
+
+def test_ticks_measure_work_state_and_cores(session):
+    started = []
+    ticks = []
+    result = session.run(small("count", "threads", workers=2, size=12_000_000), on_started=started.append, on_tick=ticks.append)
+    assert len(started) == 1 and started[0].solo_units_per_s > 0
+    assert [w.kind for w in started[0].workers] == ["thread", "thread"]
+    assert ticks and ticks == list(result.ticks)
+    assert [t.seq for t in ticks] == list(range(1, len(ticks) + 1))
+    assert all(b.t_s > a.t_s for a, b in zip(ticks, ticks[1:]))
+    assert sum(w.units_delta for t in ticks for w in t.workers) == result.units
+    assert ticks[-1].workers[0].state == WorkerState.DONE
+    n_cores = psutil.cpu_count()
+    assert all(len(t.cores_percent) == n_cores for t in ticks)
+    # pure-Python threads share one GIL: never much more than one core,
+    # however many cores the machine has or how busy it is
+    assert result.cores_used < 1.5
+    assert sum(w.cpu_s for w in result.worker_results) <= result.cpu_s * 1.05 + 0.02
+
+
+def test_race_without_lock_loses_updates_under_threads(session):
+    for attempt in range(5):
+        result = session.run(small("race", "threads", workers=4, size=400_000 * (attempt + 1), lock=False))
+        assert result.expected == result.actual + result.lost
+        if result.lost > 0:
+            return
+    pytest.fail("threads lost no update in 5 attempts")
+
+
+def test_race_without_lock_loses_updates_under_processes(session):
+    for attempt in range(5):
+        result = session.run(small("race", "processes", workers=2, size=400_000 * (attempt + 1), lock=False))
+        if result.lost > 0:
+            assert result.actual < result.expected
+            return
+    pytest.fail("processes lost no update in 5 attempts")
+
+
+@pytest.mark.parametrize("strategy", ["threads", "processes"])
+def test_race_with_lock_loses_nothing(session, strategy):
+    result = session.run(small("race", strategy, workers=4, size=60_000, lock=True))
+    assert result.lost == 0 and result.actual == 60_000
+
+
+def test_a_refused_url_is_an_error_result_not_a_crash(session, refused_url):
+    request = RunRequest(workload="fetch", strategy="threads", workers=2, urls=(refused_url,), timeout_s=5)
+    result = session.run(request)
+    assert len(result.errors) == 1
+    assert refused_url in result.errors[0] and "connection failed" in result.errors[0]
+    assert [w.state for w in result.worker_results] == ["error", "done"]
+
+
+def test_an_http_error_is_reported(session):
+    port = session.server.ensure()
+    url = f"http://127.0.0.1:{port}/not-an-item"
+    result = session.run(RunRequest(workload="fetch", strategy="processes", workers=1, urls=(url,)))
+    assert len(result.errors) == 1 and result.errors[0].startswith(f"{url}: HTTP 404")
+
+
+def test_switch_interval_is_applied_in_the_lab(session):
+    result = session.run(small("count", "threads", switch_interval_s=0.02))
+    assert result.switch_interval_s == pytest.approx(0.02)
+    default = session.run(small("count", "threads"))
+    assert default.switch_interval_s == pytest.approx(session.info().switch_interval_s)
+
+
+@pytest.mark.parametrize("strategy", ["threads", "processes"])
+def test_cancel_ends_a_run_early_and_the_lab_stays_usable(session, strategy):
+    def cancel_soon(tick):
+        if tick.seq == 2:
+            threading.Thread(target=session.cancel).start()
+
+    result = session.run(small("count", strategy, size=5_000_000_000), on_tick=cancel_soon)
+    assert result.cancelled
+    assert result.units < 5_000_000_000
+    assert all(w.state == "cancelled" for w in result.worker_results)
+    again = session.run(small("count", strategy))
+    assert not again.cancelled and again.units == SMALL["count"]
+
+
+def test_a_killed_lab_fails_the_run_and_the_next_run_restarts_it(session):
+    def kill_lab(tick):
+        if tick.seq == 1:
+            psutil.Process(session.lab.pid).kill()
+
+    with pytest.raises(RunFailed, match="killed"):
+        session.run(small("count", "processes", size=5_000_000_000), on_tick=kill_lab)
+    result = session.run(small("count", "threads"))
+    assert result.units == SMALL["count"]
+
+
+def test_compare_runs_the_three_strategies_on_the_same_work(session):
+    results = session.compare(small("count", "threads", workers=2))
+    assert [r.strategy for r in results] == STRATEGIES
+    assert {r.units for r in results} == {SMALL["count"]}
+    assert results[0].speedup == pytest.approx(1.0)
+    for r in results:
+        assert r.speedup == pytest.approx(results[0].wall_s / r.wall_s)
+
+
+def test_closing_a_session_leaves_no_process(tag):
+    s = Session()
+    box = {}
+
+    def go():
+        try:
+            box["result"] = s.run(small("count", "processes", workers=3, size=5_000_000_000))
+        except RunFailed as exc:
+            box["error"] = exc
+
+    s.server.ensure()
+    runner = threading.Thread(target=go)
+    runner.start()
+    deadline = time.monotonic() + 30
+    while s._slots is None or not all(s._slots.get(i, 4) for i in range(3)):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    from tests.conftest import tagged_processes, wait_no_tagged
+
+    assert len(tagged_processes(tag)) >= 5  # lab, server, 3 workers
+    s.close()
+    runner.join(30)
+    assert not runner.is_alive()
+    assert wait_no_tagged(tag) == []

@@ -1,0 +1,110 @@
+"""Unit tests of the pieces that run inside the lab, in this process."""
+
+import threading
+
+import pytest
+
+from gilviz.engine import slots as sl
+from gilviz.engine.model import RunRequest, WorkerState
+from gilviz.engine.strategies import assign, build_tasks
+from gilviz.engine.workloads import Cell, LocalProgress, Task, TaskContext, plan, run_tasks, solo_rate
+
+
+@pytest.mark.parametrize("workload", ["count", "hash", "race"])
+@pytest.mark.parametrize("tasks,size", [(1, 10), (3, 10), (4, 1_000_003), (7, 7), (5, 3)])
+def test_plan_splits_the_total_work_exactly(workload, tasks, size):
+    planned = plan(workload, tasks, size, ())
+    assert sum(t.amount for t in planned) == size
+    assert len(planned) == min(tasks, size)
+    assert max(t.amount for t in planned) - min(t.amount for t in planned) <= 1
+
+
+def test_fetch_plans_one_task_per_url():
+    urls = ("http://127.0.0.1:1/a", "http://127.0.0.1:1/b")
+    assert [t.url for t in plan("fetch", 9, 100, urls)] == list(urls)
+
+
+@pytest.mark.parametrize("strategy,expected_lanes", [("sequential", 1), ("threads", 3), ("processes", 3)])
+def test_every_strategy_gets_the_same_tasks(strategy, expected_lanes):
+    tasks = build_tasks(RunRequest(workload="count", strategy=strategy, workers=3, size=999))
+    lanes = assign(strategy, 3, tasks)
+    assert len(lanes) == expected_lanes
+    assert sorted(i for lane in lanes for i, _ in lane) == [0, 1, 2]
+
+
+def test_count_reports_every_iteration_and_finishes_done():
+    p = LocalProgress()
+    errors = run_tasks(p, "count", [(0, Task("a", 450_001)), (1, Task("b", 3))], TaskContext())
+    assert errors == []
+    assert p.words[p.base + sl.UNITS] == 450_004
+    assert p.words[p.base + sl.TASKS_DONE] == 2
+    assert p.words[p.base + sl.STATE] == WorkerState.DONE
+    assert p.words[p.base + sl.TASK_INDEX] == -1
+
+
+def test_race_alone_loses_nothing_and_counts_each_increment():
+    cell = Cell()
+    p = LocalProgress()
+    run_tasks(p, "race", [(0, Task("a", 12_345))], TaskContext(cell=cell))
+    assert cell.value == 12_345 == p.words[p.base + sl.UNITS]
+
+
+def test_a_failing_task_becomes_an_error_not_an_exception():
+    p = LocalProgress()
+    errors = run_tasks(p, "fetch", [(0, Task("bad", 0, url="http://127.0.0.1:1/x"))], TaskContext(timeout_s=2))
+    assert len(errors) == 1 and errors[0].startswith("bad: connection failed")
+    assert p.words[p.base + sl.STATE] == WorkerState.ERROR
+    assert p.words[p.base + sl.ERRORS] == 1
+
+
+def test_a_cancelled_worker_stops_at_the_next_chunk():
+    p = LocalProgress()
+    p.words[sl.CANCEL] = 1
+    run_tasks(p, "count", [(0, Task("a", 10**9))], TaskContext())
+    assert p.words[p.base + sl.UNITS] == 0
+    assert p.words[p.base + sl.STATE] == WorkerState.CANCELLED
+
+
+def test_solo_rate_is_measured():
+    assert solo_rate("count", False, seconds=0.05) > 0
+    assert solo_rate("fetch", False) is None
+
+
+def test_slots_are_shared_between_two_mappings():
+    a = sl.Slots.create(3)
+    try:
+        b = sl.Slots(a.path)
+        a.words[a.base(2) + sl.UNITS] = 42
+        assert b.get(2, sl.UNITS) == 42
+        assert b.get(1, sl.TASK_INDEX) == -1
+        b.cancel()
+        assert a.cancelled
+        b.close()
+    finally:
+        a.close()
+        a.unlink()
+
+
+def test_slots_refuse_a_foreign_file(tmp_path):
+    path = tmp_path / "x"
+    path.write_bytes(b"\0" * 128)
+    with pytest.raises(ValueError):
+        sl.Slots(str(path))
+
+
+def test_race_loses_updates_between_real_threads():
+    """The read-call-write race, on real threads in this interpreter."""
+    for attempt in range(5):
+        cell = Cell()
+        n = 200_000 * (attempt + 1)
+        threads = [
+            threading.Thread(target=run_tasks, args=(LocalProgress(), "race", [(0, Task("t", n))], TaskContext(cell=cell)))
+            for _ in range(2)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if cell.value < 2 * n:
+            return
+    pytest.fail("no update was lost in 5 attempts")
