@@ -70,15 +70,18 @@ class Lab:
         self.default_switch_interval_s = sys.getswitchinterval()
 
     def start_run(self, msg: dict) -> None:
-        if self.runner is not None and self.runner.is_alive():
-            emit({"ev": "error", "message": "a run is already going"})
-            return
+        if self.runner is not None:
+            self.runner.join(2.0)  # the last run's thread may still be tidying up
+            if self.runner.is_alive():
+                emit({"ev": "error", "message": "a run is already going"})
+                return
         self.runner = threading.Thread(target=self._run, args=(msg,), name="lab-runner", daemon=True)
         self.runner.start()
 
     def _run(self, msg: dict) -> None:
         from . import strategies, workloads
 
+        final: dict
         try:
             request = RunRequest.from_dict(msg["request"])
             slots = self.slots = Slots(msg["slots"])
@@ -97,18 +100,22 @@ class Lab:
                 })
 
             outcome = strategies.execute(request, slots, on_started)
-            emit({"ev": "finished", "outcome": asdict(outcome)})
+            final = {"ev": "finished", "outcome": asdict(outcome)}
         except Exception as exc:  # report, never die: the next run must work
-            emit({"ev": "error", "message": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()})
+            final = {"ev": "error", "message": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()}
         finally:
             if self.slots is not None:
                 self.slots.close()
                 self.slots = None
+        emit(final)  # last: once the parent reads it, the lab is ready for the next run
 
     def cancel(self) -> None:
         slots = self.slots
         if slots is not None:
-            slots.cancel()
+            try:
+                slots.cancel()
+            except (ValueError, TypeError):  # the run just ended and closed them
+                pass
 
 
 def _kill_group_and_exit(code: int) -> None:
