@@ -37,13 +37,25 @@ from .slots import Slots
 
 _out_lock = threading.Lock()
 _solo_cache: dict[tuple[str, bool], float | None] = {}
+_events = sys.stdout  # replaced in main() by a private, non-inheritable copy
 
 
 def emit(event: dict) -> None:
     line = json.dumps(event)
     with _out_lock:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
+        _events.write(line + "\n")
+        _events.flush()
+
+
+def _private_event_pipe() -> None:
+    """Keep the event pipe to ourselves: worker processes (and the fork
+    server) inherit fd 1, and if they held the pipe, the parent would not see
+    it close when the lab dies. os.dup gives a non-inheritable copy; fd 1
+    becomes stderr, so a stray print in a worker lands in the lab's log."""
+    global _events
+    _events = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
 
 def gil_enabled() -> bool:
@@ -120,7 +132,7 @@ class Lab:
 
 def _kill_group_and_exit(code: int) -> None:
     """Take every worker process down with the lab (they share its group)."""
-    sys.stdout.flush()
+    _events.flush()
     try:
         if os.getpgid(0) == os.getpid():
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -134,6 +146,7 @@ def main() -> None:
     # The parent's Ctrl+C is the parent's to handle; the lab ends when told or
     # when its stdin closes.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _private_event_pipe()
     lab = Lab()
     emit({"ev": "hello", "lab": asdict(lab_info())})
     for line in sys.stdin:

@@ -189,6 +189,10 @@ class Session:
         while True:
             event = lab.wait_event(max(0.0, next_at - time.perf_counter()))
             if event is None:
+                if not lab.alive:  # do not wait for the pipe: a worker may hold it
+                    msg = lab.death_message()
+                    lab.kill()
+                    raise RunFailed(msg)
                 tick = sampler.sample()
                 ticks.append(tick)
                 if on_tick is not None:

@@ -14,6 +14,7 @@ Runs inside the lab: standard library only.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import sys
 import threading
@@ -68,20 +69,23 @@ def build_tasks(request: RunRequest) -> list[Task]:
     return plan(request.workload, request.workers, size, request.urls)
 
 
-def _wait_for_go(words: Any) -> None:
-    while not words[GO]:
-        time.sleep(0.0005)
+def _wait_for_go(go: Any, words: Any) -> None:
+    """Block (without spinning: 256 spinning workers would slow the start)
+    until the start signal; the GO word is for readers of the slots."""
+    while not go.wait(0.5):
+        if words[GO]:
+            return
 
 
 # --- threads -----------------------------------------------------------------
 
 
-def _thread_main(slots: Slots, index: int, workload: str, tasks: list, ctx: TaskContext, out: dict) -> None:
+def _thread_main(slots: Slots, index: int, workload: str, tasks: list, ctx: TaskContext, go: Any, out: dict) -> None:
     words = slots.words
     base = slots.base(index)
     words[base + OS_ID] = threading.get_native_id()
     p = Progress(words, base, time.thread_time_ns)
-    _wait_for_go(words)
+    _wait_for_go(go, words)
     words[base + CPU_NS] = 0
     start_ns = time.thread_time_ns()
     p.clock_ns = lambda: time.thread_time_ns() - start_ns
@@ -91,11 +95,30 @@ def _thread_main(slots: Slots, index: int, workload: str, tasks: list, ctx: Task
 # --- processes ---------------------------------------------------------------
 
 
-def _watch_parent(parent_pid: int) -> None:
-    """In a worker process: exit at once if the lab is gone (no orphans)."""
+def _gone(pid: int) -> bool:
+    """True if ``pid`` no longer runs (ended, or a zombie waiting to be reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _watch_lab(lab_pid: int) -> None:
+    """In a worker process: exit at once when the lab is gone (no orphans).
+
+    Our parent is the lab's fork server, which cannot notice the lab's death
+    while we live (every worker holds its liveness pipe), so we watch the lab."""
+    parent = os.getppid()
     while True:
         time.sleep(WATCHDOG_PERIOD_S)
-        if os.getppid() != parent_pid:
+        if os.getppid() != parent or _gone(lab_pid):
             os._exit(3)
 
 
@@ -107,10 +130,11 @@ def _process_main(
     lock: Any,
     timeout_s: float,
     switch_interval_s: float | None,
-    parent_pid: int,
+    lab_pid: int,
+    go: Any,
     results: Any,
 ) -> None:
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    threading.Thread(target=_watch_lab, args=(lab_pid,), daemon=True).start()
     _warm_up(workload)
     if switch_interval_s:
         sys.setswitchinterval(switch_interval_s)
@@ -119,7 +143,7 @@ def _process_main(
     base = slots.base(index)
     ctx = TaskContext(cell=SharedCell(words, RACE_COUNTER), lock=lock, timeout_s=timeout_s)
     words[base + OS_ID] = os.getpid()
-    _wait_for_go(words)
+    _wait_for_go(go, words)
     start_ns = time.process_time_ns()
     p = Progress(words, base, lambda: time.process_time_ns() - start_ns)
     errors = run_tasks(p, workload, tasks, ctx)
@@ -129,9 +153,24 @@ def _process_main(
 # --- the run -----------------------------------------------------------------
 
 
+_context: Any = None
+
+
 def mp_context() -> Any:
-    """spawn everywhere: the lab has threads, and fork with threads is unsafe."""
-    return multiprocessing.get_context("spawn")
+    """A fork server where there is one (Linux, macOS), else spawn.
+
+    Not plain fork: the lab has threads, and forking a process with threads
+    is unsafe. spawn starts a fresh interpreter per worker (~0.2 s each here,
+    a minute for 256); the fork server is started once, with the workload
+    modules imported, and forks each worker from that clean process."""
+    global _context
+    if _context is None:
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            _context = multiprocessing.get_context("forkserver")
+            _context.set_forkserver_preload(["gilviz.engine.strategies", "requests"])
+        else:
+            _context = multiprocessing.get_context("spawn")
+    return _context
 
 
 def _warm_up(workload: str) -> None:
@@ -170,24 +209,26 @@ def _run_threads(request, slots, lanes, tasks, on_started, t_create) -> Outcome:
     cell = Cell()
     lock = threading.Lock() if request.lock else None
     outs: list[dict] = [{} for _ in lanes]
+    go = threading.Event()
     threads = []
     name = "sequential" if request.strategy == "sequential" else "thread"
     for i, lane in enumerate(lanes):
         ctx = TaskContext(cell=cell, lock=lock, timeout_s=request.timeout_s)
         t = threading.Thread(
             target=_thread_main,
-            args=(slots, i, request.workload, lane, ctx, outs[i]),
+            args=(slots, i, request.workload, lane, ctx, go, outs[i]),
             name=f"{name}-{i}",
             daemon=True,
         )
         threads.append(t)
         t.start()
     while not _ready(slots, len(lanes)):
-        time.sleep(0.001)
+        time.sleep(0.005)
     startup_s = time.perf_counter() - t_create
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     words[GO] = 1
+    go.set()
     on_started(startup_s, tasks)
     cancel_at = None
     for t in threads:
@@ -216,12 +257,13 @@ def _run_processes(request, slots, lanes, tasks, on_started, t_create) -> Outcom
     ctx = mp_context()
     lock = ctx.Lock() if request.lock and request.workload == "race" else None
     results = ctx.SimpleQueue()
+    go = ctx.Event()
     procs = []
     for i, lane in enumerate(lanes):
         p = ctx.Process(
             target=_process_main,
             args=(slots.path, i, request.workload, lane, lock, request.timeout_s,
-                  request.switch_interval_s, os.getpid(), results),
+                  request.switch_interval_s, os.getpid(), go, results),
             name=f"process-{i}",
             daemon=True,
         )
@@ -241,29 +283,33 @@ def _run_processes(request, slots, lanes, tasks, on_started, t_create) -> Outcom
             return Outcome(0.0, 0.0, time.perf_counter() - t_create, slots.cancelled,
                            [{"index": i, "name": p.name, "kind": "process", "errors": []} for i, p in enumerate(procs)],
                            [why])
-        time.sleep(0.001)
+        time.sleep(0.005)
     startup_s = time.perf_counter() - t_create
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     words[GO] = 1
+    go.set()
     on_started(startup_s, tasks)
     cancel_at = None
     pending = list(procs)
+    reported: dict[int, list[str]] = {}
+
+    def drain() -> None:  # keep the pipe from filling up and blocking a worker
+        while not results.empty():
+            index, errs = results.get()
+            reported[index] = errs
+
     while pending:
-        for p in list(pending):
-            p.join(0.02)
-            if p.exitcode is not None:
-                pending.remove(p)
+        multiprocessing.connection.wait([p.sentinel for p in pending] + [results._reader], timeout=0.05)
+        drain()
+        pending = [p for p in pending if p.exitcode is None]
         if slots.cancelled and pending:
             cancel_at = cancel_at or time.perf_counter()
             if time.perf_counter() - cancel_at > CANCEL_GRACE_S:
                 for p in pending:
                     p.kill()
     wall_s = time.perf_counter() - t0
-    reported: dict[int, list[str]] = {}
-    while not results.empty():
-        index, errs = results.get()
-        reported[index] = errs
+    drain()
     lab_cpu_s = time.process_time() - cpu0
     workers_cpu_s = sum(slots.get(i, CPU_NS) for i in range(len(procs))) / 1e9
     workers, errors = [], []
