@@ -184,7 +184,18 @@ def build_parser() -> argparse.ArgumentParser:
         "2 for bad options.",
     )
     _add_run_options(run)
-    run.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    out = run.add_argument_group("output")
+    out.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    out.add_argument(
+        "--trace", metavar="FILE.json", default=None,
+        help="also write the run's lanes as a Chrome Trace Event file (open it in "
+        "https://ui.perfetto.dev or chrome://tracing)",
+    )
+    out.add_argument("--force", action="store_true", help="let --trace replace an existing file")
+    out.add_argument(
+        "--results", metavar="FILE.jsonl", default=None,
+        help="also append the result as one JSON line to this file (to prepare numbers before a talk)",
+    )
 
     compare = sub.add_parser(
         "compare", help="run sequential, threads and processes on the same work and compare",
@@ -193,8 +204,41 @@ def build_parser() -> argparse.ArgumentParser:
         "(measured, not assumed).",
     )
     _add_run_options(compare, with_strategy=False)
-    compare.add_argument("--json", action="store_true", help="print a JSON list of the three runs")
+    out = compare.add_argument_group("output")
+    fmt = out.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print a JSON list of the three runs")
+    fmt.add_argument("--markdown", action="store_true", help="print the scoreboard as a Markdown table, for slides")
+    out.add_argument(
+        "--results", metavar="FILE.jsonl", default=None,
+        help="also append each run as one JSON line to this file",
+    )
     return parser
+
+
+def check_output_paths(args: argparse.Namespace) -> None:
+    """Refuse, before anything runs, to write where we cannot or should not."""
+    trace = getattr(args, "trace", None)
+    if trace is not None:
+        if os.path.isdir(trace):
+            raise ValueError(f"--trace {trace!r} is a folder; give a file name")
+        if os.path.exists(trace) and not args.force:
+            raise ValueError(f"--trace {trace!r} already exists; add --force to replace it")
+        folder = os.path.dirname(os.path.abspath(trace))
+        if not os.path.isdir(folder):
+            raise ValueError(f"--trace {trace!r}: the folder {folder!r} does not exist")
+    results = getattr(args, "results", None)
+    if results is not None:
+        if os.path.isdir(results):
+            raise ValueError(f"--results {results!r} is a folder; give a file name")
+        folder = os.path.dirname(os.path.abspath(results))
+        if not os.path.isdir(folder):
+            raise ValueError(f"--results {results!r}: the folder {folder!r} does not exist")
+
+
+def append_results(path: str, results: list) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        for r in results:
+            f.write(json.dumps(r.to_dict()) + "\n")
 
 
 def request_from_args(args: argparse.Namespace) -> RunRequest:
@@ -231,6 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         request = request_from_args(args)
+        check_output_paths(args)
     except ValueError as exc:
         parser.error(str(exc))
     if args.command is None:
@@ -251,12 +296,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             result = session.run(request)
             print(json.dumps(result.to_dict(), indent=2) if args.json else report.run_summary(result))
+            if args.trace:
+                from .engine.trace import write_trace
+
+                where = write_trace(result, args.trace, overwrite=args.force)
+                print(f"gilviz: trace written to {where}", file=sys.stderr)
+            results = [result]
         else:
             results = session.compare(request)
             if args.json:
                 print(json.dumps([r.to_dict() for r in results], indent=2))
+            elif args.markdown:
+                print(report.compare_markdown(results))
             else:
                 print(report.compare_table(results))
+        if args.results:
+            append_results(args.results, results)
         return EXIT_OK
     except (RunFailed, LabError) as exc:
         print(f"gilviz: the run failed: {exc}", file=sys.stderr)

@@ -1,0 +1,105 @@
+"""Exports: Chrome trace files, JSON Lines results, Markdown scoreboards."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from gilviz.engine.model import RunRequest
+from gilviz.engine.trace import chrome_trace, write_trace
+
+REQUIRED = {"name", "ph", "pid", "tid"}
+
+
+def check_trace(doc: dict) -> None:
+    """Validate against the Trace Event Format's rules that viewers rely on."""
+    assert isinstance(doc["traceEvents"], list) and doc["traceEvents"]
+    last_ts: dict[tuple, float] = {}
+    for e in doc["traceEvents"]:
+        assert REQUIRED <= e.keys(), e
+        assert e["ph"] in {"M", "X", "C"}
+        assert isinstance(e["pid"], int) and isinstance(e["tid"], int)
+        if e["ph"] == "M":
+            assert "args" in e
+            continue
+        assert isinstance(e["ts"], (int, float)) and e["ts"] >= 0
+        if e["ph"] == "X":
+            assert e["dur"] > 0
+        if e["ph"] == "C":
+            assert all(isinstance(v, (int, float)) for v in e["args"].values())
+        key = (e["pid"], e["tid"], e["ph"], e["name"] if e["ph"] == "C" else "")
+        assert e["ts"] >= last_ts.get(key, 0), f"timestamps go back on {key}"
+        last_ts[key] = e["ts"]
+
+
+@pytest.mark.parametrize("strategy", ["threads", "processes"])
+def test_trace_of_a_real_run_is_valid_and_has_a_track_per_worker(session, strategy):
+    result = session.run(RunRequest(workload="count", strategy=strategy, workers=3, size=6_000_000))
+    doc = json.loads(json.dumps(chrome_trace(result)))
+    check_trace(doc)
+    names = {e["args"]["name"] for e in doc["traceEvents"] if e["name"] == "thread_name"}
+    assert len(names) == 3 and all(f"{'tid' if strategy == 'threads' else 'pid'} " in n for n in names)
+    slices = [e for e in doc["traceEvents"] if e["ph"] == "X"]
+    assert {(e["pid"], e["tid"]) for e in slices} == {
+        (e["pid"], e["tid"]) for e in doc["traceEvents"] if e["name"] == "thread_name"
+    }
+    assert sum(e["args"]["iterations"] for e in slices) == result.units
+    counters = [e for e in doc["traceEvents"] if e["ph"] == "C" and e["name"] == "cores used"]
+    assert len(counters) == len(result.ticks)
+    assert doc["otherData"]["workload"] == "count"
+
+
+def test_fetch_trace_shows_waiting(session):
+    result = session.run(RunRequest(workload="fetch", strategy="threads", workers=2, size=1000, latency_s=0.3))
+    doc = chrome_trace(result)
+    check_trace(doc)
+    names = [e["name"] for e in doc["traceEvents"] if e["ph"] == "X"]
+    assert "waiting" in names and set(names) <= {"waiting", "receiving"}
+    waits = [e for e in doc["traceEvents"] if e["name"] == "waiting"]
+    assert max(e["dur"] for e in waits) >= 0.2e6  # the 0.3 s latency shows as waiting
+
+
+def test_write_trace_never_overwrites_silently(session, tmp_path):
+    result = session.run(RunRequest(workload="count", strategy="sequential", workers=1, size=1000))
+    path = tmp_path / "t.json"
+    path.write_text("keep me")
+    with pytest.raises(FileExistsError):
+        write_trace(result, str(path))
+    assert path.read_text() == "keep me"
+    write_trace(result, str(path), overwrite=True)
+    check_trace(json.loads(path.read_text()))
+
+
+def gilviz(*args):
+    return subprocess.run([sys.executable, "-m", "gilviz", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_cli_trace_and_results(tmp_path):
+    trace, results = tmp_path / "run.json", tmp_path / "talk.jsonl"
+    out = gilviz("run", "-w", "count", "-n", "2", "--size", "2000000", "--trace", str(trace), "--results", str(results))
+    assert out.returncode == 0, out.stderr
+    assert str(trace) in out.stderr
+    check_trace(json.loads(trace.read_text()))
+    out = gilviz("compare", "-w", "count", "-n", "2", "--size", "200000", "--results", str(results))
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [r["strategy"] for r in lines] == ["threads", "sequential", "threads", "processes"]
+    # an existing trace is not replaced without --force, and nothing runs
+    out = gilviz("run", "--size", "1000", "--trace", str(trace))
+    assert out.returncode == 2 and "already exists" in out.stderr and out.stdout == ""
+    assert gilviz("run", "--size", "1000", "--trace", str(trace), "--force").returncode == 0
+    out = gilviz("run", "--trace", str(tmp_path / "no" / "such" / "dir.json"))
+    assert out.returncode == 2 and "does not exist" in out.stderr
+
+
+def test_compare_markdown_is_a_table():
+    out = gilviz("compare", "-w", "race", "-n", "2", "--size", "20000", "--lock", "--markdown")
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith("|")]
+    assert rows[0].startswith("| strategy | workers | wall (s)") and "lost updates" in rows[0]
+    assert len(rows) == 5  # header, rule, three runs
+    assert all(row.count("|") == rows[0].count("|") for row in rows)
+    assert sum("**" in row for row in rows[2:]) == 1  # the fastest is bold
