@@ -3,7 +3,10 @@
 It runs in its own small process (``python -m gilviz.engine.loopback``),
 listens on 127.0.0.1 only, on a free port, and serves only responses it
 generates: ``GET /item/<n>?latency=<s>&size=<bytes>`` answers after
-``latency`` seconds with ``size`` bytes. So the I/O demo works in a hall with
+``latency`` seconds with ``size`` bytes. For rehearsing failures it also
+misbehaves on request: ``/fault/hang`` never answers, ``/fault/endless``
+sends a body that never ends, ``/fault/redirect`` redirects to itself,
+``/fault/status/<code>`` answers with that HTTP status. So the I/O demo works in a hall with
 no network, and its CPU use is neither the lab's nor the UI's. It exits when
 its stdin closes (its parent is gone).
 """
@@ -30,6 +33,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         parts = urlsplit(self.path)
+        if parts.path.startswith("/fault/"):
+            self._fault(parts.path[len("/fault/"):])
+            return
         if not parts.path.startswith("/item/"):
             self.send_error(404, "gilviz serves /item/<n> only")
             return
@@ -53,6 +59,30 @@ class _Handler(BaseHTTPRequestHandler):
             n = min(left, len(_BLOCK))
             self.wfile.write(_BLOCK[:n])
             left -= n
+
+    def _fault(self, kind: str) -> None:
+        try:
+            if kind == "hang":
+                time.sleep(MAX_LATENCY_S * 10)
+            elif kind == "endless":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                while True:
+                    self.wfile.write(_BLOCK)
+            elif kind == "redirect":
+                self.send_response(302)
+                self.send_header("Location", "/fault/redirect")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif kind.startswith("status/") and kind[7:].isdigit() and 200 <= int(kind[7:]) <= 599:
+                self.send_error(int(kind[7:]))
+            else:
+                self.send_error(404, "unknown fault")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up, as it should
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass

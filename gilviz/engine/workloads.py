@@ -243,12 +243,15 @@ def run_fetch(p: Progress, task: Task, ctx: "TaskContext") -> None:
 
 def _reason(exc: BaseException) -> str:
     """The innermost, most telling reason of a requests exception."""
+    import re
+
     text = str(exc)
-    for marker in ("Errno", "Name or service not known", "Connection refused", "timed out"):
-        i = text.find(marker)
-        if i >= 0:
-            end = text.find("'", i)
-            return text[i : end if end > 0 else None].rstrip("')\"")
+    host = re.search(r"Failed to resolve '([^']+)'", text)
+    if host:
+        return f"cannot resolve host {host.group(1)!r}"
+    errno = re.search(r"\[Errno -?\d+\] [^'\")\]]+", text)
+    if errno:
+        return errno.group(0).strip()
     return text[:160]
 
 
