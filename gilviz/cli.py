@@ -212,7 +212,90 @@ def build_parser() -> argparse.ArgumentParser:
         "--results", metavar="FILE.jsonl", default=None,
         help="also append each run as one JSON line to this file",
     )
+    serve = sub.add_parser(
+        "serve", help="serve the live app to a web browser (for a projector showing a browser)",
+        description="Serve the live app in a web browser with textual-serve. Each browser tab "
+        "gets its own app and its own lab. Listens on 127.0.0.1 only unless --host says "
+        "otherwise. The run options choose the mode the app opens in.",
+    )
+    _add_run_options(serve)
+    web = serve.add_argument_group("web")
+    web.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this machine only)")
+    web.add_argument("--port", type=port_arg, default=8000, help="port to listen on (default 8000)")
     return parser
+
+
+def port_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: ports are 1 to 65535")
+    return value
+
+
+def app_command(args: argparse.Namespace) -> str:
+    """The shell command that opens the app in the mode ``args`` asks for.
+
+    textual-serve runs it through a shell: every piece is quoted, and every
+    piece was validated by the parser first."""
+    import shlex
+
+    parts = [sys.executable, "-m", "gilviz"]
+    if args.workload:
+        parts += ["--workload", args.workload]
+    parts += ["--strategy", args.strategy]
+    if args.workers:
+        parts += ["--workers", str(args.workers)]
+    if args.size:
+        parts += ["--size", str(args.size)]
+    if args.switch_interval:
+        parts += ["--switch-interval", repr(args.switch_interval)]
+    parts += ["--lock"] if args.lock else []
+    for url in args.urls:
+        parts += ["--url", url]
+    parts += ["--latency", repr(args.latency), "--timeout", repr(args.timeout)]
+    if args.python:
+        parts += ["--python", args.python]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        print("gilviz: 'gilviz serve' needs textual-serve: pip install 'gilviz[serve]'", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"gilviz: serving the app on http://{args.host}:{args.port} (Ctrl+C to stop)", file=sys.stderr)
+    signal.signal(signal.SIGHUP, _raise_interrupt)
+    try:
+        Server(app_command(args), host=args.host, port=args.port, title="gilviz").serve()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        end_descendants()
+    return EXIT_OK
+
+
+def end_descendants(grace_s: float = 5.0) -> None:
+    """End every process we started (apps of open tabs, their labs, workers):
+    politely first, then for good."""
+    import psutil
+
+    procs = psutil.Process().children(recursive=True)
+    for p in procs:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    for p in alive + psutil.Process().children(recursive=True):
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
 
 
 def check_output_paths(args: argparse.Namespace) -> None:
@@ -282,6 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .ui.app import run_app
 
         return run_app(request, python=args.python)
+    if args.command == "serve":
+        return serve(args)
 
     from .engine.client import LabError
     from .engine.session import RunFailed, Session
