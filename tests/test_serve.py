@@ -94,7 +94,8 @@ def test_serve_in_a_browser_runs_the_app(tag, tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-    assert wait_no_tagged(tag, timeout_s=20) == []
+    left = wait_no_tagged(tag, timeout_s=20)
+    assert left == [], cmdlines(tag)
 
 
 def test_serve_listens_on_loopback_by_default(tag):
