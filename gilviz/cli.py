@@ -12,7 +12,7 @@ from typing import Sequence
 from urllib.parse import urlsplit
 
 from . import __version__
-from .engine.model import MAX_WORKERS, MIN_WORKERS, STRATEGIES, WORKLOADS, RunRequest
+from .engine.model import MAX_WORKERS, MIN_WORKERS, RACE_STYLES, STRATEGIES, WORKLOADS, RunRequest
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -135,6 +135,13 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_strategy: bool = True) 
                       help="race: protect the counter with a lock (no update is lost)")
     lock.add_argument("--no-lock", dest="lock", action="store_false",
                       help="race: no lock, so updates are lost (the default)")
+    g.add_argument(
+        "--race-style", choices=RACE_STYLES, default="call",
+        help="race: 'call' reads the counter, calls a function, then writes it back, and "
+        "loses updates on every CPython; 'plain' is the classic 'counter += 1', which "
+        "CPython 3.10+ never interrupts between read and write, so threads lose "
+        "nothing (processes on shared memory still do). Default: call",
+    )
     f = p.add_argument_group("fetch")
     f.add_argument(
         "--url", dest="urls", action="append", type=url_arg, default=[], metavar="URL",
@@ -254,6 +261,7 @@ def app_command(args: argparse.Namespace) -> str:
     if args.switch_interval:
         parts += ["--switch-interval", repr(args.switch_interval)]
     parts += ["--lock"] if args.lock else []
+    parts += ["--race-style", args.race_style]
     for url in args.urls:
         parts += ["--url", url]
     parts += ["--latency", repr(args.latency), "--timeout", repr(args.timeout)]
@@ -340,6 +348,7 @@ def request_from_args(args: argparse.Namespace) -> RunRequest:
         size=args.size,
         switch_interval_s=args.switch_interval,
         lock=args.lock,
+        race_style=args.race_style,
         urls=urls,
         latency_s=args.latency,
         timeout_s=args.timeout,

@@ -13,6 +13,7 @@ from typing import Any
 
 WORKLOADS = ("fetch", "count", "hash", "race")
 STRATEGIES = ("sequential", "threads", "processes")
+RACE_STYLES = ("call", "plain")
 
 MIN_WORKERS = 1
 MAX_WORKERS = 256
@@ -49,6 +50,10 @@ class RunRequest:
     size: int | None = None
     switch_interval_s: float | None = None
     lock: bool = False
+    #: race: "call" reads, calls a function, then writes (loses updates on
+    #: every CPython); "plain" is the seed notes' ``counter += 1`` on a global,
+    #: which CPython 3.10+ never interrupts between the read and the write.
+    race_style: str = "call"
     urls: tuple[str, ...] = ()
     latency_s: float = 0.5
     timeout_s: float = 10.0
@@ -171,6 +176,7 @@ class RunResult:
     expected: int | None = None  # race only
     actual: int | None = None
     lost: int | None = None
+    race_style: str | None = None  # race only: "call" or "plain"
     speedup: float | None = None  # set by compare: sequential wall / this wall
     #: Cores busy with *other* programs during the run (all cores' load minus
     #: ours, averaged over the samples); None if no sample was taken.

@@ -292,6 +292,7 @@ class Session:
             expected=units if race else None,
             actual=actual,
             lost=(units - actual) if race and actual is not None else None,
+            race_style=request.race_style if race else None,
             other_load_cores=other_load(ticks),
             ticks=ticks,
         )

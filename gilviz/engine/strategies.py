@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from . import workloads
 from .model import RunRequest, WorkerState
 from .slots import CPU_NS, GO, OS_ID, RACE_COUNTER, STATE, UNITS, Slots
 from .workloads import (
@@ -130,6 +131,7 @@ def _process_main(
     lock: Any,
     timeout_s: float,
     switch_interval_s: float | None,
+    race_style: str,
     lab_pid: int,
     go: Any,
     results: Any,
@@ -141,7 +143,7 @@ def _process_main(
     slots = Slots(slots_path)
     words = slots.words
     base = slots.base(index)
-    ctx = TaskContext(cell=SharedCell(words, RACE_COUNTER), lock=lock, timeout_s=timeout_s)
+    ctx = TaskContext(cell=SharedCell(words, RACE_COUNTER), lock=lock, race_style=race_style, timeout_s=timeout_s)
     words[base + OS_ID] = os.getpid()
     _wait_for_go(go, words)
     start_ns = time.process_time_ns()
@@ -209,11 +211,12 @@ def _run_threads(request, slots, lanes, tasks, on_started, t_create) -> Outcome:
     cell = Cell()
     lock = threading.Lock() if request.lock else None
     outs: list[dict] = [{} for _ in lanes]
+    workloads.counter = 0  # the plain race's global
     go = threading.Event()
     threads = []
     name = "sequential" if request.strategy == "sequential" else "thread"
     for i, lane in enumerate(lanes):
-        ctx = TaskContext(cell=cell, lock=lock, timeout_s=request.timeout_s)
+        ctx = TaskContext(cell=cell, lock=lock, race_style=request.race_style, timeout_s=request.timeout_s)
         t = threading.Thread(
             target=_thread_main,
             args=(slots, i, request.workload, lane, ctx, go, outs[i]),
@@ -248,7 +251,9 @@ def _run_threads(request, slots, lanes, tasks, on_started, t_create) -> Outcome:
         errors.extend(errs)
         workers.append({"index": i, "name": t.name, "kind": "thread", "errors": errs})
     notes = [f"{len(stuck)} thread(s) still blocked after the cancel: {', '.join(stuck)}"] if stuck else []
-    race_actual = cell.value if request.workload == "race" else None
+    race_actual = None
+    if request.workload == "race":
+        race_actual = workloads.counter if request.race_style == "plain" else cell.value
     return Outcome(wall_s, cpu_s, startup_s, slots.cancelled, workers, errors, race_actual, notes)
 
 
@@ -263,7 +268,7 @@ def _run_processes(request, slots, lanes, tasks, on_started, t_create) -> Outcom
         p = ctx.Process(
             target=_process_main,
             args=(slots.path, i, request.workload, lane, lock, request.timeout_s,
-                  request.switch_interval_s, os.getpid(), go, results),
+                  request.switch_interval_s, request.race_style, os.getpid(), go, results),
             name=f"process-{i}",
             daemon=True,
         )
