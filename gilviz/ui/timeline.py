@@ -1,0 +1,213 @@
+"""The history the lanes and core meters draw: a pure model, fed by Ticks.
+
+No Textual here. The run's thread calls :meth:`LiveRun.start` and
+:meth:`LiveRun.feed` (through the session's callbacks); the UI's draw timer
+calls :meth:`LiveRun.view` about ten times a second and paints whatever is
+latest. Every buffer is a fixed-size ring (``deque(maxlen=...)``): nothing
+grows with the length of a run, nothing is queued per sample.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+from gilviz.engine.model import RunRequest, RunStarted, Tick, WorkerIdentity, WorkerSample, WorkerState
+from gilviz.engine.strategies import assign, build_tasks
+from gilviz.engine.workloads import HASH_BLOCK
+
+#: Cells kept per lane: one per sample period, so 60 s at 100 ms.
+HISTORY_CELLS = 600
+#: Samples kept per core and for the "cores used" gauge.
+CORE_HISTORY = 120
+#: Eighths of a block: how full a cell is drawn.
+LEVELS = 8
+
+
+class CellKind(enum.IntEnum):
+    """What a worker did during one sample period."""
+
+    EMPTY = 0  # no sample (before the run)
+    QUEUED = 1  # waiting for the start signal or its next task
+    WORK = 2  # got work done; ``level`` says how much
+    STALLED = 3  # running but did no work: waiting for the GIL (or a free core)
+    WAITING = 4  # blocked on I/O, no bytes arrived
+    RECEIVING = 5  # I/O: bytes arrived in this period
+    DONE = 6
+    ERROR = 7
+    CANCELLED = 8
+
+
+@dataclass(frozen=True)
+class Cell:
+    kind: CellKind
+    level: int = 0  # 1..LEVELS for WORK: units done vs one worker alone on a free core
+
+
+EMPTY_CELL = Cell(CellKind.EMPTY)
+
+
+def classify(sample: WorkerSample, period_s: float, solo_units_per_s: float | None) -> Cell:
+    """The cell one sample draws.
+
+    Work is measured against ``solo_units_per_s``, what one worker does alone
+    on a free core (the lab measures it before the run): a full block is full
+    speed, an eighth is an eighth of it. Without a solo rate (fetch), a period
+    in which bytes arrived is RECEIVING.
+    """
+    state = sample.state
+    did = sample.units_delta > 0
+    if state == WorkerState.QUEUED:
+        return Cell(CellKind.QUEUED)
+    if state == WorkerState.ERROR and not did:
+        return Cell(CellKind.ERROR)
+    if state == WorkerState.CANCELLED and not did:
+        return Cell(CellKind.CANCELLED)
+    if state == WorkerState.DONE and not did:
+        return Cell(CellKind.DONE)
+    if state == WorkerState.WAITING:
+        return Cell(CellKind.RECEIVING if did else CellKind.WAITING)
+    if not did:
+        return Cell(CellKind.STALLED)
+    if not solo_units_per_s or solo_units_per_s <= 0 or period_s <= 0:
+        return Cell(CellKind.RECEIVING)
+    fraction = sample.units_delta / period_s / solo_units_per_s
+    level = max(1, min(LEVELS, round(fraction * LEVELS)))
+    return Cell(CellKind.WORK, level)
+
+
+def planned_units(request: RunRequest, embedded_urls: bool) -> list[int | None]:
+    """Each worker's planned total, in the workload's units, from the same plan
+    the lab follows. ``None`` where it cannot be known (a real URL's size)."""
+    if request.workload == "fetch" and not embedded_urls:
+        lanes = assign(request.strategy, request.workers, build_tasks(request))
+        return [None] * len(lanes)
+    lanes = assign(request.strategy, request.workers, build_tasks(request))
+    out: list[int | None] = []
+    for lane in lanes:
+        if request.workload == "fetch":
+            out.append(len(lane) * (request.size or 0))
+        elif request.workload == "hash":
+            out.append(sum(task.amount for _, task in lane) * HASH_BLOCK)
+        else:
+            out.append(sum(task.amount for _, task in lane))
+    return out
+
+
+@dataclass(frozen=True)
+class LaneView:
+    """One lane, as the screen draws it."""
+
+    identity: WorkerIdentity
+    sample: WorkerSample | None  # the latest, None before the first tick
+    task: str  # label of the current task, "" if none
+    units_expected: int | None  # the worker's planned total, None if unknown
+    cells: tuple[Cell, ...]  # oldest first, at most the width asked for
+
+
+@dataclass(frozen=True)
+class RunView:
+    """Everything the lanes and meters draw in one frame."""
+
+    started: RunStarted | None
+    lanes: tuple[LaneView, ...]
+    t_s: float | None  # time of the latest tick since the start signal
+    period_s: float | None
+    cores_used: tuple[float, ...]  # history, oldest first
+    cores_percent: tuple[tuple[float, ...], ...]  # per core: history, oldest first
+    running: bool
+    version: int
+
+
+class _Lane:
+    __slots__ = ("identity", "sample", "cells", "units_expected")
+
+    def __init__(self, identity: WorkerIdentity, units_expected: int | None, capacity: int) -> None:
+        self.identity = identity
+        self.sample: WorkerSample | None = None
+        self.cells: deque[Cell] = deque(maxlen=capacity)
+        self.units_expected = units_expected
+
+
+class LiveRun:
+    """The latest state of the current (or last) run. Thread-safe."""
+
+    def __init__(self, capacity: int = HISTORY_CELLS, core_history: int = CORE_HISTORY) -> None:
+        self.capacity = capacity
+        self.core_history = core_history
+        self._lock = threading.Lock()
+        self._started: RunStarted | None = None
+        self._lanes: list[_Lane] = []
+        self._cores_used: deque[float] = deque(maxlen=core_history)
+        self._cores: list[deque[float]] = []
+        self._t_s: float | None = None
+        self._period_s: float | None = None
+        self._running = False
+        self.version = 0  # bumped by every change: the UI redraws only when it moved
+
+    def start(self, started: RunStarted, units_expected: list[int | None] | None = None) -> None:
+        """A new run: new lanes. Core history carries on (it is the machine's)."""
+        expected = units_expected or [None] * len(started.workers)
+        with self._lock:
+            self._started = started
+            self._lanes = [_Lane(w, expected[i] if i < len(expected) else None, self.capacity)
+                           for i, w in enumerate(started.workers)]
+            self._t_s = None
+            self._period_s = None
+            self._running = True
+            self.version += 1
+
+    def feed(self, tick: Tick) -> None:
+        with self._lock:
+            solo = self._started.solo_units_per_s if self._started else None
+            for sample in tick.workers:
+                if 0 <= sample.index < len(self._lanes):
+                    lane = self._lanes[sample.index]
+                    lane.sample = sample
+                    lane.cells.append(classify(sample, tick.period_s, solo))
+            self._cores_used.append(tick.cores_used)
+            if len(self._cores) != len(tick.cores_percent):
+                self._cores = [deque(maxlen=self.core_history) for _ in tick.cores_percent]
+            for history, value in zip(self._cores, tick.cores_percent):
+                history.append(value)
+            self._t_s = tick.t_s
+            self._period_s = tick.period_s
+            self.version += 1
+
+    def finish(self) -> None:
+        with self._lock:
+            self._running = False
+            self.version += 1
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def view(self, cells: int) -> RunView:
+        """A consistent copy of the newest ``cells`` cells of every lane."""
+        cells = max(0, cells)
+        with self._lock:
+            started = self._started
+            lanes = []
+            for lane in self._lanes:
+                history = lane.cells
+                start = max(0, len(history) - cells)
+                tail = tuple(itertools.islice(history, start, None)) if cells else ()
+                sample = lane.sample
+                task = ""
+                if started is not None and sample is not None and 0 <= sample.task_index < len(started.tasks):
+                    task = started.tasks[sample.task_index]
+                lanes.append(LaneView(lane.identity, sample, task, lane.units_expected, tail))
+            return RunView(
+                started=started,
+                lanes=tuple(lanes),
+                t_s=self._t_s,
+                period_s=self._period_s,
+                cores_used=tuple(self._cores_used),
+                cores_percent=tuple(tuple(h) for h in self._cores),
+                running=self._running,
+                version=self.version,
+            )

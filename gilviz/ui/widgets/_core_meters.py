@@ -1,0 +1,141 @@
+"""CoreMeters: the lab's "cores used" gauge over one bar per core.
+
+Per-core bars alone mislead: two pure-Python threads can show as two cores at
+~50% while the lab as a whole uses one core's worth of CPU. So the gauge on
+top is the lab's CPU seconds per wall second, measured by the sampler, scaled
+to the number of cores. Painted with the Line API.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
+
+from gilviz.ui.timeline import RunView
+
+from . import _glyphs as g
+
+
+class CoreMeters(Widget):
+    DEFAULT_CSS = """
+    CoreMeters {
+        height: 1fr;
+    }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.view: RunView | None = None
+        self.cpu_count: int | None = None
+
+    def show(self, view: RunView | None, cpu_count: int | None) -> None:
+        self.view = view
+        self.cpu_count = cpu_count
+        self.refresh()
+
+    # -- data ----------------------------------------------------------------
+
+    def _cores(self) -> tuple[tuple[float, ...], ...]:
+        if self.view is not None and self.view.cores_percent:
+            return self.view.cores_percent
+        return tuple(() for _ in range(self.cpu_count or 0))
+
+    def _n_cores(self) -> int:
+        return self.cpu_count or len(self._cores())
+
+    def _live(self) -> bool:
+        """Values are current (a run is going, or just ended)."""
+        return self.view is not None and self.view.t_s is not None
+
+    # -- painting ------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y == 0:
+            return self._cores_used_title(width)
+        if y == 1:
+            return self._cores_used_bar(width)
+        if y == 2:
+            return self._cores_used_history(width)
+        if y == 3:
+            return Strip([Segment("per core (psutil)", g.DIM)]).adjust_cell_length(width)
+        return self._core_row(y - 4, width)
+
+    def _cores_used_title(self, width: int) -> Strip:
+        n = self._n_cores()
+        value = self.view.cores_used[-1] if self._live() and self.view.cores_used else None
+        segments = [Segment("cores used ", g.LABEL)]
+        if value is None:
+            segments.append(Segment("–", g.DIM))
+        else:
+            segments.append(Segment(f"{value:.2f}", g.load_style(value / n if n else 0) + Style(bold=True)))
+        if n:
+            segments.append(Segment(f" of {n}", g.DIM))
+        return Strip(segments).adjust_cell_length(width)
+
+    def _cores_used_bar(self, width: int) -> Strip:
+        n = self._n_cores()
+        value = self.view.cores_used[-1] if self._live() and self.view.cores_used else 0.0
+        fraction = value / n if n else 0.0
+        if n <= 1 or width < 2 * n:
+            text = g.bar(fraction, width)
+            return Strip([Segment(text, g.load_style(fraction)), ]).adjust_cell_length(width)
+        # One segment per core, so "1.0 of 4" reads as one core's worth of four.
+        per = width // n
+        segments = []
+        for i in range(n):
+            part = max(0.0, min(1.0, value - i))
+            cell_w = per if i < n - 1 else width - per * (n - 1)
+            text = g.bar(part, cell_w - 1) + ("▕" if i < n - 1 else " ")
+            segments.append(Segment(text[:-1], g.load_style(fraction)))
+            segments.append(Segment(text[-1], g.TROUGH))
+        return Strip(segments).adjust_cell_length(width)
+
+    def _cores_used_history(self, width: int) -> Strip:
+        n = self._n_cores()
+        history = self.view.cores_used if self.view is not None else ()
+        text = g.spark(history, width, float(n or 1))
+        return Strip([Segment(text, g.WORK)]).adjust_cell_length(width)
+
+    def _core_row(self, row: int, width: int) -> Strip:
+        cores = self._cores()
+        n = len(cores)
+        rows = max(1, self.size.height - 4)
+        if n == 0:
+            if row == 0:
+                return Strip([Segment("–", g.DIM)]).adjust_cell_length(width)
+            return Strip.blank(width)
+        per_column = math.ceil(n / rows) if n > rows else 1
+        columns = per_column
+        rows_used = math.ceil(n / columns)
+        if row >= rows_used:
+            return Strip.blank(width)
+        cell_w = width // columns
+        segments: list[Segment] = []
+        for c in range(columns):
+            i = row + c * rows_used
+            if i >= n:
+                break
+            segments += self._core_cell(i, cores[i], cell_w)
+        return Strip(segments).adjust_cell_length(width)
+
+    def _core_cell(self, index: int, history: tuple[float, ...], width: int) -> list[Segment]:
+        live = self._live() and history
+        value = history[-1] if live else None
+        label = f"{index:>2} "
+        pct = f"{value:3.0f}%" if value is not None else "   –"
+        room = width - len(label) - len(pct) - 1
+        if room <= 0:
+            return [Segment(label, g.DIM), Segment(pct + " ", g.VALUE)][: 2]
+        spark_w = room if room < 16 else max(8, room // 2)
+        bar_w = room - spark_w - 1 if room >= 16 else 0
+        fraction = (value or 0.0) / 100
+        segments = [Segment(label, g.DIM), Segment(g.spark(history, spark_w, 100.0), g.RECEIVING)]
+        if bar_w > 0:
+            segments += [Segment(" "), Segment(g.bar(fraction, bar_w), g.load_style(fraction))]
+        segments.append(Segment(pct + " ", g.VALUE if value is not None else g.DIM))
+        return segments

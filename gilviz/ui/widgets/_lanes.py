@@ -1,0 +1,235 @@
+"""Lanes: one row per worker and its timeline, painted with the Line API.
+
+One widget paints every row (``render_line``); it holds the latest
+:class:`~gilviz.ui.timeline.RunView` and draws it when refreshed, so the
+cost of a frame does not depend on how often the lab samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.events import MouseScrollDown, MouseScrollUp
+from textual.strip import Strip
+from textual.widget import Widget
+
+from gilviz.engine.model import WorkerState
+from gilviz.ui.timeline import LaneView, RunView
+
+from . import _glyphs as g
+
+NAME_W = 10
+ID_W = 7
+DONE_W = 4
+CPU_W = 4
+
+
+@dataclass(frozen=True)
+class LaneColumns:
+    """Where each column of a lane row goes, for a given width."""
+
+    task_w: int  # 0: no task column (narrow terminals)
+    timeline_w: int
+
+    @classmethod
+    def fit(cls, width: int) -> "LaneColumns":
+        fixed = NAME_W + 1 + ID_W + 1 + DONE_W + 1 + CPU_W + 1 + 1  # + the "│"
+        task_w = 0
+        if width >= 96:
+            task_w = max(12, min(40, width // 4 - 4))
+            fixed += task_w + 1
+        return cls(task_w=task_w, timeline_w=max(0, width - fixed))
+
+
+def short_task(label: str, width: int) -> str:
+    """A task label that fits: "chunk 2/4" for chunks, host/path for URLs."""
+    if label.startswith(("http://", "https://")):
+        parts = urlsplit(label)
+        label = parts.netloc + parts.path
+    elif ":" in label and len(label) > width:
+        label = label.split(":", 1)[0]
+    if len(label) > width:
+        label = label[: max(0, width - 1)] + "…"
+    return label
+
+
+def human_units(n: float, unit: str) -> str:
+    if unit == "bytes":
+        for name, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+            if n >= size:
+                return f"{n / size:.1f} {name}"
+        return f"{n:.0f} B"
+    for name, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f}{name}"
+    return f"{n:.0f}"
+
+
+class Lanes(Widget):
+    """Every worker of the current run, one row each, with its timeline."""
+
+    DEFAULT_CSS = """
+    Lanes {
+        height: 1fr;
+        width: 1fr;
+    }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.view: RunView | None = None
+        self.workload = "count"
+        self.hint = ""
+        self.first_lane = 0  # scrolled when there are more lanes than rows
+        self.period_s: float | None = None  # the session's sample period
+
+    # -- what the app calls ---------------------------------------------------
+
+    @property
+    def columns(self) -> LaneColumns:
+        return LaneColumns.fit(self.size.width)
+
+    def show(self, view: RunView | None, workload: str, hint: str = "") -> None:
+        self.view = view
+        self.workload = workload
+        self.hint = hint
+        self.refresh()
+
+    # -- layout ---------------------------------------------------------------
+
+    def _legend_lines(self) -> list[Strip]:
+        width = self.size.width
+        lines: list[list[Segment]] = [[]]
+        used = 0
+        for glyph, style, text in g.legend_items(self.workload, round((self.period_s or 0.1) * 1000)):
+            item = len(glyph) + 1 + len(text)
+            if used and used + 3 + item > width:
+                lines.append([])
+                used = 0
+            if used:
+                lines[-1].append(Segment("   "))
+                used += 3
+            lines[-1] += [Segment(glyph, style), Segment(" " + text, g.DIM)]
+            used += item
+        return [Strip(segments).adjust_cell_length(width) for segments in lines]
+
+    def _lane_rows(self) -> int:
+        return max(0, self.size.height - 1 - len(self._legend_lines()))
+
+    def _lanes(self) -> tuple[LaneView, ...]:
+        return self.view.lanes if self.view is not None else ()
+
+    def _clamp_scroll(self) -> None:
+        rows = self._lane_rows()
+        self.first_lane = max(0, min(self.first_lane, len(self._lanes()) - rows))
+
+    def on_mouse_scroll_down(self, event: MouseScrollDown) -> None:
+        self.first_lane += 1
+        self._clamp_scroll()
+        self.refresh()
+
+    def on_mouse_scroll_up(self, event: MouseScrollUp) -> None:
+        self.first_lane -= 1
+        self._clamp_scroll()
+        self.refresh()
+
+    # -- painting -------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        legend = self._legend_lines()
+        legend_at = self.size.height - len(legend)
+        if y >= legend_at:
+            return legend[y - legend_at] if 0 <= y - legend_at < len(legend) else Strip.blank(width)
+        cols = self.columns
+        if y == 0:
+            return self._header(cols, width)
+        lanes = self._lanes()
+        self._clamp_scroll()
+        index = self.first_lane + y - 1
+        if not lanes:
+            lines = self._hint_lines(width)
+            if 2 <= y < 2 + len(lines):
+                return Strip([Segment(lines[y - 2], g.LABEL)]).adjust_cell_length(width)
+            return Strip.blank(width)
+        if index >= len(lanes):
+            return Strip.blank(width)
+        return self._lane(lanes[index], cols, width)
+
+    def _hint_lines(self, width: int) -> list[str]:
+        import textwrap
+
+        return textwrap.wrap(self.hint, max(10, width - 4), initial_indent="  ", subsequent_indent="  ")
+
+    def _header(self, cols: LaneColumns, width: int) -> Strip:
+        text = f"{'worker':<{NAME_W}} {'os id':>{ID_W}} "
+        if cols.task_w:
+            text += f"{'task':<{cols.task_w}} "
+        text += f"{'done':>{DONE_W}} {'cpu':>{CPU_W}} │"
+        period = self.period_s
+        ms = f"{round(period * 1000)} ms" if period else "sample period"
+        lanes = self._lanes()
+        rows = self._lane_rows()
+        more = ""
+        if len(lanes) > rows:
+            more = f" lanes {self.first_lane + 1}-{min(len(lanes), self.first_lane + rows)} of {len(lanes)} (scroll)"
+        timeline = f" 1 cell = {ms}, newest on the right{more}"
+        segments = [Segment(text, g.DIM), Segment(timeline[: max(0, cols.timeline_w)], g.DIM)]
+        return Strip(segments).adjust_cell_length(width)
+
+    def _lane(self, lane: LaneView, cols: LaneColumns, width: int) -> Strip:
+        sample = lane.sample
+        ident = lane.identity
+        os_id = (sample.os_id if sample is not None and sample.os_id else ident.os_id) or 0
+        name_style = Style(color="#c792ea", bold=True) if ident.kind == "process" else Style(color="#82aaff", bold=True)
+        segments = [
+            Segment(f"{ident.name[:NAME_W]:<{NAME_W}} ", name_style),
+            Segment(f"{(str(os_id) if os_id else '–'):>{ID_W}} ", g.DIM),
+        ]
+        if cols.task_w:
+            segments.append(Segment(f"{short_task(lane.task, cols.task_w):<{cols.task_w}} ", g.TEXT))
+        done_text, done_style = self._done(lane)
+        segments.append(Segment(f"{done_text:>{DONE_W}} ", done_style))
+        if sample is None or sample.state in (WorkerState.DONE, WorkerState.CANCELLED) and sample.units_delta == 0:
+            cpu_text, cpu_style = "–", g.DIM
+        else:
+            cpu_text, cpu_style = f"{sample.cpu_share * 100:.0f}%", g.load_style(sample.cpu_share)
+        segments.append(Segment(f"{cpu_text:>{CPU_W}} ", cpu_style))
+        segments.append(Segment("│", g.DIM))
+        segments += self._cells(lane, cols.timeline_w)
+        return Strip(segments).adjust_cell_length(width)
+
+    @staticmethod
+    def _done(lane: LaneView) -> tuple[str, Style]:
+        sample = lane.sample
+        if sample is None:
+            return "–", g.DIM
+        if sample.state == WorkerState.ERROR:
+            return "err", g.ERROR
+        if lane.units_expected:
+            pct = min(100, int(100 * sample.units / lane.units_expected))
+            style = g.WORK if sample.state == WorkerState.DONE else g.VALUE
+            return f"{pct}%", style
+        return f"{sample.tasks_done}/{sample.tasks_total}", g.VALUE
+
+    @staticmethod
+    def _cells(lane: LaneView, width: int) -> list[Segment]:
+        if width <= 0:
+            return []
+        cells = lane.cells[-width:]
+        segments: list[Segment] = []
+        run_text: list[str] = []
+        run_style: Style | None = None
+        for cell in cells:
+            text, style = g.glyph(cell)
+            if style is not run_style and run_text:
+                segments.append(Segment("".join(run_text), run_style))
+                run_text = []
+            run_style = style
+            run_text.append(text)
+        if run_text:
+            segments.append(Segment("".join(run_text), run_style))
+        return segments

@@ -1,0 +1,123 @@
+"""Scoreboard: one row per finished run of this session.
+
+Speedup is measured, never assumed: a run's wall time against the wall time of
+a *sequential* run of the same work (workload, size, lock, URLs) in this
+session; "–" until there is one. The best run of each kind of work (the
+fastest one that lost no updates and had no errors) is highlighted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from gilviz.engine.model import RunResult
+
+MAX_ROWS = 100
+BEST = "bold #3ddc84"
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    result: RunResult
+    key: tuple  # what makes two runs the same work
+    speedup: float | None
+
+
+def work_key(result: RunResult, urls: tuple[str, ...] = ()) -> tuple:
+    return (result.workload, result.size, result.lock if result.workload == "race" else None, urls)
+
+
+def best_indices(rows: list[ScoreRow]) -> set[int]:
+    """Per kind of work, the fastest correct run (no errors, no lost updates)."""
+    best: dict[tuple, int] = {}
+    for i, row in enumerate(rows):
+        r = row.result
+        if r.cancelled or r.errors or (r.lost or 0) > 0 or r.wall_s <= 0:
+            continue
+        j = best.get(row.key)
+        if j is None or r.wall_s < rows[j].result.wall_s:
+            best[row.key] = i
+    return set(best.values())
+
+
+def speedup_for(result: RunResult, key: tuple, rows: list[ScoreRow]) -> float | None:
+    if result.speedup is not None:
+        return result.speedup
+    if result.strategy == "sequential" and not result.cancelled and not result.errors:
+        return 1.0
+    for row in reversed(rows):
+        base = row.result
+        if row.key == key and base.strategy == "sequential" and not base.cancelled and not base.errors:
+            return base.wall_s / result.wall_s if result.wall_s > 0 else None
+    return None
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f} s" if value < 100 else f"{value:.0f} s"
+
+
+class Scoreboard(DataTable):
+    """The results table. Not focusable: the keys belong to the app."""
+
+    can_focus = False
+
+    COLUMNS = (" ", "workload", "strategy", "workers", "wall", "CPU", "cores", "speedup", "errors", "lost")
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="none", zebra_stripes=False, show_cursor=False, **kwargs)
+        self.rows_data: list[ScoreRow] = []
+
+    def on_mount(self) -> None:
+        for label in self.COLUMNS:
+            self.add_column(label, key=label.strip() or "best")
+
+    def add_result(self, result: RunResult, urls: tuple[str, ...] = ()) -> ScoreRow:
+        key = work_key(result, urls)
+        row = ScoreRow(result, key, speedup_for(result, key, self.rows_data))
+        self.rows_data.append(row)
+        del self.rows_data[:-MAX_ROWS]
+        self._rebuild()
+        return row
+
+    def clear_results(self) -> None:
+        self.rows_data.clear()
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.clear()
+        best = best_indices(self.rows_data)
+        for i, row in enumerate(self.rows_data):
+            self.add_row(*self._cells(row, i in best))
+        if self.rows_data:
+            self.scroll_end(animate=False)
+
+    @staticmethod
+    def _cells(row: ScoreRow, best: bool) -> list[Text]:
+        r = row.result
+        workload = r.workload + ("+lock" if r.workload == "race" and r.lock else "")
+        lost = "–"
+        if r.workload == "race" and r.lost is not None:
+            lost = f"{r.lost:,}"
+        errors = "stopped" if r.cancelled else str(len(r.errors))
+        values = [
+            "★" if best else "",
+            workload,
+            r.strategy,
+            str(r.workers) if r.strategy != "sequential" else "1",
+            _seconds(r.wall_s),
+            _seconds(r.cpu_s),
+            f"{r.cores_used:.2f}",
+            f"{row.speedup:.2f}×" if row.speedup is not None else "–",
+            errors,
+            lost,
+        ]
+        style = BEST if best else ""
+        cells = [Text(v, style=style, justify="right" if i >= 3 else "left") for i, v in enumerate(values)]
+        if r.errors and not r.cancelled:
+            cells[8].stylize("bold #ff4a4a")
+        if r.workload == "race" and (r.lost or 0) > 0:
+            cells[9].stylize("bold #ff4a4a")
+        return cells

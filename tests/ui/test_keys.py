@@ -1,0 +1,291 @@
+"""Every key, through Pilot, against a fake lab that replays fixed Ticks."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Footer
+
+from gilviz.engine.model import MAX_WORKERS, MIN_WORKERS
+from gilviz.ui.app import GilvizApp
+from gilviz.ui.screens import HelpScreen
+from gilviz.ui.widgets import Lanes, Scoreboard
+
+from .conftest import FakeSession, async_test, make_app, settle
+
+
+def enabled(app: GilvizApp, action: str, *params) -> bool | None:
+    return app.check_action(action, params)
+
+
+@async_test
+async def test_enter_runs_the_mode_and_the_scoreboard_gets_a_row():
+    app, fake = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert fake.requests[-1].workload == "count" and fake.requests[-1].strategy == "threads"
+        lanes = app.query_one(Lanes)
+        assert len(lanes.view.lanes) == 4
+        assert len(app.query_one(Scoreboard).rows_data) == 1
+        text = "".join(seg.text for seg in lanes.render_line(1))
+        assert "thread-0" in text and "5000" in text
+
+
+@async_test
+async def test_space_runs_too():
+    app, fake = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("space")
+        await settle(app, pilot)
+        assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("key, workload", [("c", "count"), ("h", "hash"), ("r", "race"), ("f", "fetch")])
+@async_test
+async def test_workload_keys(key, workload):
+    app, fake = make_app(workload="race" if workload != "race" else "count")
+    async with app.run_test() as pilot:
+        await pilot.press(key)
+        assert app.mode.workload == workload
+        assert enabled(app, "workload", workload) is None  # the current one is dimmed
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert fake.requests[-1].workload == workload
+
+
+@pytest.mark.parametrize("key, strategy", [("s", "sequential"), ("t", "threads"), ("p", "processes")])
+@async_test
+async def test_strategy_keys(key, strategy):
+    app, fake = make_app(strategy="processes" if strategy != "processes" else "threads")
+    async with app.run_test() as pilot:
+        await pilot.press(key)
+        assert app.mode.strategy == strategy
+        assert enabled(app, "strategy", strategy) is None
+
+
+@async_test
+async def test_plus_and_minus_change_workers_within_bounds():
+    app, fake = make_app(workers=2)
+    async with app.run_test() as pilot:
+        await pilot.press("plus", "plus", "equals_sign")
+        assert app.mode.workers == 5
+        await pilot.press(*["minus"] * 10)
+        assert app.mode.workers == MIN_WORKERS
+        assert enabled(app, "workers", -1) is None
+        app.mode = app.mode.__class__(workers=MAX_WORKERS)
+        assert enabled(app, "workers", 1) is None
+
+
+@async_test
+async def test_brackets_step_the_switch_interval():
+    app, fake = make_app()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.switch_interval() == 0.005  # the lab's, until changed
+        await pilot.press("right_square_bracket")
+        assert app.mode.switch_interval_s == 0.01
+        await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
+        assert app.mode.switch_interval_s == 0.1
+        await pilot.press("left_square_bracket")
+        assert app.mode.switch_interval_s == 0.05
+        await pilot.press(*["left_square_bracket"] * 12)
+        assert enabled(app, "switch", -1) is None
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert fake.requests[-1].switch_interval_s == 0.0005
+
+
+@async_test
+async def test_lock_only_applies_to_race():
+    app, fake = make_app(workload="count")
+    async with app.run_test() as pilot:
+        assert enabled(app, "lock") is None
+        await pilot.press("l")
+        assert app.mode.lock is False
+        await pilot.press("r", "l")
+        assert app.mode.lock is True
+        await pilot.press("l")
+        assert app.mode.lock is False
+
+
+@async_test
+async def test_stop_cancels_the_run_and_is_dimmed_when_idle():
+    fake = FakeSession(hold=True)
+    app, _ = make_app(fake)
+    async with app.run_test() as pilot:
+        assert enabled(app, "stop") is None
+        await pilot.press("enter")
+        await pilot.pause()
+        assert fake.in_run.wait(5)
+        assert app.running
+        assert enabled(app, "stop") is True
+        assert enabled(app, "run") is None and enabled(app, "compare") is None
+        await pilot.press("x")
+        await settle(app, pilot)
+        assert fake.cancelled.is_set()
+        assert not app.running
+        assert app.query_one(Scoreboard).rows_data == []  # a stopped run is not scored
+        assert enabled(app, "run") is True
+
+
+@async_test
+async def test_changing_the_mode_during_a_run_stops_it_first():
+    fake = FakeSession(hold=True)
+    app, _ = make_app(fake)
+    async with app.run_test() as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        assert fake.in_run.wait(5)
+        await pilot.press("p")
+        assert fake.cancelled.is_set()
+        assert app.mode.strategy == "processes"
+        await pilot.press("enter")  # queued until the stopped run has returned
+        for _ in range(500):
+            if len(fake.requests) == 2:
+                break
+            await pilot.pause(0.01)
+        fake.release()
+        await settle(app, pilot)
+        assert [r.strategy for r in fake.requests] == ["threads", "processes"]
+
+
+@async_test
+async def test_compare_fills_the_scoreboard_with_measured_speedups():
+    app, fake = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("v")
+        await settle(app, pilot)
+        rows = app.query_one(Scoreboard).rows_data
+        assert [r.result.strategy for r in rows] == ["sequential", "threads", "processes"]
+        assert rows[0].speedup == 1.0
+        seq, procs = rows[0].result, rows[2].result
+        assert rows[2].speedup == pytest.approx(seq.wall_s / procs.wall_s)
+
+
+@async_test
+async def test_speedup_is_unknown_until_a_sequential_run():
+    app, fake = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.query_one(Scoreboard).rows_data[0].speedup is None
+        await pilot.press("s", "enter")
+        await settle(app, pilot)
+        await pilot.press("t", "enter")
+        await settle(app, pilot)
+        rows = app.query_one(Scoreboard).rows_data
+        assert rows[2].speedup == pytest.approx(rows[1].result.wall_s / rows[2].result.wall_s)
+
+
+@async_test
+async def test_screenshot_key_saves_an_svg(tmp_path):
+    fake = FakeSession()
+    app = GilvizApp(session_factory=lambda: fake, screenshot_dir=str(tmp_path))
+    async with app.run_test() as pilot:
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        files = list(tmp_path.glob("*.svg"))
+        assert len(files) == 1 and files[0].read_text().startswith("<svg")
+        assert any(str(files[0]) in str(n.message) for n in app._notifications)
+
+
+@async_test
+async def test_question_mark_opens_help_with_every_key():
+    app, fake = make_app()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+@async_test
+async def test_q_quits_and_closes_the_session():
+    fake = FakeSession(hold=True)
+    app, _ = make_app(fake)
+    async with app.run_test() as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        assert fake.in_run.wait(5)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+    assert fake.cancelled.is_set() and fake.closed
+
+
+@async_test
+async def test_every_binding_is_in_the_footer_with_a_description():
+    app, fake = make_app()
+    async with app.run_test(size=(200, 30)) as pilot:
+        footer = app.query_one(Footer)
+        assert footer is not None
+        for binding in app.BINDINGS:
+            assert binding.description
+        shown = {b.action for (_, b, _, _) in app.screen.active_bindings.values()}
+        assert {"run", "stop", "compare", "lock", "help", "quit", "save_svg"} <= shown
+
+
+@async_test
+async def test_every_action_is_in_the_command_palette():
+    app, fake = make_app(workload="race")
+    async with app.run_test() as pilot:
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Run", "Compare sequential, threads, processes", "Workload: fetch", "Strategy: processes",
+                "Toggle the lock (race)", "Save an SVG screenshot", "Help: every key"} <= titles
+        assert "Workload: race" not in titles  # it is the current one
+
+
+@async_test
+async def test_a_failed_lab_shows_a_message_and_the_app_stays_usable():
+    fake = FakeSession(fail="the lab process died (exit code -9)")
+    app, _ = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert "died" in (app.failure or "")
+        assert enabled(app, "run") is True
+        fake.fail = None
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.failure is None
+        assert len(app.query_one(Scoreboard).rows_data) == 1
+
+
+@async_test
+async def test_a_worker_error_is_shown_and_scored():
+    fake = FakeSession(worker_error="connection failed: Connection refused")
+    app, _ = make_app(fake)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert "Connection refused" in app.failure
+        row = app.query_one(Scoreboard).rows_data[0]
+        assert row.result.errors
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60), (60, 20)])
+@async_test
+async def test_resizing_during_a_run(size):
+    fake = FakeSession(hold=True, ticks=40)
+    app, _ = make_app(fake, workers=16)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        assert fake.in_run.wait(5)
+        await pilot.resize_terminal(*size)
+        await pilot.pause()
+        app.draw(force=True)
+        await pilot.pause()
+        lanes = app.query_one(Lanes)
+        cols = lanes.columns
+        assert lanes.size.width > 0
+        for y in range(lanes.size.height):
+            assert lanes.render_line(y).cell_length == lanes.size.width
+        assert all(len(l.cells) <= max(cols.timeline_w, 0) for l in lanes.view.lanes)
+        fake.release()
+        await settle(app, pilot)
+        assert len(app.query_one(Scoreboard).rows_data) == 1

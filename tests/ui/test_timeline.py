@@ -1,0 +1,102 @@
+"""The lane history model, without Textual."""
+
+from __future__ import annotations
+
+import threading
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gilviz.engine.model import RunRequest, WorkerSample, WorkerState
+from gilviz.ui.timeline import LEVELS, CellKind, LiveRun, classify, planned_units
+
+from .conftest import FakeSession
+
+
+def sample(state=WorkerState.RUNNING, delta=0, index=0) -> WorkerSample:
+    return WorkerSample(index, 100, state, 0, delta, 0, 1, 0, 0.0, 0.0, 0)
+
+
+def test_full_speed_is_a_full_block_and_a_quarter_is_two_eighths():
+    assert classify(sample(delta=1000), 0.1, 10_000) == classify(sample(delta=1000), 0.1, 10_000)
+    assert classify(sample(delta=1000), 0.1, 10_000).level == LEVELS
+    assert classify(sample(delta=250), 0.1, 10_000).level == 2
+    assert classify(sample(delta=5000), 0.1, 10_000).level == LEVELS  # clamped
+
+
+def test_any_work_shows_at_least_one_eighth():
+    cell = classify(sample(delta=1), 0.1, 10_000_000)
+    assert cell.kind == CellKind.WORK and cell.level == 1
+
+
+def test_states_map_to_kinds():
+    assert classify(sample(WorkerState.QUEUED), 0.1, 1.0).kind == CellKind.QUEUED
+    assert classify(sample(WorkerState.RUNNING, 0), 0.1, 1.0).kind == CellKind.STALLED
+    assert classify(sample(WorkerState.WAITING, 0), 0.1, None).kind == CellKind.WAITING
+    assert classify(sample(WorkerState.WAITING, 10), 0.1, None).kind == CellKind.RECEIVING
+    assert classify(sample(WorkerState.DONE, 0), 0.1, 1.0).kind == CellKind.DONE
+    assert classify(sample(WorkerState.ERROR, 0), 0.1, 1.0).kind == CellKind.ERROR
+    assert classify(sample(WorkerState.CANCELLED, 0), 0.1, 1.0).kind == CellKind.CANCELLED
+    # finished during the period: the work it did still shows
+    assert classify(sample(WorkerState.DONE, 500), 0.1, 10_000).kind == CellKind.WORK
+
+
+def test_live_run_keeps_a_fixed_size_history_and_views_the_newest():
+    fake = FakeSession(ticks=50)
+    request = fake.prepare(RunRequest(workload="count", strategy="threads", workers=3, size=10**12))
+    started = fake.started(request)
+    live = LiveRun(capacity=20)
+    live.start(started, planned_units(request, True))
+    for tick in fake.replay(request, started):
+        live.feed(tick)
+    view = live.view(8)
+    assert len(view.lanes) == 3
+    assert all(len(lane.cells) == 8 for lane in view.lanes)
+    assert len(live.view(100).lanes[0].cells) == 20  # the ring's size
+    assert view.t_s == 5.0 and view.running
+    live.finish()
+    assert not live.view(1).running
+
+
+def test_threads_share_one_core_processes_get_their_own():
+    fake = FakeSession(cpu_count=4, ticks=3)
+    for strategy, low, high in (("threads", 1, 4), ("processes", 8, 8)):
+        request = fake.prepare(RunRequest(workload="count", strategy=strategy, workers=4, size=10**12))
+        started = fake.started(request)
+        live = LiveRun()
+        live.start(started)
+        for tick in fake.replay(request, started):
+            live.feed(tick)
+        levels = [c.level for lane in live.view(10).lanes for c in lane.cells]
+        assert all(low <= level <= high for level in levels), (strategy, levels)
+
+
+def test_view_is_consistent_while_another_thread_feeds():
+    fake = FakeSession(ticks=400)
+    request = fake.prepare(RunRequest(workload="count", strategy="threads", workers=8, size=10**12))
+    started = fake.started(request)
+    live = LiveRun(capacity=64)
+    live.start(started)
+    ticks = list(fake.replay(request, started))
+    feeder = threading.Thread(target=lambda: [live.feed(t) for t in ticks])
+    feeder.start()
+    while feeder.is_alive():
+        view = live.view(32)
+        assert len({len(lane.cells) for lane in view.lanes}) <= 2
+    feeder.join()
+    assert live.view(64).lanes[0].cells[-1].kind == CellKind.WORK
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    workload=st.sampled_from(["count", "hash", "race"]),
+    strategy=st.sampled_from(["sequential", "threads", "processes"]),
+    workers=st.integers(1, 40),
+    size=st.integers(1, 10**7),
+)
+def test_planned_units_add_up_to_the_total_work(workload, strategy, workers, size):
+    request = RunRequest(workload=workload, strategy=strategy, workers=workers, size=size)
+    planned = planned_units(request, True)
+    total = size * (1 << 20) if workload == "hash" else size
+    assert sum(planned) == total
+    assert len(planned) == (1 if strategy == "sequential" else workers)
