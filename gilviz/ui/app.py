@@ -69,6 +69,7 @@ class GilvizApp(App[int]):
         Binding("enter,space", "run", "Run", key_display="⏎", tooltip="Start a run of the mode on screen"),
         Binding("x,escape", "stop", "Stop", tooltip="Stop the run (the workers finish their chunk and exit)"),
         Binding("v", "compare", "Compare", tooltip="Run sequential, threads, processes in turn; fill the scoreboard"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="Every key, and what the glyphs mean"),
         Binding("c", "workload('count')", "count", group=_WORKLOAD, tooltip="Workload: count down in pure Python (CPU, holds the GIL)"),
         Binding("h", "workload('hash')", "hash", group=_WORKLOAD, tooltip="Workload: SHA-256 with hashlib (CPU, releases the GIL)"),
         Binding("r", "workload('race')", "race", group=_WORKLOAD, tooltip="Workload: increment a shared counter (lost updates)"),
@@ -81,7 +82,6 @@ class GilvizApp(App[int]):
         Binding("left_square_bracket", "switch(-1)", "½", key_display="[", group=_SWITCH, tooltip="Halve the switch interval"),
         Binding("right_square_bracket", "switch(1)", "×2", key_display="]", group=_SWITCH, tooltip="Double the switch interval (100 ms shows the GIL's baton)"),
         Binding("l", "lock", "Lock", tooltip="Race: take a lock around read and write, or not"),
-        Binding("question_mark", "help", "Help", key_display="?", tooltip="Every key, and what the glyphs mean"),
         Binding("ctrl+s", "save_svg", "SVG", tooltip="Save an SVG screenshot of the screen"),
         Binding("q", "quit", "Quit", tooltip="Quit (stops the run, ends the lab)"),
     ]
@@ -162,6 +162,9 @@ class GilvizApp(App[int]):
         self.load_lab()
 
     def on_resize(self) -> None:
+        footer = self.query(Footer)
+        if footer:
+            footer.first().show_command_palette = self.size.width >= 120
         self.call_after_refresh(self.draw, True)
 
     def on_unmount(self) -> None:
@@ -222,7 +225,8 @@ class GilvizApp(App[int]):
         workload = view.started.request.workload if view.started is not None else self.mode.workload
         with self.batch_update():
             lanes.show(view if view.started is not None else None, workload, self.hint())
-            self.meters.show(view, self.lab.cpu_count if self.lab else None)
+            finished = self.last_result if not self.running and self.last_result and not self.last_result.cancelled else None
+            self.meters.show(view, self.lab.cpu_count if self.lab else None, finished.cores_used if finished else None)
             if self.running:
                 self.show_header()
 

@@ -123,13 +123,14 @@ class RunView:
 
 
 class _Lane:
-    __slots__ = ("identity", "sample", "cells", "units_expected")
+    __slots__ = ("identity", "sample", "cells", "units_expected", "last_task")
 
     def __init__(self, identity: WorkerIdentity, units_expected: int | None, capacity: int) -> None:
         self.identity = identity
         self.sample: WorkerSample | None = None
         self.cells: deque[Cell] = deque(maxlen=capacity)
         self.units_expected = units_expected
+        self.last_task = -1  # the last task it worked on: still shown once it is done
 
 
 class LiveRun:
@@ -167,6 +168,8 @@ class LiveRun:
                 if 0 <= sample.index < len(self._lanes):
                     lane = self._lanes[sample.index]
                     lane.sample = sample
+                    if sample.task_index >= 0:
+                        lane.last_task = sample.task_index
                     lane.cells.append(classify(sample, tick.period_s, solo))
             self._cores_used.append(tick.cores_used)
             if len(self._cores) != len(tick.cores_percent):
@@ -198,8 +201,8 @@ class LiveRun:
                 tail = tuple(itertools.islice(history, start, None)) if cells else ()
                 sample = lane.sample
                 task = ""
-                if started is not None and sample is not None and 0 <= sample.task_index < len(started.tasks):
-                    task = started.tasks[sample.task_index]
+                if started is not None and 0 <= lane.last_task < len(started.tasks):
+                    task = started.tasks[lane.last_task]
                 lanes.append(LaneView(lane.identity, sample, task, lane.units_expected, tail))
             return RunView(
                 started=started,

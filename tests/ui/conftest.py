@@ -168,7 +168,7 @@ class FakeSession:
         period = self.period_s
         solo = started.solo_units_per_s
         baton = (request.switch_interval_s or 0.005) >= 0.05
-        count = self.ticks or 12
+        count = self.ticks or 40
         for seq in range(1, count + 1):
             samples = []
             used = 0.0
@@ -228,6 +228,7 @@ class FakeSession:
                     )
                 )
             used = min(used, float(cores))
+            finished = all(x.state in (WorkerState.DONE, WorkerState.ERROR) for x in samples)
             per_core = tuple(round(min(100.0, 100.0 * used / cores + (15.0 if k % 2 else -15.0) * (used > 0.2)), 1) for k in range(cores))
             yield Tick(
                 seq=seq,
@@ -237,6 +238,8 @@ class FakeSession:
                 cores_percent=tuple(max(0.0, p) for p in per_core),
                 cores_used=round(used, 3),
             )
+            if finished:
+                return
 
     def result(self, request: RunRequest, started: RunStarted, ticks: list[Tick]) -> RunResult:
         last = ticks[-1]
@@ -304,9 +307,13 @@ def make_app(session: FakeSession | None = None, **request):
 
 
 async def settle(app, pilot) -> None:
-    """Wait until the run's thread is done and the frame is drawn."""
+    """Wait until the run's thread is done, its last message handled and the
+    frame drawn. Polls the app's state, never a clock."""
     await app.workers.wait_for_complete()
-    await pilot.pause()
+    for _ in range(2000):
+        await pilot.pause()
+        if not app.running:
+            break
     app.draw(force=True)
     await pilot.pause()
 
@@ -321,3 +328,7 @@ def async_test(fn):
         return asyncio.run(fn(*args, **kwargs))
 
     return wrapper
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "e2e: starts the real lab (a few seconds)")

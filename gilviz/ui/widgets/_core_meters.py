@@ -31,11 +31,21 @@ class CoreMeters(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self.view: RunView | None = None
         self.cpu_count: int | None = None
+        self.run_cores_used: float | None = None  # the finished run's average
 
-    def show(self, view: RunView | None, cpu_count: int | None) -> None:
+    def show(self, view: RunView | None, cpu_count: int | None, run_cores_used: float | None = None) -> None:
+        """``run_cores_used``: once a run is over, its measured average, shown instead of the last sample."""
         self.view = view
         self.cpu_count = cpu_count
+        self.run_cores_used = run_cores_used
         self.refresh()
+
+    def _cores_used_now(self) -> float | None:
+        if self.run_cores_used is not None:
+            return self.run_cores_used
+        if self._live() and self.view.cores_used:
+            return self.view.cores_used[-1]
+        return None
 
     # -- data ----------------------------------------------------------------
 
@@ -67,7 +77,7 @@ class CoreMeters(Widget):
 
     def _cores_used_title(self, width: int) -> Strip:
         n = self._n_cores()
-        value = self.view.cores_used[-1] if self._live() and self.view.cores_used else None
+        value = self._cores_used_now()
         segments = [Segment("cores used ", g.LABEL)]
         if value is None:
             segments.append(Segment("–", g.DIM))
@@ -75,11 +85,13 @@ class CoreMeters(Widget):
             segments.append(Segment(f"{value:.2f}", g.load_style(value / n if n else 0) + Style(bold=True)))
         if n:
             segments.append(Segment(f" of {n}", g.DIM))
+        if self.run_cores_used is not None:
+            segments.append(Segment(" run avg", g.DIM))
         return Strip(segments).adjust_cell_length(width)
 
     def _cores_used_bar(self, width: int) -> Strip:
         n = self._n_cores()
-        value = self.view.cores_used[-1] if self._live() and self.view.cores_used else 0.0
+        value = self._cores_used_now() or 0.0
         fraction = value / n if n else 0.0
         if n <= 1 or width < 2 * n:
             text = g.bar(fraction, width)

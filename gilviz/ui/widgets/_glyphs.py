@@ -52,8 +52,8 @@ def legend_items(workload: str, period_ms: int = 100) -> list[tuple[str, Style, 
         ]
     else:
         items = [
-            ("▂▅█", WORK, f"work done per {period_ms} ms; full block = one worker alone on a free core"),
-            ("-", STALLED, "no progress (waiting for the GIL or a core)"),
+            ("▂▅█", WORK, "work done (█ = one worker alone on a free core)"),
+            ("-", STALLED, "stalled (no GIL or no free core)"),
         ]
     return items + [
         ("·", QUEUED, "queued"),

@@ -176,7 +176,7 @@ class Lanes(Widget):
         more = ""
         if len(lanes) > rows:
             more = f" lanes {self.first_lane + 1}-{min(len(lanes), self.first_lane + rows)} of {len(lanes)} (scroll)"
-        timeline = f" 1 cell = {ms}, newest on the right{more}"
+        timeline = f" time → 1 cell = {ms}{more}"
         segments = [Segment(text, g.DIM), Segment(timeline[: max(0, cols.timeline_w)], g.DIM)]
         return Strip(segments).adjust_cell_length(width)
 

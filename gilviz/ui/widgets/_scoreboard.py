@@ -65,14 +65,16 @@ class Scoreboard(DataTable):
     can_focus = False
 
     COLUMNS = (" ", "workload", "strategy", "workers", "wall", "CPU", "cores", "speedup", "errors", "lost")
+    #: Fixed widths (with the leading space): the table does not jump as rows come, and fits 80 columns.
+    WIDTHS = (2, 10, 11, 8, 8, 8, 6, 8, 7, 9)
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="none", zebra_stripes=False, show_cursor=False, **kwargs)
+        super().__init__(cursor_type="none", zebra_stripes=False, show_cursor=False, cell_padding=0, **kwargs)
         self.rows_data: list[ScoreRow] = []
 
     def on_mount(self) -> None:
-        for label in self.COLUMNS:
-            self.add_column(label, key=label.strip() or "best")
+        for i, label in enumerate(self.COLUMNS):  # no cell padding: one space before each column
+            self.add_column(self._pad(label, i, ""), width=self.WIDTHS[i], key=label.strip() or "best")
 
     def add_result(self, result: RunResult, urls: tuple[str, ...] = ()) -> ScoreRow:
         key = work_key(result, urls)
@@ -92,7 +94,14 @@ class Scoreboard(DataTable):
         for i, row in enumerate(self.rows_data):
             self.add_row(*self._cells(row, i in best))
         if self.rows_data:
-            self.scroll_end(animate=False)
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    @classmethod
+    def _pad(cls, value: str, column: int, style: str) -> Text:
+        """Padded by hand (numbers to the right), so columns never touch."""
+        width = cls.WIDTHS[column] - 1
+        text = value.rjust(width) if column >= 3 else value.ljust(width)
+        return Text("\u00a0" + text.replace(" ", "\u00a0"), style=style, no_wrap=True)
 
     @staticmethod
     def _cells(row: ScoreRow, best: bool) -> list[Text]:
@@ -115,7 +124,7 @@ class Scoreboard(DataTable):
             lost,
         ]
         style = BEST if best else ""
-        cells = [Text(v, style=style, justify="right" if i >= 3 else "left") for i, v in enumerate(values)]
+        cells = [Scoreboard._pad(v, i, style) for i, v in enumerate(values)]
         if r.errors and not r.cancelled:
             cells[8].stylize("bold #ff4a4a")
         if r.workload == "race" and (r.lost or 0) > 0:
