@@ -130,6 +130,7 @@ class GilvizApp(App[int]):
         self.draw_hz = draw_hz
         self.frames = 0  # frames drawn, for the benchmark
         self._drawn = (-1, -1)
+        self._header_status: Text | None = None
         self._session_closed = False
 
     # -- layout ---------------------------------------------------------------
@@ -194,9 +195,11 @@ class GilvizApp(App[int]):
         if self.stopping:
             return Text("■ stopping…", "bold #ff8c1a")
         if self.running:
+            # The elapsed time is drawn by the lanes (cheap); the header only
+            # changes on coarse events, since updating it costs a layout pass.
             what = "comparing" if self.comparing else "running"
-            t = f" {view_t:.1f} s" if view_t is not None else " (starting workers)"
-            return Text(f"● {what}{t}", "bold #3ddc84")
+            t = "" if view_t is not None else " (starting workers)"
+            return Text(f"● {what}{t}   x to stop", "bold #3ddc84")
         if self.last_result is not None and not self.last_result.cancelled:
             r = self.last_result
             return Text(f"✓ {r.workload} × {r.strategy} took {r.wall_s:.2f} s   ⏎ run again", "#3ddc84")
@@ -213,7 +216,7 @@ class GilvizApp(App[int]):
 
     def draw(self, force: bool = False) -> None:
         """Paint the latest measurements: at most one frame per timer tick."""
-        if not self.is_mounted or not self.lanes.is_mounted:
+        if not self.is_mounted or not self.lanes.is_mounted or not self.screen_stack:
             return
         lanes = self.lanes
         key = (self.live.version, lanes.size.width)
@@ -227,14 +230,17 @@ class GilvizApp(App[int]):
             lanes.show(view if view.started is not None else None, workload, self.hint())
             finished = self.last_result if not self.running and self.last_result and not self.last_result.cancelled else None
             self.meters.show(view, self.lab.cpu_count if self.lab else None, finished.cores_used if finished else None)
-            if self.running:
+            if self.status() != self._header_status:  # a header update costs a layout pass
                 self.show_header()
 
     def show_header(self) -> None:
-        self.header.show(self.lab, self.mode, self.switch_interval(), self.status())
+        self._header_status = self.status()
+        self.header.show(self.lab, self.mode, self.switch_interval(), self._header_status)
 
     def show_mode(self) -> None:
         """The mode or the state changed: header, explainer, keys."""
+        if not self.screen_stack:  # a late message while the app shuts down
+            return
         self.show_header()
         self.explainer.show(
             self.mode.workload, self.mode.strategy, self.mode.lock, self.lab.gil_enabled if self.lab else None

@@ -12,6 +12,7 @@ import math
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -38,7 +39,8 @@ class CoreMeters(Widget):
         self.view = view
         self.cpu_count = cpu_count
         self.run_cores_used = run_cores_used
-        self.refresh()
+        rows = 4 + max(1, self._n_cores())  # the rest is blank: not repainted
+        self.refresh(Region(0, 0, self.size.width, min(self.size.height, rows)))
 
     def _cores_used_now(self) -> float | None:
         if self.run_cores_used is not None:

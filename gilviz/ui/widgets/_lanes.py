@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from rich.segment import Segment
 from rich.style import Style
 from textual.events import MouseScrollDown, MouseScrollUp
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -85,6 +86,8 @@ class Lanes(Widget):
         self.hint = ""
         self.first_lane = 0  # scrolled when there are more lanes than rows
         self.period_s: float | None = None  # the session's sample period
+        self._legend: list[Strip] = []
+        self._legend_key: tuple | None = None
 
     # -- what the app calls ---------------------------------------------------
 
@@ -93,14 +96,34 @@ class Lanes(Widget):
         return LaneColumns.fit(self.size.width)
 
     def show(self, view: RunView | None, workload: str, hint: str = "") -> None:
+        """Draw ``view``. Only the rows that can change are repainted when the
+        mode is the same: the header and the lanes, not the legend or blank rows."""
+        partial = (
+            self.view is not None
+            and view is not None
+            and workload == self.workload
+            and hint == self.hint
+            and len(view.lanes) == len(self.view.lanes)
+        )
         self.view = view
         self.workload = workload
         self.hint = hint
-        self.refresh()
+        if partial:
+            rows = min(self.size.height, 1 + len(view.lanes))
+            self.refresh(Region(0, 0, self.size.width, rows))
+        else:
+            self.refresh()
 
     # -- layout ---------------------------------------------------------------
 
     def _legend_lines(self) -> list[Strip]:
+        key = (self.workload, self.size.width, self.period_s)
+        if self._legend_key != key:
+            self._legend = self._make_legend()
+            self._legend_key = key
+        return self._legend
+
+    def _make_legend(self) -> list[Strip]:
         width = self.size.width
         lines: list[list[Segment]] = [[]]
         used = 0
@@ -176,7 +199,8 @@ class Lanes(Widget):
         more = ""
         if len(lanes) > rows:
             more = f" lanes {self.first_lane + 1}-{min(len(lanes), self.first_lane + rows)} of {len(lanes)} (scroll)"
-        timeline = f" time → 1 cell = {ms}{more}"
+        clock = f", {self.view.t_s:.1f} s" if self.view is not None and self.view.t_s is not None else ""
+        timeline = f" time → 1 cell = {ms}{clock}{more}"
         segments = [Segment(text, g.DIM), Segment(timeline[: max(0, cols.timeline_w)], g.DIM)]
         return Strip(segments).adjust_cell_length(width)
 
