@@ -87,6 +87,10 @@ def test_serve_in_a_browser_runs_the_app(tag, tmp_path):
             after = page.screenshot(path=str(tmp_path / "after.png"))
             assert after != before  # the lanes are being drawn
             browser.close()
+        # a closed tab ends its app, its lab and the workers, mid-run, while
+        # the server goes on serving
+        wait_for(lambda: [p.pid for p in tagged_processes(tag)] == [server.pid], 30,
+                 "the tab's processes to end")
     finally:
         server.send_signal(signal.SIGINT)
         try:

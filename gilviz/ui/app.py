@@ -171,6 +171,12 @@ class GilvizApp(App[int]):
     def on_unmount(self) -> None:
         self.close_session()
 
+    def on_exit_app(self) -> None:
+        """However the app is told to exit (``q``, a browser tab closed under
+        ``gilviz serve``, SIGTERM to the web driver), end the lab now: the
+        thread following the run must return before the app can finish."""
+        self.close_session()
+
     def close_session(self) -> None:
         """Stop the run and end the lab. Safe to call more than once."""
         if self._session_closed or self.session is None:
