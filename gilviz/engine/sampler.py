@@ -13,7 +13,7 @@ import time
 import psutil
 
 from .model import Tick, WorkerSample, WorkerState
-from .slots import ERRORS, OS_ID, STATE, TASK_INDEX, TASKS_DONE, UNITS, Slots
+from .slots import CPU_NS, ERRORS, OS_ID, STATE, TASK_INDEX, TASKS_DONE, UNITS, Slots
 
 
 def _cpu(times) -> float:
@@ -45,8 +45,9 @@ class Sampler:
     def _worker_cpu(self) -> list[float]:
         """CPU seconds of each worker since the start signal, from the OS.
 
-        A worker the OS no longer knows (a process that ended) keeps its last
-        known value."""
+        A worker process that has ended can no longer be asked; its last
+        figure then comes from its slot, where it wrote its own CPU time
+        (time.process_time, also the OS's count) as it finished."""
         raw: list[float | None] = []
         if self.threads:
             try:
@@ -67,7 +68,8 @@ class Sampler:
         out = []
         for i, value in enumerate(raw):
             if value is None:
-                out.append(self._cpu_last[i])
+                own = 0.0 if self.threads else self.slots.get(i, CPU_NS) / 1e9
+                out.append(max(own, self._cpu_last[i]))
                 continue
             base = self._cpu_base.setdefault(i, value)
             out.append(max(0.0, value - base))

@@ -66,7 +66,7 @@ class Scoreboard(DataTable):
 
     COLUMNS = (" ", "workload", "strategy", "workers", "wall", "CPU", "cores", "speedup", "errors", "lost")
     #: Fixed widths (with the leading space): the table does not jump as rows come, and fits 80 columns.
-    WIDTHS = (2, 10, 11, 8, 8, 8, 6, 8, 7, 9)
+    WIDTHS = (2, 10, 11, 8, 8, 8, 6, 9, 7, 9)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="none", zebra_stripes=False, show_cursor=False, cell_padding=0, **kwargs)
