@@ -161,6 +161,8 @@ class GilvizApp(App[int]):
         self.draw(force=True)
         self.set_interval(1 / self.draw_hz, self.draw)
         self.load_lab()
+        # built once, now: opening help mid-run then costs one frame, not a compose
+        self.install_screen(HelpScreen(list(self.BINDINGS)), name="help")
 
     def on_resize(self) -> None:
         footer = self.query(Footer)
@@ -424,7 +426,7 @@ class GilvizApp(App[int]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(list(self.BINDINGS)))
+            self.push_screen("help")
 
     async def action_quit(self) -> None:
         if self.session is not None:
