@@ -402,7 +402,14 @@ class GilvizApp(App[int]):
 
     def action_workload(self, workload: str) -> None:
         if workload in WORKLOADS:
-            self._change(workload=workload)
+            from gilviz.engine.session import default_workers
+
+            changes = {"workload": workload}
+            # a worker count left at its default follows the workload's default
+            # (fetch: one thread per URL, so the waits overlap in one latency)
+            if self.mode.workers == default_workers(self.mode.workload, self.mode.urls):
+                changes["workers"] = default_workers(workload, self.mode.urls)
+            self._change(**changes)
 
     def action_strategy(self, strategy: str) -> None:
         if strategy in STRATEGIES:

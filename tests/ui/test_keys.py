@@ -289,3 +289,21 @@ async def test_resizing_during_a_run(size):
         fake.release()
         await settle(app, pilot)
         assert len(app.query_one(Scoreboard).rows_data) == 1
+
+
+@async_test
+async def test_a_default_worker_count_follows_the_workload():
+    """f after count: one thread per URL (6), so the waits overlap in one
+    latency; a count chosen by the speaker stays as it is."""
+    from gilviz.engine.model import RunRequest
+    from gilviz.ui.app import GilvizApp
+    from tests.ui.conftest import FakeSession
+
+    app = GilvizApp(RunRequest(workload="count", workers=4), session_factory=FakeSession)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("f")
+        assert app.mode.workers == 6
+        await pilot.press("c")
+        assert app.mode.workers == 4
+        await pilot.press("plus", "f")
+        assert app.mode.workers == 5
