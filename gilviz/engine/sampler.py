@@ -45,9 +45,10 @@ class Sampler:
     def _worker_cpu(self) -> list[float]:
         """CPU seconds of each worker since the start signal, from the OS.
 
-        A worker process that has ended can no longer be asked; its last
-        figure then comes from its slot, where it wrote its own CPU time
-        (time.process_time, also the OS's count) as it finished."""
+        A worker thread or process that has ended can no longer be asked; its
+        last figure then comes from its slot, where it wrote its own CPU time
+        (time.thread_time / time.process_time, also the OS's count) as it
+        finished."""
         raw: list[float | None] = []
         if self.threads:
             try:
@@ -68,7 +69,7 @@ class Sampler:
         out = []
         for i, value in enumerate(raw):
             if value is None:
-                own = 0.0 if self.threads else self.slots.get(i, CPU_NS) / 1e9
+                own = self.slots.get(i, CPU_NS) / 1e9
                 out.append(max(own, self._cpu_last[i]))
                 continue
             base = self._cpu_base.setdefault(i, value)

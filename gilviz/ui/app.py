@@ -82,6 +82,8 @@ class GilvizApp(App[int]):
         Binding("left_square_bracket", "switch(-1)", "½", key_display="[", group=_SWITCH, tooltip="Halve the switch interval"),
         Binding("right_square_bracket", "switch(1)", "×2", key_display="]", group=_SWITCH, tooltip="Double the switch interval (100 ms shows the GIL's baton)"),
         Binding("l", "lock", "Lock", tooltip="Race: take a lock around read and write, or not"),
+        Binding("k", "race_style", "+=1", tooltip="Race: the seed notes' plain 'counter += 1' (no call between read and write), or read-call-write"),
+        Binding("e", "export_trace", "Trace", tooltip="Export the last run as a Chrome trace (Perfetto, chrome://tracing)"),
         Binding("ctrl+s", "save_svg", "SVG", tooltip="Save an SVG screenshot of the screen"),
         Binding("q", "quit", "Quit", tooltip="Quit (stops the run, ends the lab)"),
     ]
@@ -98,6 +100,8 @@ class GilvizApp(App[int]):
         ("Halve the switch interval", "switch(-1)"),
         ("Double the switch interval", "switch(1)"),
         ("Toggle the lock (race)", "lock"),
+        ("Race: plain counter += 1, or read-call-write", "race_style"),
+        ("Export the last run as a Chrome trace", "export_trace"),
         ("Save an SVG screenshot", "save_svg"),
         ("Help: every key", "help"),
     ]
@@ -251,7 +255,8 @@ class GilvizApp(App[int]):
             return
         self.show_header()
         self.explainer.show(
-            self.mode.workload, self.mode.strategy, self.mode.lock, self.lab.gil_enabled if self.lab else None
+            self.mode.workload, self.mode.strategy, self.mode.lock, self.lab.gil_enabled if self.lab else None,
+            self.mode.race_style,
         )
         if not self.running:
             self.lanes.show(self.lanes.view, self.lanes.view.started.request.workload if self.lanes.view and self.lanes.view.started else self.mode.workload, self.hint())
@@ -356,8 +361,10 @@ class GilvizApp(App[int]):
             up = bool(parameters) and int(parameters[0]) > 0
             current = self.switch_interval() or DEFAULT_SWITCH_S
             return True if _step_switch(current, up) != current else None
-        if action == "lock":
+        if action in ("lock", "race_style"):
             return True if self.mode.workload == "race" else None
+        if action == "export_trace":
+            return True if self.last_result is not None and self.last_result.ticks else None
         return True
 
     def _start(self, compare: bool) -> None:
@@ -426,6 +433,35 @@ class GilvizApp(App[int]):
     def action_lock(self) -> None:
         if self.mode.workload == "race":
             self._change(lock=not self.mode.lock)
+
+    def action_race_style(self) -> None:
+        if self.mode.workload == "race":
+            self._change(race_style="plain" if self.mode.race_style == "call" else "call")
+
+    def action_export_trace(self) -> None:
+        """Write the last run as a Chrome trace, next to the screenshots; a
+        new file each time, never over an existing one."""
+        import time as _time
+
+        from gilviz.engine.trace import write_trace
+
+        r = self.last_result
+        if r is None or not r.ticks:
+            return
+        folder = self.screenshot_dir or os.getcwd()
+        stamp = _time.strftime("%Y%m%d-%H%M%S")
+        name = f"gilviz-{r.workload}-{r.strategy}-{r.workers}-{stamp}"
+        for n in range(100):
+            path = os.path.join(folder, f"{name}{f'-{n}' if n else ''}.json")
+            try:
+                where = write_trace(r, path)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                self.notify(f"{exc.strerror}: {path}", title="Trace not saved", severity="error", timeout=8)
+                return
+            self.notify(f"{where}\nopen it in https://ui.perfetto.dev", title="Trace saved", timeout=8)
+            return
 
     def action_save_svg(self) -> None:
         path = self.save_screenshot(path=self.screenshot_dir)

@@ -307,3 +307,40 @@ async def test_a_default_worker_count_follows_the_workload():
         assert app.mode.workers == 4
         await pilot.press("plus", "f")
         assert app.mode.workers == 5
+
+
+@async_test
+async def test_k_switches_the_race_between_plain_and_read_call_write():
+    app, fake = make_app(workload="count")
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.check_action("race_style", ()) is None  # dimmed outside the race
+        await pilot.press("k")
+        assert app.mode.race_style == "call"
+        await pilot.press("r", "k")
+        assert app.mode.race_style == "plain"
+        assert "counter += 1" in str(app.explainer.render())
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert fake.requests[-1].race_style == "plain"
+        await pilot.press("k")
+        assert app.mode.race_style == "call"
+
+
+@async_test
+async def test_e_exports_the_last_run_as_a_chrome_trace(tmp_path):
+    import json
+
+    fake = FakeSession()
+    app = GilvizApp(session_factory=lambda: fake, screenshot_dir=str(tmp_path))
+    async with app.run_test() as pilot:
+        assert app.check_action("export_trace", ()) is None  # nothing to export yet
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("e")
+        await pilot.press("e")  # a second export is a second file, never an overwrite
+        await pilot.pause()
+        files = sorted(tmp_path.glob("gilviz-*.json"))
+        assert len(files) == 2
+        doc = json.loads(files[0].read_text())
+        assert any(e["ph"] == "X" for e in doc["traceEvents"])
+        assert any(str(files[0]) in str(n.message) for n in app._notifications)

@@ -35,7 +35,7 @@ _TEXT = {
     ("race", "threads"): (
         "Each increment reads the counter, calls a function, then writes it back. Since 3.10 CPython switches "
         "threads only at calls and backward jumps, so a switch lands between the read and the write and other "
-        "threads' increments are overwritten: see [b]lost[/] in the scoreboard. Press l for a lock."
+        "threads' increments are overwritten: see [b]lost[/] in the scoreboard. Press l for a lock, k for the plain counter += 1."
     ),
     ("race", "processes"): (
         "The processes share the counter through shared memory and truly run at once, so without a lock "
@@ -67,10 +67,21 @@ _LOCKED = {
 }
 
 
-def explanation(workload: str, strategy: str, lock: bool = False, gil_enabled: bool | None = True) -> str:
+_PLAIN_THREADS = (
+    "This is the seed notes' [b]counter += 1[/]. Since 3.10 CPython switches threads only at calls and "
+    "backward jumps, and there is neither between its read and its write, so no update is lost: the race "
+    "is still there in principle, the interpreter just never lands in it. Press k to put a call in between."
+)
+
+
+def explanation(
+    workload: str, strategy: str, lock: bool = False, gil_enabled: bool | None = True, race_style: str = "call"
+) -> str:
     """Two or three sentences (Rich markup) for the mode on screen."""
     if workload == "race" and lock and strategy in _LOCKED:
         text = _LOCKED[strategy]
+    elif workload == "race" and race_style == "plain" and strategy == "threads" and gil_enabled is not False:
+        text = _PLAIN_THREADS
     else:
         text = _TEXT.get((workload, strategy), "")
     if gil_enabled is False:
@@ -85,5 +96,7 @@ class Explainer(Static):
     }
     """
 
-    def show(self, workload: str, strategy: str, lock: bool, gil_enabled: bool | None) -> None:
-        self.update(explanation(workload, strategy, lock, gil_enabled))
+    def show(
+        self, workload: str, strategy: str, lock: bool, gil_enabled: bool | None, race_style: str = "call"
+    ) -> None:
+        self.update(explanation(workload, strategy, lock, gil_enabled, race_style))

@@ -52,6 +52,8 @@ class LabHeader(Static):
         if mode.workload == "race":
             line2.append("  ·  lock ", "#9a9a9a")
             line2.append("on" if mode.lock else "off", "bold #3ddc84" if mode.lock else "bold #ff8c1a")
+            line2.append("  ·  ", "#9a9a9a")
+            line2.append("counter += 1" if mode.race_style == "plain" else "read, call, write", "bold #e8e8e8")
         line2.append("   ")
         line2.append_text(status if isinstance(status, Text) else Text(status))
         self.update(Text("\n").join([lab, line2]))
