@@ -28,7 +28,16 @@ from .strategies import CANCEL_GRACE_S, START_TIMEOUT_S, assign, build_tasks
 from .workloads import DEFAULT_FETCH_URLS, DEFAULT_SIZES
 
 DEFAULT_PERIOD_S = 0.1
-MAX_KEPT_TICKS = 6000  # 10 minutes at 100 ms; older ticks are dropped
+#: A run keeps its newest samples, at most this many worker-samples in all
+#: (about 40 MB), so a long run with many workers cannot grow without bound:
+#: 16 workers keep 20 minutes at 100 ms, 256 keep the last 78 s.
+MAX_KEPT_SAMPLES = 200_000
+MIN_KEPT_TICKS = 300
+
+
+def kept_ticks(n_workers: int) -> int:
+    """How many ticks a run keeps for its result (and trace)."""
+    return max(MIN_KEPT_TICKS, MAX_KEPT_SAMPLES // max(1, n_workers))
 
 
 class RunFailed(RuntimeError):
@@ -183,7 +192,7 @@ class Session:
         )
         if on_started is not None:
             on_started(started)
-        ticks: deque[Tick] = deque(maxlen=MAX_KEPT_TICKS)
+        ticks: deque[Tick] = deque(maxlen=kept_ticks(len(lanes)))
         next_at = time.perf_counter() + self.period_s
         cancel_deadline = None
         while True:

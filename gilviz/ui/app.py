@@ -22,7 +22,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from gilviz.engine.model import MAX_WORKERS, MIN_WORKERS, STRATEGIES, WORKLOADS, LabInfo, RunRequest, RunResult
 from gilviz.engine.session import RunFailed
@@ -38,6 +38,8 @@ DRAW_HZ = 10
 #: The switch intervals ``[`` and ``]`` step through (seconds): about halving and doubling.
 SWITCH_LADDER = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
 DEFAULT_SWITCH_S = 0.005
+#: Below this (columns, rows) the panels cannot be read: a message says so.
+MIN_SIZE = (60, 16)
 
 _WORKLOAD = Binding.Group("workload", compact=True)
 _STRATEGY = Binding.Group("strategy", compact=True)
@@ -62,8 +64,9 @@ class GilvizApp(App[int]):
 
     CSS_PATH = "gilviz.tcss"
     TITLE = "gilviz"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
+    # below MIN_SIZE: -too-narrow / -too-short, and a message instead of the panels
+    HORIZONTAL_BREAKPOINTS = [(0, "-too-narrow"), (MIN_SIZE[0], "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-too-short"), (MIN_SIZE[1], "-short"), (40, "-tall")]
 
     BINDINGS = [
         Binding("enter,space", "run", "Run", key_display="⏎", tooltip="Start a run of the mode on screen"),
@@ -156,6 +159,11 @@ class GilvizApp(App[int]):
             yield self.meters
         yield self.scoreboard
         yield self.explainer
+        yield Static(
+            f"gilviz needs a terminal of at least {MIN_SIZE[0]}x{MIN_SIZE[1]}: make this one larger "
+            "(q quits). Runs go on meanwhile.",
+            id="too-small",
+        )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -203,3 +203,17 @@ def test_the_plain_race_still_loses_updates_between_processes(session):
 def test_the_plain_race_with_a_lock_loses_nothing(session, strategy):
     result = session.run(small("race", strategy, workers=2, size=20_000, race_style="plain", lock=True))
     assert result.lost == 0 and result.actual == 20_000
+
+
+def test_a_run_keeps_a_bounded_number_of_samples(session, monkeypatch):
+    """A long run's history is a fixed-size ring: memory stays flat."""
+    from gilviz.engine import session as session_module
+
+    assert session_module.kept_ticks(1) * 1 <= session_module.MAX_KEPT_SAMPLES
+    assert session_module.kept_ticks(256) * 256 <= session_module.MAX_KEPT_SAMPLES + 256 * 300
+    monkeypatch.setattr(session_module, "MAX_KEPT_SAMPLES", 10)
+    monkeypatch.setattr(session_module, "MIN_KEPT_TICKS", 3)
+    ticks = []
+    result = session.run(small("count", "threads", workers=2, size=60_000_000), on_tick=ticks.append)
+    assert len(ticks) > 5  # the run lasted long enough to overflow the ring
+    assert len(result.ticks) == 5 and result.ticks == tuple(ticks[-5:])

@@ -344,3 +344,21 @@ async def test_e_exports_the_last_run_as_a_chrome_trace(tmp_path):
         doc = json.loads(files[0].read_text())
         assert any(e["ph"] == "X" for e in doc["traceEvents"])
         assert any(str(files[0]) in str(n.message) for n in app._notifications)
+
+
+@async_test
+async def test_a_tiny_terminal_gets_a_message_not_a_jumble():
+    app, fake = make_app()
+    async with app.run_test(size=(20, 10)) as pilot:
+        await pilot.pause()
+        too_small = app.query_one("#too-small")
+        assert too_small.display and too_small.region.height > 0
+        assert not app.lanes.display or app.lanes.region.height == 0
+        await pilot.press("enter")  # keys still work
+        await settle(app, pilot)
+        assert len(app.query_one(Scoreboard).rows_data) == 1
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.lanes.region.height > 0
+        assert app.query_one("#too-small").region.height == 0
