@@ -116,3 +116,29 @@ async def test_stop_then_a_new_mode_runs_cleanly():
         await until(pilot, lambda: len(app.query_one(Scoreboard).rows_data) == 1 and not app.running)
         assert app.query_one(Scoreboard).rows_data[0].result.workload == "race"
         await pilot.press("q")
+
+
+@pytest.mark.parametrize("strategy", ["threads", "processes"])
+@async_test
+async def test_256_workers_in_the_app_with_keys_still_answering(strategy):
+    """Scale: 256 lanes of real workers; the help key works mid-run, the lanes
+    scroll, the run completes and quitting leaves nothing behind."""
+    from gilviz.ui.screens import HelpScreen
+
+    before = descendants()
+    request = RunRequest(workload="count", strategy=strategy, workers=256, size=256 * 400_000)
+    app = GilvizApp(request, session_factory=Session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.lab is not None)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.running and app.lanes.view is not None and len(app.lanes.view.lanes) == 256)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), 30)
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen), 30)
+        await until(pilot, lambda: len(app.query_one(Scoreboard).rows_data) == 1 and not app.running)
+        result = app.query_one(Scoreboard).rows_data[0].result
+        assert result.errors == () and result.units == 256 * 400_000
+        await pilot.press("q")
+    app.close_session()
+    assert alive(descendants() - before) == set()
