@@ -16,6 +16,10 @@ from .model import Tick, WorkerSample, WorkerState
 from .slots import CPU_NS, ERRORS, OS_ID, STATE, TASK_INDEX, TASKS_DONE, UNITS, Slots
 
 
+#: How many workers' CPU figures the sampler reads from /proc per period, about.
+CPU_READS_PER_PERIOD = 32
+
+
 def _cpu(times) -> float:
     return times.user + times.system
 
@@ -35,11 +39,16 @@ class Sampler:
         self._seq = 0
         self.t0 = 0.0
         self._t_last = 0.0
+        self._t_cpu = 0.0  # when the OS's CPU figures were last read
+        self._shares = [0.0] * self.n
+        self._cores_used = 0.0
+        #: read the OS's per-worker CPU every this many periods (~32 workers a period)
+        self.cpu_every = max(1, -(-self.n // CPU_READS_PER_PERIOD))
 
     def start(self) -> None:
         """Call at the start signal: the baseline every later sample is measured from."""
         psutil.cpu_percent(percpu=True)  # the next call reports since now
-        self.t0 = self._t_last = time.perf_counter()
+        self.t0 = self._t_last = self._t_cpu = time.perf_counter()
         self._total_cpu_last = self._total_cpu(self._worker_cpu())
 
     def _worker_cpu(self) -> list[float]:
@@ -86,14 +95,27 @@ class Sampler:
             total += sum(worker_cpu)
         return total
 
-    def sample(self) -> Tick:
+    def sample(self, final: bool = False) -> Tick:
+        """Measure the period since the last sample.
+
+        Work and states come from the slots every period. The OS's CPU
+        figures cost one /proc read per worker, so with many workers they are
+        read every ``cpu_every`` periods (and always on the final sample);
+        between two reads a worker's share is the one measured over the last
+        window."""
         now = time.perf_counter()
         period = max(now - self._t_last, 1e-6)
         self._t_last = now
-        cpu = self._worker_cpu()
-        total_cpu = self._total_cpu(cpu)
-        cores_used = max(0.0, total_cpu - self._total_cpu_last) / period
-        self._total_cpu_last = total_cpu
+        self._seq += 1
+        if final or (self._seq - 1) % self.cpu_every == 0:
+            cpu = self._worker_cpu()
+            total_cpu = self._total_cpu(cpu)
+            window = max(now - self._t_cpu, 1e-6)
+            self._cores_used = max(0.0, total_cpu - self._total_cpu_last) / window
+            self._shares = [max(0.0, cpu[i] - self._cpu_last[i]) / window for i in range(self.n)]
+            self._total_cpu_last = total_cpu
+            self._cpu_last = cpu
+            self._t_cpu = now
         workers = []
         for i, row in enumerate(self.slots.read_all()):
             units = row[UNITS]
@@ -108,20 +130,18 @@ class Sampler:
                     tasks_done=row[TASKS_DONE],
                     tasks_total=self.tasks_per_worker[i],
                     task_index=row[TASK_INDEX],
-                    cpu_s=cpu[i],
-                    cpu_share=max(0.0, cpu[i] - self._cpu_last[i]) / period,
+                    cpu_s=self._cpu_last[i],
+                    cpu_share=self._shares[i],
                     errors=row[ERRORS],
                 )
             )
             self._units_last[i] = units
-            self._cpu_last[i] = cpu[i]
         cores = tuple(psutil.cpu_percent(percpu=True))
-        self._seq += 1
         return Tick(
             seq=self._seq,
             t_s=now - self.t0,
             period_s=period,
             workers=tuple(workers),
             cores_percent=cores,
-            cores_used=cores_used,
+            cores_used=self._cores_used,
         )

@@ -218,7 +218,7 @@ class Session:
                 continue
             ev = event.get("ev")
             if ev == "finished":
-                tick = sampler.sample()
+                tick = sampler.sample(final=True)
                 ticks.append(tick)
                 if on_tick is not None:
                     on_tick(tick)

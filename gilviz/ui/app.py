@@ -176,6 +176,9 @@ class GilvizApp(App[int]):
         # built once, now: opening help mid-run then costs one frame, not a compose
         self.install_screen(HelpScreen(list(self.BINDINGS)), name="help")
 
+    def on_lanes_scrolled(self, message: Lanes.Scrolled) -> None:
+        self.draw(force=True)
+
     def on_resize(self) -> None:
         footer = self.query(Footer)
         if footer:
@@ -239,12 +242,13 @@ class GilvizApp(App[int]):
         if not self.is_mounted or not self.lanes.is_mounted or not self.screen_stack:
             return
         lanes = self.lanes
-        key = (self.live.version, lanes.size.width)
+        visible = lanes.visible_lanes()
+        key = (self.live.version, lanes.size.width, visible)
         if key == self._drawn and not force:
             return
         self._drawn = key
         self.frames += 1
-        view = self.live.view(lanes.columns.timeline_w)
+        view = self.live.view(lanes.columns.timeline_w, visible)
         workload = view.started.request.workload if view.started is not None else self.mode.workload
         with self.batch_update():
             lanes.show(view if view.started is not None else None, workload, self.hint())

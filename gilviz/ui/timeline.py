@@ -189,16 +189,19 @@ class LiveRun:
     def running(self) -> bool:
         return self._running
 
-    def view(self, cells: int) -> RunView:
-        """A consistent copy of the newest ``cells`` cells of every lane."""
+    def view(self, cells: int, visible: range | None = None) -> RunView:
+        """A consistent copy of the newest ``cells`` cells of every lane in
+        ``visible`` (all lanes if None); the others come without cells, so a
+        frame of 256 workers copies only the rows on screen."""
         cells = max(0, cells)
         with self._lock:
             started = self._started
             lanes = []
-            for lane in self._lanes:
+            for i, lane in enumerate(self._lanes):
                 history = lane.cells
                 start = max(0, len(history) - cells)
-                tail = tuple(itertools.islice(history, start, None)) if cells else ()
+                shown = cells and (visible is None or i in visible)
+                tail = tuple(itertools.islice(history, start, None)) if shown else ()
                 sample = lane.sample
                 task = ""
                 if started is not None and 0 <= lane.last_task < len(started.tasks):

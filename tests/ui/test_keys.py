@@ -362,3 +362,23 @@ async def test_a_tiny_terminal_gets_a_message_not_a_jumble():
         await pilot.pause()
         assert app.lanes.region.height > 0
         assert app.query_one("#too-small").region.height == 0
+
+
+@async_test
+async def test_scrolling_the_lanes_draws_the_timelines_that_come_into_view():
+    app, fake = make_app(workers=40)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        lanes = app.lanes
+        rows = len(lanes.visible_lanes())
+        assert 0 < rows < 40
+        assert lanes.view.lanes[0].cells and not lanes.view.lanes[39].cells  # off screen: not copied
+        from textual.events import MouseScrollDown
+
+        for _ in range(40):  # the mouse wheel, as the terminal reports it
+            lanes.post_message(MouseScrollDown(lanes, 5, 5, 0, 0, 0, False, False, False))
+        await pilot.pause()
+        await pilot.pause()
+        assert lanes.first_lane == 40 - rows
+        assert lanes.view.lanes[39].cells  # now on screen, with its history

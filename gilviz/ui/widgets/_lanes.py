@@ -14,6 +14,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.events import MouseScrollDown, MouseScrollUp
 from textual.geometry import Region
+from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -149,15 +150,22 @@ class Lanes(Widget):
         rows = self._lane_rows()
         self.first_lane = max(0, min(self.first_lane, len(self._lanes()) - rows))
 
+    def visible_lanes(self) -> range:
+        """The lanes on screen now: only these need their timelines."""
+        return range(self.first_lane, self.first_lane + self._lane_rows())
+
+    class Scrolled(Message):
+        """Other lanes came into view: they need their timelines drawn."""
+
     def on_mouse_scroll_down(self, event: MouseScrollDown) -> None:
         self.first_lane += 1
         self._clamp_scroll()
-        self.refresh()
+        self.post_message(self.Scrolled())
 
     def on_mouse_scroll_up(self, event: MouseScrollUp) -> None:
         self.first_lane -= 1
         self._clamp_scroll()
-        self.refresh()
+        self.post_message(self.Scrolled())
 
     # -- painting -------------------------------------------------------------
 
