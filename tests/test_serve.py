@@ -5,7 +5,6 @@ playwright Python package (its driver only: no browser download)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket

@@ -24,9 +24,8 @@ from typing import Any, Callable
 
 from . import workloads
 from .model import RunRequest, WorkerState
-from .slots import CPU_NS, GO, OS_ID, RACE_COUNTER, STATE, UNITS, Slots
+from .slots import CPU_NS, GO, OS_ID, RACE_COUNTER, STATE, Slots
 from .workloads import (
-    DEFAULT_FETCH_URLS,
     DEFAULT_SIZES,
     Cell,
     Progress,
@@ -327,6 +326,3 @@ def _run_processes(request, slots, lanes, tasks, on_started, t_create) -> Outcom
     race_actual = int(words[RACE_COUNTER]) if request.workload == "race" else None
     return Outcome(wall_s, lab_cpu_s + workers_cpu_s, startup_s, slots.cancelled, workers, errors, race_actual)
 
-
-def total_units(slots: Slots, n: int) -> int:
-    return sum(slots.get(i, UNITS) for i in range(n))

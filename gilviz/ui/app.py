@@ -31,7 +31,6 @@ from .messages import LabFailed, LabReady, RunBegan, RunEnded, RunIdle
 from .screens import HelpScreen
 from .timeline import LiveRun, planned_units
 from .widgets import CoreMeters, Explainer, LabHeader, Lanes, Scoreboard
-from .widgets._lab_header import format_interval
 
 #: Frames per second of the drawing timer.
 DRAW_HZ = 10

@@ -10,6 +10,7 @@ import pytest
 
 from gilviz.engine.model import RunRequest, WorkerState
 from gilviz.engine.session import RunFailed, Session
+from gilviz.engine.slots import OS_ID
 
 SMALL = {"count": 600_000, "hash": 24, "race": 30_000, "fetch": 5_000}
 STRATEGIES = ["sequential", "threads", "processes"]
@@ -170,7 +171,7 @@ def test_closing_a_session_leaves_no_process(tag):
     runner = threading.Thread(target=go)
     runner.start()
     deadline = time.monotonic() + 30
-    while s._slots is None or not all(s._slots.get(i, 4) for i in range(3)):
+    while s._slots is None or not all(s._slots.get(i, OS_ID) for i in range(3)):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     from tests.conftest import tagged_processes, wait_no_tagged
