@@ -88,6 +88,8 @@ class GilvizApp(App[int]):
         Binding("e", "export_trace", "Trace", tooltip="Export the last run as a Chrome trace (Perfetto, chrome://tracing)"),
         Binding("ctrl+s", "save_svg", "SVG", tooltip="Save an SVG screenshot of the screen"),
         Binding("q", "quit", "Quit", tooltip="Quit (stops the run, ends the lab)"),
+        # on stage, Ctrl+C means stop everything and leave, as in any terminal program
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
 
     #: Actions offered in the command palette, with their titles.

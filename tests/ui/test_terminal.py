@@ -55,7 +55,7 @@ class Pty:
         os.close(self.fd)
 
 
-@pytest.mark.parametrize("how", ["SIGKILL", "SIGHUP", "SIGTERM", "q"])
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGHUP", "SIGTERM", "q", "ctrl+c"])
 def test_the_app_ended_mid_run_leaves_no_process(tag, how):
     app = Pty([sys.executable, "-m", "gilviz", "--workload", "fetch", "--strategy", "processes",
                "--latency", "30", "--workers", "3"])
@@ -66,8 +66,8 @@ def test_the_app_ended_mid_run_leaves_no_process(tag, how):
     while len(tagged_processes(tag)) < 6:
         assert time.monotonic() < deadline, "the run did not start"
         time.sleep(0.1)
-    if how == "q":
-        os.write(app.fd, b"q")
+    if how in ("q", "ctrl+c"):
+        os.write(app.fd, b"q" if how == "q" else b"\x03")
     else:
         os.kill(app.pid, getattr(signal, how))
     app.reap()
