@@ -142,3 +142,23 @@ async def test_256_workers_in_the_app_with_keys_still_answering(strategy):
         await pilot.press("q")
     app.close_session()
     assert alive(descendants() - before) == set()
+
+
+@async_test
+async def test_the_lab_killed_mid_run_shows_why_and_the_next_run_works():
+    request = RunRequest(workload="count", strategy="processes", workers=2, size=10**10)
+    app = GilvizApp(request, session_factory=Session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.lab is not None)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.running and app.lanes.view is not None)
+        psutil.Process(app.session.lab.pid).kill()
+        await until(pilot, lambda: not app.running, 30)
+        assert "SIGKILL" in str(app.status())
+        assert any("SIGKILL" in str(n.message) for n in app._notifications)
+        app.mode = RunRequest(workload="count", strategy="threads", workers=2, size=500_000)
+        await pilot.press("enter")
+        await until(pilot, lambda: len(app.query_one(Scoreboard).rows_data) == 1 and not app.running)
+        assert app.query_one(Scoreboard).rows_data[0].result.units == 500_000
+        await pilot.press("q")
+    app.close_session()
