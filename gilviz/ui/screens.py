@@ -27,6 +27,7 @@ def key_label(binding: Binding) -> str:
         "right_square_bracket": "]",
         "question_mark": "?",
         "ctrl+s": "Ctrl+S",
+        "ctrl+c": "Ctrl+C",
     }
     return " / ".join(names.get(k.strip(), k.strip()) for k in binding.key.split(","))
 
