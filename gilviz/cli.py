@@ -306,24 +306,24 @@ def end_descendants(grace_s: float = 5.0) -> None:
             pass
 
 
+def _check_file_path(flag: str, path: str) -> None:
+    if os.path.isdir(path):
+        raise ValueError(f"{flag} {path!r} is a folder; give a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{flag} {path!r}: the folder {folder!r} does not exist")
+
+
 def check_output_paths(args: argparse.Namespace) -> None:
     """Refuse, before anything runs, to write where we cannot or should not."""
     trace = getattr(args, "trace", None)
     if trace is not None:
-        if os.path.isdir(trace):
-            raise ValueError(f"--trace {trace!r} is a folder; give a file name")
+        _check_file_path("--trace", trace)
         if os.path.exists(trace) and not args.force:
             raise ValueError(f"--trace {trace!r} already exists; add --force to replace it")
-        folder = os.path.dirname(os.path.abspath(trace))
-        if not os.path.isdir(folder):
-            raise ValueError(f"--trace {trace!r}: the folder {folder!r} does not exist")
     results = getattr(args, "results", None)
     if results is not None:
-        if os.path.isdir(results):
-            raise ValueError(f"--results {results!r} is a folder; give a file name")
-        folder = os.path.dirname(os.path.abspath(results))
-        if not os.path.isdir(folder):
-            raise ValueError(f"--results {results!r}: the folder {folder!r} does not exist")
+        _check_file_path("--results", results)
 
 
 def append_results(path: str, results: list) -> None:
