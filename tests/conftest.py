@@ -64,3 +64,7 @@ def refused_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/nothing-here"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "e2e: starts the real lab (a few seconds)")

@@ -328,7 +328,3 @@ def async_test(fn):
         return asyncio.run(fn(*args, **kwargs))
 
     return wrapper
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "e2e: starts the real lab (a few seconds)")
