@@ -12,12 +12,11 @@ from typing import Sequence
 from urllib.parse import urlsplit
 
 from . import __version__
-from .engine.model import MAX_WORKERS, MIN_WORKERS, RACE_STYLES, STRATEGIES, WORKLOADS, RunRequest
+from .engine.model import MAX_WORKERS, MIN_WORKERS, RACE_STYLES, STRATEGIES, RunRequest
+from .engine.workloads import WORKLOADS, spec
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-#: Upper bounds for --size, per workload (in that workload's units).
-MAX_SIZES = {"count": 10**11, "hash": 1_000_000, "race": 10**9, "fetch": 64 * 1024 * 1024}
 MIN_SWITCH_INTERVAL_S, MAX_SWITCH_INTERVAL_S = 1e-6, 10.0
 MAX_LATENCY_S = 60.0
 MIN_TIMEOUT_S, MAX_TIMEOUT_S = 0.1, 600.0
@@ -99,12 +98,9 @@ def python_arg(text: str) -> str:
 def _add_run_options(p: argparse.ArgumentParser, *, with_strategy: bool = True) -> None:
     g = p.add_argument_group("what to run")
     g.add_argument(
-        "-w", "--workload", choices=WORKLOADS, default=None,
-        help="fetch: download URLs (I/O-bound, threads overlap their waiting); "
-        "count: a countdown loop in pure Python (CPU-bound, holds the GIL); "
-        "hash: SHA-256 of big buffers (CPU-bound, but hashlib releases the GIL); "
-        "race: threads increment a shared counter and lose updates unless locked. "
-        "Default: count",
+        "-w", "--workload", choices=tuple(WORKLOADS), default=None,
+        help="; ".join(f"{w.name}: {w.help}" for w in WORKLOADS.values())
+        + ". Default: count (fetch when --url is given)",
     )
     if with_strategy:
         g.add_argument(
@@ -121,9 +117,8 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_strategy: bool = True) 
     )
     g.add_argument(
         "--size", type=positive_int_arg, default=None, metavar="N",
-        help="total work: iterations (count, default 32,000,000), MiB hashed (hash, default "
-        "2048), increments (race, default 1,000,000), or body bytes per URL from the "
-        "embedded server (fetch, default 262,144)",
+        help="total work: "
+        + ", ".join(f"{w.size_help} ({w.name}, default {w.default_size:,})" for w in WORKLOADS.values()),
     )
     g.add_argument(
         "--switch-interval", type=switch_interval_arg, default=None, metavar="SECONDS",
@@ -337,10 +332,13 @@ def request_from_args(args: argparse.Namespace) -> RunRequest:
 
     workload = args.workload or ("fetch" if args.urls else "count")
     urls = tuple(args.urls)
-    if args.size is not None and args.size > MAX_SIZES[workload]:
-        raise ValueError(f"--size {args.size} is too large for {workload}: at most {MAX_SIZES[workload]:,}")
-    if urls and workload != "fetch":
+    limit = spec(workload).max_size
+    if args.size is not None and args.size > limit:
+        raise ValueError(f"--size {args.size} is too large for {workload}: at most {limit:,}")
+    if urls and "urls" not in spec(workload).options:
         raise ValueError(f"--url only applies to the fetch workload, not {workload}")
+    if urls and args.size is not None:
+        raise ValueError("--size sets the embedded server's body size; with --url the servers decide")
     return RunRequest(
         workload=workload,
         strategy=getattr(args, "strategy", "threads"),

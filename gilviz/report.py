@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .engine.model import RunResult
+from .engine.workloads import spec
 
 _SCALES = ((1e9, "G"), (1e6, "M"), (1e3, "k"))
 
@@ -52,21 +53,22 @@ def reading(r: RunResult) -> list[str]:
             lines.append("No update was lost: with one worker there is nobody to race with.")
         else:
             lines.append("No update was lost this time: races are timing-dependent; run it again.")
-    if r.strategy in ("threads", "sequential") and r.workload in ("count", "race") and r.gil_enabled:
+    work = spec(r.workload)
+    if r.strategy in ("threads", "sequential") and not work.releases_gil and r.gil_enabled:
         lines.append(
             f"cores used {r.cores_used:.2f}: pure-Python threads take turns holding the one GIL, "
             "so together they use about one core."
         )
-    elif r.strategy == "processes" and r.workload in ("count", "hash", "race"):
+    elif r.strategy == "processes" and not work.io_bound:
         lines.append(
             f"cores used {r.cores_used:.2f}: each process has its own interpreter and GIL, "
             f"so up to {min(r.workers, r.cpu_count)} can run at once here."
         )
-    elif r.workload == "hash" and r.strategy == "threads":
+    elif work.releases_gil and not work.io_bound and r.strategy == "threads":
         lines.append(
             f"cores used {r.cores_used:.2f}: hashlib releases the GIL while it hashes, so threads run in parallel."
         )
-    elif r.workload == "fetch":
+    elif work.io_bound:
         lines.append(
             f"cores used {r.cores_used:.2f}: the workers spent the run waiting for the network, "
             "and waiting releases the GIL."
@@ -145,7 +147,7 @@ def compare_markdown(results: list[RunResult]) -> str:
     race = first.workload == "race"
     gil = "GIL enabled" if first.gil_enabled else "GIL disabled"
     out = [
-        f"**{first.workload}**, same total work ({first.size:,} {first.unit if first.workload != 'hash' else 'MiB'}), "
+        f"**{first.workload}**, same total work ({first.size:,} {first.unit}), "
         f"{first.implementation} {first.python} ({gil}), {first.cpu_count} cores",
         "",
         "| strategy | workers | wall (s) | CPU (s) | cores used | speedup |" + (" lost updates |" if race else ""),

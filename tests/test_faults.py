@@ -14,7 +14,7 @@ import pytest
 
 from gilviz.engine.model import RunRequest
 from gilviz.engine.session import RunFailed, Session
-from gilviz.engine.workloads import _reason
+from gilviz.engine.workloads.fetch import reason as _reason
 from tests.conftest import wait_no_tagged
 
 

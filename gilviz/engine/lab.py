@@ -6,14 +6,14 @@ fetch). It speaks JSON lines: commands on stdin, events on stdout.
 
 Commands::
 
-    {"op": "run", "request": {...RunRequest...}, "slots": "/dev/shm/gilviz-slots-..."}
+    {"op": "run", "request": {...RunRequest...}, "plan": {...RunPlan...}, "slots": "/dev/shm/gilviz-slots-..."}
     {"op": "cancel"}
     {"op": "quit"}
 
 Events::
 
     {"ev": "hello", "lab": {...LabInfo...}}
-    {"ev": "started", "startup_s": ..., "tasks": [...], "solo_units_per_s": ...}
+    {"ev": "started", "startup_s": ..., "solo_units_per_s": ..., "switch_interval_s": ...}
     {"ev": "finished", "outcome": {...}}
     {"ev": "error", "message": "..."}
 
@@ -92,26 +92,27 @@ class Lab:
 
     def _run(self, msg: dict) -> None:
         from . import strategies, workloads
+        from .plan import RunPlan
 
         final: dict
         try:
             request = RunRequest.from_dict(msg["request"])
+            plan = RunPlan.from_message(msg["plan"])
             slots = self.slots = Slots(msg["slots"])
             sys.setswitchinterval(request.switch_interval_s or self.default_switch_interval_s)
             key = (request.workload, request.lock)
             if key not in _solo_cache:
                 _solo_cache[key] = workloads.solo_rate(request.workload, request.lock)
 
-            def on_started(startup_s: float, tasks: list) -> None:
+            def on_started(startup_s: float) -> None:
                 emit({
                     "ev": "started",
                     "startup_s": startup_s,
-                    "tasks": [t.label for t in tasks],
                     "solo_units_per_s": _solo_cache[key],
                     "switch_interval_s": sys.getswitchinterval(),
                 })
 
-            outcome = strategies.execute(request, slots, on_started)
+            outcome = strategies.execute(request, plan, slots, on_started)
             final = {"ev": "finished", "outcome": asdict(outcome)}
         except Exception as exc:  # report, never die: the next run must work
             final = {"ev": "error", "message": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()}

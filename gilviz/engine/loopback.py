@@ -97,6 +97,10 @@ def serve() -> None:
     os._exit(0)
 
 
+class LoopbackError(RuntimeError):
+    """The embedded HTTP server could not start."""
+
+
 class LoopbackServer:
     """The parent's handle on the server process."""
 
@@ -110,21 +114,24 @@ class LoopbackServer:
 
         env = dict(os.environ)
         env["PYTHONPATH"] = PACKAGE_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self.proc = subprocess.Popen(
-            [self.python, "-m", "gilviz.engine.loopback"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            text=True,
-            start_new_session=True,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                [self.python, "-m", "gilviz.engine.loopback"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+                text=True,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise LoopbackError(f"the embedded HTTP server did not start: {exc.strerror or exc}") from None
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         try:
             self.port = int(json.loads(line)["port"])
         except (ValueError, KeyError, TypeError):
             self.close()
-            raise RuntimeError("the embedded HTTP server did not start") from None
+            raise LoopbackError("the embedded HTTP server did not start") from None
         return self.port
 
     @property

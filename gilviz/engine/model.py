@@ -11,20 +11,11 @@ import enum
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-WORKLOADS = ("fetch", "count", "hash", "race")
 STRATEGIES = ("sequential", "threads", "processes")
 RACE_STYLES = ("call", "plain")
 
 MIN_WORKERS = 1
 MAX_WORKERS = 256
-
-#: What one unit of work is, per workload.
-UNIT_NAMES = {
-    "fetch": "bytes",
-    "count": "iterations",
-    "hash": "bytes",
-    "race": "increments",
-}
 
 
 class WorkerState(enum.IntEnum):
@@ -45,8 +36,8 @@ class RunRequest:
     workload: str = "count"
     strategy: str = "threads"
     workers: int = 4
-    #: Total work, in the workload's units: iterations (count), MiB (hash),
-    #: increments (race), body bytes per URL (fetch). ``None``: the default.
+    #: Total work, in the workload's unit (see its WorkloadSpec); for fetch,
+    #: body bytes per URL of the embedded server. ``None``: the default.
     size: int | None = None
     switch_interval_s: float | None = None
     lock: bool = False
@@ -130,6 +121,8 @@ class RunStarted:
     workers: tuple[WorkerIdentity, ...]
     unit: str
     tasks: tuple[str, ...]  # a label per task: the URL, "chunk 3/8" ...
+    #: each worker's planned total in ``unit`` (None: not known in advance, a real URL)
+    planned_units: tuple[int | None, ...]
     solo_units_per_s: float | None  # one worker alone on a free core (measured)
     startup_s: float  # time to create the workers before the start signal
     switch_interval_s: float  # sys.getswitchinterval() in the lab for this run

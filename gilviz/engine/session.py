@@ -10,9 +10,8 @@ from collections import deque
 from typing import Callable
 
 from .client import LabClient, LabError
-from .loopback import LoopbackServer
+from .loopback import LoopbackError, LoopbackServer
 from .model import (
-    UNIT_NAMES,
     LabInfo,
     RunRequest,
     RunResult,
@@ -22,10 +21,11 @@ from .model import (
     WorkerResult,
     WorkerState,
 )
+from .plan import RunPlan, make_plan
 from .sampler import Sampler
 from .slots import CPU_NS, OS_ID, STATE, TASKS_DONE, UNITS, Slots
-from .strategies import CANCEL_GRACE_S, START_TIMEOUT_S, assign, build_tasks
-from .workloads import DEFAULT_FETCH_URLS, DEFAULT_SIZES
+from .strategies import CANCEL_GRACE_S, START_TIMEOUT_S
+from .workloads import spec
 
 DEFAULT_PERIOD_S = 0.1
 #: A run keeps its newest samples, at most this many worker-samples in all
@@ -45,9 +45,9 @@ class RunFailed(RuntimeError):
 
 
 def default_workers(workload: str, urls: tuple[str, ...] = ()) -> int:
-    if workload == "fetch":
-        return len(urls) or DEFAULT_FETCH_URLS
-    return 4
+    """The workload's default: for fetch, one worker per URL."""
+    s = spec(workload)
+    return len(urls) if urls and "urls" in s.options else s.default_workers
 
 
 def other_load(ticks: tuple[Tick, ...]) -> float | None:
@@ -102,28 +102,25 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def child_pids(self) -> list[int]:
-        """Processes this session started directly (the lab, the server)."""
-        pids = []
-        if self.lab is not None and self.lab.pid is not None:
-            pids.append(self.lab.pid)
-        if self.server.proc is not None:
-            pids.append(self.server.proc.pid)
-        return pids
-
     # -- runs ----------------------------------------------------------------
 
     def prepare(self, request: RunRequest) -> RunRequest:
         """Fill in what the request leaves to defaults (sizes, embedded URLs)."""
         from dataclasses import replace
 
-        if request.workload == "fetch" and not request.urls:
-            size = request.size if request.size is not None else DEFAULT_SIZES["fetch"]
-            urls = self.server.urls(DEFAULT_FETCH_URLS, request.latency_s, size)
-            request = replace(request, urls=urls, size=size)
-        elif request.size is None:
-            request = replace(request, size=DEFAULT_SIZES[request.workload])
-        return request
+        s = spec(request.workload)
+        if "urls" in s.options and request.urls:
+            return request  # real URLs: their sizes are the servers'
+        size = request.size if request.size is not None else s.default_size
+        if "urls" in s.options:
+            try:
+                # as many URLs as the workload's default workers, whatever the
+                # worker count: fewer workers then take several URLs each
+                urls = self.server.urls(s.default_workers, request.latency_s, size)
+            except LoopbackError as exc:
+                raise RunFailed(str(exc)) from None
+            return replace(request, urls=urls, size=size)
+        return replace(request, size=size)
 
     def cancel(self) -> None:
         """Ask the current run to stop (thread-safe). The run returns soon after."""
@@ -147,17 +144,19 @@ class Session:
 
     def _run(self, request, on_started=None, on_tick=None) -> RunResult:
         request = self.prepare(request)
-        lab = self.ensure_lab()
+        try:
+            lab = self.ensure_lab()
+        except LabError as exc:
+            raise RunFailed(str(exc)) from None
         assert lab.info is not None
-        tasks = build_tasks(request)
-        lanes = assign(request.strategy, request.workers, tasks)
-        slots = Slots.create(len(lanes))
+        plan = make_plan(request)
+        slots = Slots.create(plan.workers)
         self._slots = slots
         while not lab.events.empty():  # events of an earlier, abandoned run
             lab.events.get_nowait()
         try:
-            lab.send({"op": "run", "request": request.to_dict(), "slots": slots.path})
-            return self._follow(lab, request, slots, lanes, on_started, on_tick)
+            lab.send({"op": "run", "request": request.to_dict(), "plan": plan.to_message(), "slots": slots.path})
+            return self._follow(lab, request, plan, slots, on_started, on_tick)
         except LabError as exc:
             raise RunFailed(str(exc)) from None
         finally:
@@ -165,7 +164,7 @@ class Session:
             slots.close()
             slots.unlink()
 
-    def _follow(self, lab, request, slots, lanes, on_started, on_tick) -> RunResult:
+    def _follow(self, lab, request: RunRequest, plan: RunPlan, slots: Slots, on_started, on_tick) -> RunResult:
         info: LabInfo = lab.info
         kind = "process" if request.strategy == "processes" else "thread"
         started_event = self._wait_started(lab, slots)
@@ -176,15 +175,16 @@ class Session:
                 kind=kind,
                 os_id=slots.get(i, OS_ID),
             )
-            for i in range(len(lanes))
+            for i in range(plan.workers)
         )
-        sampler = Sampler(slots, lab.pid, request.strategy, [len(lane) for lane in lanes])
+        sampler = Sampler(slots, lab.pid, request.strategy, [len(lane) for lane in plan.lanes])
         sampler.start()
         started = RunStarted(
             request=request,
             workers=identities,
-            unit=UNIT_NAMES[request.workload],
-            tasks=tuple(started_event.get("tasks", ())),
+            unit=spec(request.workload).unit,
+            tasks=tuple(t.label for t in plan.tasks),
+            planned_units=plan.planned_units(),
             solo_units_per_s=started_event.get("solo_units_per_s"),
             startup_s=started_event.get("startup_s", 0.0),
             switch_interval_s=started_event.get("switch_interval_s", info.switch_interval_s),
@@ -192,7 +192,7 @@ class Session:
         )
         if on_started is not None:
             on_started(started)
-        ticks: deque[Tick] = deque(maxlen=kept_ticks(len(lanes)))
+        ticks: deque[Tick] = deque(maxlen=kept_ticks(plan.workers))
         next_at = time.perf_counter() + self.period_s
         cancel_deadline = None
         while True:
@@ -282,7 +282,7 @@ class Session:
             strategy=request.strategy,
             workers=request.workers,
             size=request.size if request.size is not None else 0,
-            unit=UNIT_NAMES[request.workload],
+            unit=spec(request.workload).unit,
             lock=request.lock,
             wall_s=wall_s,
             startup_s=outcome["startup_s"],

@@ -22,19 +22,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import workloads
 from .model import RunRequest, WorkerState
+from .plan import Lane, RunPlan
 from .slots import CPU_NS, GO, OS_ID, RACE_COUNTER, STATE, Slots
-from .workloads import (
-    DEFAULT_SIZES,
-    Cell,
-    Progress,
-    SharedCell,
-    Task,
-    TaskContext,
-    plan,
-    run_tasks,
-)
+from .workloads import Progress, TaskContext, race, run_tasks, spec
 
 START_TIMEOUT_S = 60.0  # workers that are not ready by then: the run fails
 CANCEL_GRACE_S = 2.0  # after a cancel, how long workers get to notice
@@ -53,20 +44,6 @@ class Outcome:
     errors: list[str]
     race_actual: int | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def assign(strategy: str, workers: int, tasks: list[Task]) -> list[list[tuple[int, Task]]]:
-    """Which worker runs which tasks: all to one (sequential), else round-robin."""
-    n = 1 if strategy == "sequential" else workers
-    lanes: list[list[tuple[int, Task]]] = [[] for _ in range(n)]
-    for i, task in enumerate(tasks):
-        lanes[i % n].append((i, task))
-    return lanes
-
-
-def build_tasks(request: RunRequest) -> list[Task]:
-    size = request.size if request.size is not None else DEFAULT_SIZES[request.workload]
-    return plan(request.workload, request.workers, size, request.urls)
 
 
 def _wait_for_go(go: Any, words: Any) -> None:
@@ -89,7 +66,7 @@ def _thread_main(slots: Slots, index: int, workload: str, tasks: list, ctx: Task
     words[base + CPU_NS] = 0
     start_ns = time.thread_time_ns()
     p.clock_ns = lambda: time.thread_time_ns() - start_ns
-    out["errors"] = run_tasks(p, workload, tasks, ctx)
+    out["errors"] = run_tasks(p, spec(workload).runner, tasks, ctx)
 
 
 # --- processes ---------------------------------------------------------------
@@ -142,12 +119,12 @@ def _process_main(
     slots = Slots(slots_path)
     words = slots.words
     base = slots.base(index)
-    ctx = TaskContext(cell=SharedCell(words, RACE_COUNTER), lock=lock, race_style=race_style, timeout_s=timeout_s)
+    ctx = TaskContext(cell=race.SharedCell(words, RACE_COUNTER), lock=lock, race_style=race_style, timeout_s=timeout_s)
     words[base + OS_ID] = os.getpid()
     _wait_for_go(go, words)
     start_ns = time.process_time_ns()
     p = Progress(words, base, lambda: time.process_time_ns() - start_ns)
-    errors = run_tasks(p, workload, tasks, ctx)
+    errors = run_tasks(p, spec(workload).runner, tasks, ctx)
     results.put((index, errors))
 
 
@@ -180,19 +157,18 @@ def _warm_up(workload: str) -> None:
         import requests  # noqa: F401
 
 
-def execute(request: RunRequest, slots: Slots, on_started: Callable[[float, list[Task]], None]) -> Outcome:
-    """Run ``request`` to the end (or until cancelled). Blocking."""
+def execute(request: RunRequest, plan: RunPlan, slots: Slots, on_started: Callable[[float], None]) -> Outcome:
+    """Run ``request`` as ``plan`` says, to the end (or until cancelled). Blocking."""
     words = slots.words
-    tasks = build_tasks(request)
-    lanes = assign(request.strategy, request.workers, tasks)
+    lanes = plan.lanes
     _warm_up(request.workload)
     if request.switch_interval_s:
         sys.setswitchinterval(request.switch_interval_s)
     t_create = time.perf_counter()
     if request.strategy == "processes":
-        outcome = _run_processes(request, slots, lanes, tasks, on_started, t_create)
+        outcome = _run_processes(request, slots, lanes, on_started, t_create)
     else:
-        outcome = _run_threads(request, slots, lanes, tasks, on_started, t_create)
+        outcome = _run_threads(request, slots, lanes, on_started, t_create)
     # every worker has ended: anything still "running" did not report back
     for i in range(len(lanes)):
         state = slots.get(i, STATE)
@@ -205,12 +181,13 @@ def _ready(slots: Slots, n: int) -> bool:
     return all(slots.get(i, OS_ID) for i in range(n))
 
 
-def _run_threads(request, slots, lanes, tasks, on_started, t_create) -> Outcome:
+def _run_threads(request: RunRequest, slots: Slots, lanes: tuple[Lane, ...],
+                 on_started: Callable[[float], None], t_create: float) -> Outcome:
     words = slots.words
-    cell = Cell()
+    cell = race.Cell()
     lock = threading.Lock() if request.lock else None
     outs: list[dict] = [{} for _ in lanes]
-    workloads.counter = 0  # the plain race's global
+    race.counter = 0  # the plain race's global
     go = threading.Event()
     threads = []
     name = "sequential" if request.strategy == "sequential" else "thread"
@@ -231,7 +208,7 @@ def _run_threads(request, slots, lanes, tasks, on_started, t_create) -> Outcome:
     t0 = time.perf_counter()
     words[GO] = 1
     go.set()
-    on_started(startup_s, tasks)
+    on_started(startup_s)
     cancel_at = None
     for t in threads:
         while t.is_alive():
@@ -252,11 +229,12 @@ def _run_threads(request, slots, lanes, tasks, on_started, t_create) -> Outcome:
     notes = [f"{len(stuck)} thread(s) still blocked after the cancel: {', '.join(stuck)}"] if stuck else []
     race_actual = None
     if request.workload == "race":
-        race_actual = workloads.counter if request.race_style == "plain" else cell.value
+        race_actual = race.counter if request.race_style == "plain" else cell.value
     return Outcome(wall_s, cpu_s, startup_s, slots.cancelled, workers, errors, race_actual, notes)
 
 
-def _run_processes(request, slots, lanes, tasks, on_started, t_create) -> Outcome:
+def _run_processes(request: RunRequest, slots: Slots, lanes: tuple[Lane, ...],
+                   on_started: Callable[[float], None], t_create: float) -> Outcome:
     words = slots.words
     ctx = mp_context()
     lock = ctx.Lock() if request.lock and request.workload == "race" else None
@@ -293,7 +271,7 @@ def _run_processes(request, slots, lanes, tasks, on_started, t_create) -> Outcom
     t0 = time.perf_counter()
     words[GO] = 1
     go.set()
-    on_started(startup_s, tasks)
+    on_started(startup_s)
     cancel_at = None
     pending = list(procs)
     reported: dict[int, list[str]] = {}

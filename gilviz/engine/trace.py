@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 from .model import RunResult, WorkerState
+from .workloads import spec
 
 COUNTER_PID = 0  # the "machine" track: per-core load and cores used
 _ENDED = (WorkerState.DONE, WorkerState.ERROR, WorkerState.CANCELLED)
@@ -25,6 +26,7 @@ def _us(seconds: float) -> float:
 
 def chrome_trace(result: RunResult) -> dict[str, Any]:
     threads = result.strategy != "processes"
+    io_bound = spec(result.workload).io_bound
     lab_pid = 1  # a stable id for the lab's track when workers are threads
     events: list[dict[str, Any]] = [
         {"name": "process_name", "ph": "M", "pid": COUNTER_PID, "tid": 0, "args": {"name": "machine"}},
@@ -56,7 +58,7 @@ def chrome_trace(result: RunResult) -> dict[str, Any]:
             name = ws.state.name.lower()
             if ws.state in _ENDED and ws.units_delta > 0:
                 name = "running"  # it worked in this period, then ended
-            if result.workload == "fetch" and ws.units_delta > 0:
+            if io_bound and ws.units_delta > 0:
                 name = "receiving"  # bytes arrived in this period
             if cur is not None and cur["name"] == name:
                 cur["end"] = tick.t_s

@@ -24,12 +24,13 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from gilviz.engine.model import MAX_WORKERS, MIN_WORKERS, STRATEGIES, WORKLOADS, LabInfo, RunRequest, RunResult
-from gilviz.engine.session import RunFailed
+from gilviz.engine.model import MAX_WORKERS, MIN_WORKERS, STRATEGIES, LabInfo, RunRequest, RunResult
+from gilviz.engine.session import RunFailed, default_workers
+from gilviz.engine.workloads import WORKLOADS, spec
 
 from .messages import LabFailed, LabReady, RunBegan, RunEnded, RunIdle
 from .screens import HelpScreen
-from .timeline import LiveRun, planned_units
+from .timeline import LiveRun
 from .widgets import CoreMeters, Explainer, LabHeader, Lanes, Scoreboard
 
 #: Frames per second of the drawing timer.
@@ -72,10 +73,8 @@ class GilvizApp(App[int]):
         Binding("x,escape", "stop", "Stop", tooltip="Stop the run (the workers finish their chunk and exit)"),
         Binding("v", "compare", "Compare", tooltip="Run sequential, threads, processes in turn; fill the scoreboard"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Every key, and what the glyphs mean"),
-        Binding("c", "workload('count')", "count", group=_WORKLOAD, tooltip="Workload: count down in pure Python (CPU, holds the GIL)"),
-        Binding("h", "workload('hash')", "hash", group=_WORKLOAD, tooltip="Workload: SHA-256 with hashlib (CPU, releases the GIL)"),
-        Binding("r", "workload('race')", "race", group=_WORKLOAD, tooltip="Workload: increment a shared counter (lost updates)"),
-        Binding("f", "workload('fetch')", "fetch", group=_WORKLOAD, tooltip="Workload: download URLs (I/O, releases the GIL while waiting)"),
+        *[Binding(w.key, f"workload('{w.name}')", w.name, group=_WORKLOAD, tooltip=f"Workload: {w.title}")
+          for w in WORKLOADS.values()],
         Binding("s", "strategy('sequential')", "seq", group=_STRATEGY, tooltip="Strategy: one worker does every task in turn"),
         Binding("t", "strategy('threads')", "threads", group=_STRATEGY, tooltip="Strategy: one thread per worker, sharing one GIL"),
         Binding("p", "strategy('processes')", "procs", group=_STRATEGY, tooltip="Strategy: one process per worker, a GIL each"),
@@ -97,7 +96,7 @@ class GilvizApp(App[int]):
         ("Run", "run"),
         ("Stop the run", "stop"),
         ("Compare sequential, threads, processes", "compare"),
-        *[(f"Workload: {w}", f"workload('{w}')") for w in ("count", "hash", "race", "fetch")],
+        *[(f"Workload: {w}", f"workload('{w}')") for w in WORKLOADS],
         *[(f"Strategy: {s}", f"strategy('{s}')") for s in STRATEGIES],
         ("More workers", "workers(1)"),
         ("Fewer workers", "workers(-1)"),
@@ -287,10 +286,9 @@ class GilvizApp(App[int]):
     @work(thread=True, group="run", exit_on_error=False)
     def run_in_lab(self, request: RunRequest, compare: bool) -> None:
         session = self.session
-        embedded = request.workload == "fetch" and not request.urls
 
         def on_started(started) -> None:
-            self.live.start(started, planned_units(started.request, embedded))
+            self.live.start(started)
             self.post_message(RunBegan(started))
 
         def on_result(result: RunResult) -> None:
@@ -375,7 +373,7 @@ class GilvizApp(App[int]):
             current = self.switch_interval() or DEFAULT_SWITCH_S
             return True if _step_switch(current, up) != current else None
         if action in ("lock", "race_style"):
-            return True if self.mode.workload == "race" else None
+            return True if action in spec(self.mode.workload).options else None
         if action == "export_trace":
             return True if self.last_result is not None and self.last_result.ticks else None
         return True
@@ -422,8 +420,6 @@ class GilvizApp(App[int]):
 
     def action_workload(self, workload: str) -> None:
         if workload in WORKLOADS:
-            from gilviz.engine.session import default_workers
-
             changes = {"workload": workload}
             # a worker count left at its default follows the workload's default
             # (fetch: one thread per URL, so the waits overlap in one latency)
@@ -444,11 +440,11 @@ class GilvizApp(App[int]):
         self._change(switch_interval_s=_step_switch(current, int(direction) > 0))
 
     def action_lock(self) -> None:
-        if self.mode.workload == "race":
+        if "lock" in spec(self.mode.workload).options:
             self._change(lock=not self.mode.lock)
 
     def action_race_style(self) -> None:
-        if self.mode.workload == "race":
+        if "race_style" in spec(self.mode.workload).options:
             self._change(race_style="plain" if self.mode.race_style == "call" else "call")
 
     def action_export_trace(self) -> None:

@@ -66,8 +66,8 @@ class HelpScreen(ModalScreen[None]):
         legend.add_column(no_wrap=True)
         legend.add_column()
         seen = set()
-        for workload in ("count", "fetch"):
-            for glyph, style, text in g.legend_items(workload):
+        for io_bound in (False, True):
+            for glyph, style, text in g.legend_items(io_bound):
                 if glyph not in seen:
                     seen.add(glyph)
                     legend.add_row(Text(glyph, style), text)

@@ -15,9 +15,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from gilviz.engine.model import RunRequest, RunStarted, Tick, WorkerIdentity, WorkerSample, WorkerState
-from gilviz.engine.strategies import assign, build_tasks
-from gilviz.engine.workloads import HASH_BLOCK
+from gilviz.engine.model import RunStarted, Tick, WorkerIdentity, WorkerSample, WorkerState
 
 #: Cells kept per lane: one per sample period, so 60 s at 100 ms.
 HISTORY_CELLS = 600
@@ -79,24 +77,6 @@ def classify(sample: WorkerSample, period_s: float, solo_units_per_s: float | No
     return Cell(CellKind.WORK, level)
 
 
-def planned_units(request: RunRequest, embedded_urls: bool) -> list[int | None]:
-    """Each worker's planned total, in the workload's units, from the same plan
-    the lab follows. ``None`` where it cannot be known (a real URL's size)."""
-    if request.workload == "fetch" and not embedded_urls:
-        lanes = assign(request.strategy, request.workers, build_tasks(request))
-        return [None] * len(lanes)
-    lanes = assign(request.strategy, request.workers, build_tasks(request))
-    out: list[int | None] = []
-    for lane in lanes:
-        if request.workload == "fetch":
-            out.append(len(lane) * (request.size or 0))
-        elif request.workload == "hash":
-            out.append(sum(task.amount for _, task in lane) * HASH_BLOCK)
-        else:
-            out.append(sum(task.amount for _, task in lane))
-    return out
-
-
 @dataclass(frozen=True)
 class LaneView:
     """One lane, as the screen draws it."""
@@ -149,9 +129,10 @@ class LiveRun:
         self._running = False
         self.version = 0  # bumped by every change: the UI redraws only when it moved
 
-    def start(self, started: RunStarted, units_expected: list[int | None] | None = None) -> None:
-        """A new run: new lanes. Core history carries on (it is the machine's)."""
-        expected = units_expected or [None] * len(started.workers)
+    def start(self, started: RunStarted) -> None:
+        """A new run: new lanes, with the plan the session made. Core history
+        carries on (it is the machine's)."""
+        expected = started.planned_units
         with self._lock:
             self._started = started
             self._lanes = [_Lane(w, expected[i] if i < len(expected) else None, self.capacity)

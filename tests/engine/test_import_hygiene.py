@@ -8,6 +8,7 @@ ENGINE_MODULES = [
     "gilviz.engine.model",
     "gilviz.engine.slots",
     "gilviz.engine.workloads",
+    "gilviz.engine.plan",
     "gilviz.engine.strategies",
     "gilviz.engine.lab",
     "gilviz.engine.client",
@@ -39,3 +40,32 @@ def test_lab_side_needs_only_the_standard_library():
     assert "gilviz.engine.workloads" in loaded
     third_party = {m.split(".")[0] for m in loaded} & {"psutil", "textual", "rich", "requests"}
     assert third_party == set()
+
+
+def test_the_ui_plans_nothing_and_imports_no_lab_side_module():
+    """The session makes the plan and publishes it in RunStarted; the screen
+    reads workload specs (names, keys, explainer text) and nothing that runs
+    or plans work."""
+    import ast
+    from pathlib import Path
+
+    ui = Path(__file__).resolve().parents[2] / "gilviz" / "ui"
+    forbidden = {"gilviz.engine.strategies", "gilviz.engine.lab", "gilviz.engine.plan", "gilviz.engine.slots"}
+    allowed_from_workloads = {"WORKLOADS", "NAMES", "WorkloadSpec", "spec"}
+    found = []
+    for path in ui.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [(a.name, None) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [(node.module, a.name) for a in node.names]
+            else:
+                continue
+            for module, name in names:
+                if module in forbidden or (name and f"{module}.{name}" in forbidden):
+                    found.append(f"{path.name}: {module}")
+                if module.startswith("gilviz.engine.workloads") and (
+                    module != "gilviz.engine.workloads" or name not in allowed_from_workloads
+                ):
+                    found.append(f"{path.name}: {module}.{name}")
+    assert found == []

@@ -6,14 +6,20 @@ import pytest
 
 from gilviz.engine import slots as sl
 from gilviz.engine.model import RunRequest, WorkerState
-from gilviz.engine.strategies import assign, build_tasks
-from gilviz.engine.workloads import Cell, LocalProgress, Task, TaskContext, plan, run_tasks, solo_rate
+from gilviz.engine.plan import assign, make_plan
+from gilviz.engine.workloads import NAMES, WORKLOADS, LocalProgress, Task, TaskContext, run_tasks, solo_rate, spec
+from gilviz.engine.workloads.race import Cell
+
+COUNT = spec("count").runner
+RACE = spec("race").runner
+FETCH = spec("fetch").runner
+HASH = spec("hash").runner
 
 
 @pytest.mark.parametrize("workload", ["count", "hash", "race"])
 @pytest.mark.parametrize("tasks,size", [(1, 10), (3, 10), (4, 1_000_003), (7, 7), (5, 3)])
 def test_plan_splits_the_total_work_exactly(workload, tasks, size):
-    planned = plan(workload, tasks, size, ())
+    planned = spec(workload).plan(tasks, size, ())
     assert sum(t.amount for t in planned) == size
     assert len(planned) == min(tasks, size)
     assert max(t.amount for t in planned) - min(t.amount for t in planned) <= 1
@@ -21,20 +27,20 @@ def test_plan_splits_the_total_work_exactly(workload, tasks, size):
 
 def test_fetch_plans_one_task_per_url():
     urls = ("http://127.0.0.1:1/a", "http://127.0.0.1:1/b")
-    assert [t.url for t in plan("fetch", 9, 100, urls)] == list(urls)
+    assert [t.url for t in spec("fetch").plan(9, 100, urls)] == list(urls)
 
 
 @pytest.mark.parametrize("strategy,expected_lanes", [("sequential", 1), ("threads", 3), ("processes", 3)])
 def test_every_strategy_gets_the_same_tasks(strategy, expected_lanes):
-    tasks = build_tasks(RunRequest(workload="count", strategy=strategy, workers=3, size=999))
-    lanes = assign(strategy, 3, tasks)
+    lanes = make_plan(RunRequest(workload="count", strategy=strategy, workers=3, size=999)).lanes
+    assert lanes == assign(strategy, 3, [t for lane in lanes for _, t in lane])
     assert len(lanes) == expected_lanes
     assert sorted(i for lane in lanes for i, _ in lane) == [0, 1, 2]
 
 
 def test_count_reports_every_iteration_and_finishes_done():
     p = LocalProgress()
-    errors = run_tasks(p, "count", [(0, Task("a", 450_001)), (1, Task("b", 3))], TaskContext())
+    errors = run_tasks(p, COUNT, [(0, Task("a", 450_001)), (1, Task("b", 3))], TaskContext())
     assert errors == []
     assert p.words[p.base + sl.UNITS] == 450_004
     assert p.words[p.base + sl.TASKS_DONE] == 2
@@ -45,13 +51,13 @@ def test_count_reports_every_iteration_and_finishes_done():
 def test_race_alone_loses_nothing_and_counts_each_increment():
     cell = Cell()
     p = LocalProgress()
-    run_tasks(p, "race", [(0, Task("a", 12_345))], TaskContext(cell=cell))
+    run_tasks(p, RACE, [(0, Task("a", 12_345))], TaskContext(cell=cell))
     assert cell.value == 12_345 == p.words[p.base + sl.UNITS]
 
 
 def test_a_failing_task_becomes_an_error_not_an_exception():
     p = LocalProgress()
-    errors = run_tasks(p, "fetch", [(0, Task("bad", 0, url="http://127.0.0.1:1/x"))], TaskContext(timeout_s=2))
+    errors = run_tasks(p, FETCH, [(0, Task("bad", 0, url="http://127.0.0.1:1/x"))], TaskContext(timeout_s=2))
     assert len(errors) == 1 and errors[0].startswith("bad: connection failed")
     assert p.words[p.base + sl.STATE] == WorkerState.ERROR
     assert p.words[p.base + sl.ERRORS] == 1
@@ -60,7 +66,7 @@ def test_a_failing_task_becomes_an_error_not_an_exception():
 def test_a_cancelled_worker_stops_at_the_next_chunk():
     p = LocalProgress()
     p.words[sl.CANCEL] = 1
-    run_tasks(p, "count", [(0, Task("a", 10**9))], TaskContext())
+    run_tasks(p, COUNT, [(0, Task("a", 10**9))], TaskContext())
     assert p.words[p.base + sl.UNITS] == 0
     assert p.words[p.base + sl.STATE] == WorkerState.CANCELLED
 
@@ -98,7 +104,7 @@ def test_race_loses_updates_between_real_threads():
         cell = Cell()
         n = 200_000 * (attempt + 1)
         threads = [
-            threading.Thread(target=run_tasks, args=(LocalProgress(), "race", [(0, Task("t", n))], TaskContext(cell=cell)))
+            threading.Thread(target=run_tasks, args=(LocalProgress(), RACE, [(0, Task("t", n))], TaskContext(cell=cell)))
             for _ in range(2)
         ]
         for t in threads:
@@ -108,3 +114,30 @@ def test_race_loses_updates_between_real_threads():
         if cell.value < 2 * n:
             return
     pytest.fail("no update was lost in 5 attempts")
+
+
+def test_every_workload_has_one_complete_spec():
+    keys = [w.key for w in WORKLOADS.values()]
+    assert len(set(keys)) == len(keys) == len(NAMES)
+    for w in WORKLOADS.values():
+        assert w.unit and w.help and w.title and w.default_size <= w.max_size
+        assert set(w.explainer) == {"sequential", "threads", "processes"}
+        assert (w.calibration_units is None) == w.io_bound  # I/O has no "full speed"
+
+
+def test_hash_counts_mebibytes_everywhere():
+    """One unit for hash: --size, the plan, progress and the result all count MiB."""
+    p = LocalProgress()
+    run_tasks(p, HASH, [(0, Task("a", 3))], TaskContext())
+    assert p.units == 3 == sum(spec("hash").plan(1, 3, ())[i].amount for i in range(1))
+    assert spec("hash").unit == "MiB"
+
+
+def test_the_plan_gives_each_worker_its_planned_units():
+    plan = make_plan(RunRequest(workload="count", strategy="threads", workers=3, size=10))
+    assert plan.planned_units() == (4, 3, 3)
+    urls = ("http://127.0.0.1:1/a", "http://127.0.0.1:1/b", "http://127.0.0.1:1/c")
+    embedded = make_plan(RunRequest(workload="fetch", strategy="threads", workers=2, size=100, urls=urls))
+    assert embedded.planned_units() == (200, 100)
+    real = make_plan(RunRequest(workload="fetch", strategy="threads", workers=2, urls=urls))
+    assert real.planned_units() == (None, None)

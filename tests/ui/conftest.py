@@ -14,7 +14,6 @@ from dataclasses import replace
 import pytest
 
 from gilviz.engine.model import (
-    UNIT_NAMES,
     LabInfo,
     RunRequest,
     RunResult,
@@ -26,10 +25,10 @@ from gilviz.engine.model import (
     WorkerState,
 )
 from gilviz.engine.session import RunFailed
-from gilviz.engine.strategies import assign, build_tasks
-from gilviz.ui.timeline import planned_units
+from gilviz.engine.plan import make_plan
+from gilviz.engine.workloads import spec
 
-SOLO = {"count": 30_000_000.0, "hash": 800.0 * (1 << 20), "race": 4_000_000.0, "fetch": None}
+SOLO = {"count": 30_000_000.0, "hash": 800.0, "race": 4_000_000.0, "fetch": None}
 DEFAULT_SIZES = {"count": 25_000_000, "hash": 2048, "race": 1_000_000, "fetch": 256 * 1024}
 
 
@@ -133,7 +132,8 @@ class FakeSession:
         return self.result(request, started, ticks)
 
     def started(self, request: RunRequest) -> RunStarted:
-        lanes = assign(request.strategy, request.workers, build_tasks(request))
+        plan = make_plan(request)
+        lanes = plan.lanes
         kind = "process" if request.strategy == "processes" else "thread"
         base = 5000 if kind == "thread" else 7000
         workers = tuple(
@@ -148,8 +148,9 @@ class FakeSession:
         return RunStarted(
             request=request,
             workers=workers,
-            unit=UNIT_NAMES[request.workload],
-            tasks=tuple(t.label for t in build_tasks(request)),
+            unit=spec(request.workload).unit,
+            tasks=tuple(t.label for t in plan.tasks),
+            planned_units=plan.planned_units(),
             solo_units_per_s=SOLO[request.workload],
             startup_s=0.002,
             switch_interval_s=request.switch_interval_s or self.lab.switch_interval_s,
@@ -158,10 +159,10 @@ class FakeSession:
 
     def replay(self, request: RunRequest, started: RunStarted):
         """Ticks that look like the real thing, computed, not timed."""
-        lanes = assign(request.strategy, request.workers, build_tasks(request))
+        lanes = make_plan(request).lanes
         n = len(lanes)
         cores = self.lab.cpu_count
-        expected = planned_units(request, True)
+        expected = started.planned_units
         units = [0] * n
         cpu = [0.0] * n
         task_pos = [0] * n

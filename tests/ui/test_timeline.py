@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gilviz.engine.model import RunRequest, WorkerSample, WorkerState
-from gilviz.ui.timeline import LEVELS, CellKind, LiveRun, classify, planned_units
+from gilviz.engine.plan import make_plan
+from gilviz.ui.timeline import LEVELS, CellKind, LiveRun, classify
 
 from .conftest import FakeSession
 
@@ -46,7 +47,7 @@ def test_live_run_keeps_a_fixed_size_history_and_views_the_newest():
     request = fake.prepare(RunRequest(workload="count", strategy="threads", workers=3, size=10**12))
     started = fake.started(request)
     live = LiveRun(capacity=20)
-    live.start(started, planned_units(request, True))
+    live.start(started)
     for tick in fake.replay(request, started):
         live.feed(tick)
     view = live.view(8)
@@ -96,7 +97,6 @@ def test_view_is_consistent_while_another_thread_feeds():
 )
 def test_planned_units_add_up_to_the_total_work(workload, strategy, workers, size):
     request = RunRequest(workload=workload, strategy=strategy, workers=workers, size=size)
-    planned = planned_units(request, True)
-    total = size * (1 << 20) if workload == "hash" else size
-    assert sum(planned) == total
+    planned = make_plan(request).planned_units()
+    assert sum(planned) == size
     assert len(planned) == (1 if strategy == "sequential" else workers)

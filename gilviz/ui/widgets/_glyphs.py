@@ -43,9 +43,9 @@ def glyph(cell: Cell) -> tuple[str, Style]:
     return _GLYPHS[cell.kind]
 
 
-def legend_items(workload: str, period_ms: int = 100) -> list[tuple[str, Style, str]]:
+def legend_items(io_bound: bool) -> list[tuple[str, Style, str]]:
     """(glyph, style, meaning) for the legend under the lanes."""
-    if workload == "fetch":
+    if io_bound:
         items = [
             ("░", WAITING, "waiting for the network"),
             ("█", RECEIVING, "receiving bytes"),

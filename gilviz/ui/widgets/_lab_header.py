@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from gilviz.engine.model import LabInfo, RunRequest
+from gilviz.engine.workloads import spec
 
 
 def format_interval(seconds: float | None) -> str:
@@ -47,9 +48,9 @@ class LabHeader(Static):
         line2.append(" × ", "#9a9a9a")
         workers = 1 if mode.strategy == "sequential" else mode.workers
         line2.append(f"{workers} worker{'s' if workers != 1 else ''}", "bold #82aaff")
-        if mode.strategy == "sequential" and mode.workload != "fetch":
+        if mode.strategy == "sequential" and not spec(mode.workload).io_bound:
             line2.append(f" ({mode.workers} chunks)", "#9a9a9a")
-        if mode.workload == "race":
+        if "lock" in spec(mode.workload).options:
             line2.append("  ·  lock ", "#9a9a9a")
             line2.append("on" if mode.lock else "off", "bold #3ddc84" if mode.lock else "bold #ff8c1a")
             line2.append("  ·  ", "#9a9a9a")

@@ -19,6 +19,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from gilviz.engine.model import WorkerState
+from gilviz.engine.workloads import spec
 from gilviz.ui.timeline import LaneView, RunView
 
 from . import _glyphs as g
@@ -128,7 +129,7 @@ class Lanes(Widget):
         width = self.size.width
         lines: list[list[Segment]] = [[]]
         used = 0
-        for glyph, style, text in g.legend_items(self.workload, round((self.period_s or 0.1) * 1000)):
+        for glyph, style, text in g.legend_items(spec(self.workload).io_bound):
             item = len(glyph) + 1 + len(text)
             if used and used + 3 + item > width:
                 lines.append([])

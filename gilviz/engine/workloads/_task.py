@@ -1,0 +1,119 @@
+"""What every workload shares: a task, a worker's progress handle, the
+context its tasks share, and the loop that runs a worker's tasks.
+
+Runs inside the lab (threads) or its worker processes: standard library only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..model import WorkerState
+from ..slots import CANCEL, CPU_NS, ERRORS, STATE, TASK_INDEX, TASKS_DONE, UNITS
+
+
+class Progress:
+    """A worker's handle on its own slot. Every method is a couple of stores."""
+
+    __slots__ = ("words", "base", "clock_ns")
+
+    def __init__(self, words: Any, base: int, clock_ns: Callable[[], int]) -> None:
+        self.words = words
+        self.base = base
+        self.clock_ns = clock_ns  # time.thread_time_ns or time.process_time_ns
+
+    def cancelled(self) -> bool:
+        return self.words[CANCEL] != 0
+
+    def state(self, state: WorkerState) -> None:
+        self.words[self.base + STATE] = state
+
+    def add_units(self, n: int) -> None:
+        self.words[self.base + UNITS] += n
+
+    @property
+    def units(self) -> int:
+        return int(self.words[self.base + UNITS])
+
+    def task(self, index: int) -> None:
+        self.words[self.base + TASK_INDEX] = index
+
+    def task_done(self) -> None:
+        self.words[self.base + TASKS_DONE] += 1
+
+    def error(self) -> None:
+        self.words[self.base + ERRORS] += 1
+
+    def cpu(self) -> None:
+        self.words[self.base + CPU_NS] = self.clock_ns()
+
+
+class LocalProgress(Progress):
+    """Progress into a private array: for calibration runs nobody watches."""
+
+    def __init__(self) -> None:
+        super().__init__([0] * 16, 8, time.thread_time_ns)
+
+
+@dataclass(frozen=True)
+class Task:
+    label: str  # shown on the lane: "chunk 2/4: 8,000,000 iterations", the URL
+    amount: int  # units of work (iterations, MiB, increments); 0 for fetch
+    url: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "amount": self.amount, "url": self.url}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Task":
+        return cls(label=d["label"], amount=int(d["amount"]), url=d.get("url", ""))
+
+
+class TaskError(Exception):
+    """A task failed in an expected way (a URL that did not answer): its
+    message goes on the worker's lane, and the run goes on."""
+
+
+@dataclass
+class TaskContext:
+    """What the tasks of one worker share: the race counter, a lock, an HTTP session."""
+
+    cell: Any = None
+    lock: Any = None
+    race_style: str = "call"
+    timeout_s: float = 10.0
+    http_session: Any = None
+
+
+#: A workload's task runner: does ``task``, reporting progress into ``p``.
+Runner = Callable[[Progress, Task, TaskContext], None]
+
+
+def run_tasks(p: Progress, runner: Runner, tasks: list[tuple[int, Task]], ctx: TaskContext) -> list[str]:
+    """Run a worker's tasks in turn. Returns the error messages (one per failed task)."""
+    errors: list[str] = []
+    for index, task in tasks:
+        if p.cancelled():
+            break
+        p.task(index)
+        p.state(WorkerState.RUNNING)
+        try:
+            runner(p, task, ctx)
+        except TaskError as exc:
+            p.error()
+            errors.append(f"{task.label}: {exc}")
+        except Exception as exc:  # a bug in a workload must not kill the lab
+            p.error()
+            errors.append(f"{task.label}: {type(exc).__name__}: {exc}")
+        else:
+            if not p.cancelled():
+                p.task_done()
+    p.task(-1)
+    p.cpu()
+    if p.cancelled():
+        p.state(WorkerState.CANCELLED)
+    else:
+        p.state(WorkerState.ERROR if errors else WorkerState.DONE)
+    return errors

@@ -1,0 +1,57 @@
+"""count: the seed notes' countdown loop, ``while n > 0: n -= 1``.
+
+Pure Python, so a thread must hold the GIL for every iteration: threads take
+turns and together use about one core; processes each have their own GIL.
+"""
+
+from __future__ import annotations
+
+from ._spec import WorkloadSpec
+from ._task import Progress, Task, TaskContext
+
+#: iterations between two progress writes (~10 ms)
+CHUNK = 200_000
+
+
+def run(p: Progress, task: Task, ctx: TaskContext) -> None:
+    n = task.amount
+    while n > 0:
+        if p.cancelled():
+            return
+        step = CHUNK if n > CHUNK else n
+        m = step
+        while m > 0:  # the countdown loop, inlined: no extra call per chunk
+            m -= 1
+        n -= step
+        p.add_units(step)
+        p.cpu()
+
+
+SPEC = WorkloadSpec(
+    name="count",
+    key="c",
+    title="count down in pure Python (CPU, holds the GIL)",
+    help="a countdown loop in pure Python (CPU-bound, holds the GIL)",
+    unit="iterations",
+    size_help="iterations",
+    default_size=32_000_000,
+    max_size=10**11,
+    runner=run,
+    calibration_units=CHUNK,
+    explainer={
+        "sequential": (
+            "One worker counts every chunk in turn: full-height blocks on one lane, one core busy. "
+            "This is the baseline the scoreboard's speedups are measured against."
+        ),
+        "threads": (
+            "A thread needs the GIL to run Python code, so only one counts at a time: each lane moves at "
+            "about 1/N of full speed and [b]cores used[/] stays near 1.0, even when the per-core bars show "
+            "the OS spreading the threads over several cores. Press ] up to 100 ms to watch the GIL pass "
+            "like a baton."
+        ),
+        "processes": (
+            "Each process has its own interpreter and its own GIL: lanes run at full height, as many at once "
+            "as there are cores, and [b]cores used[/] climbs to the core count. Beyond that the OS takes turns."
+        ),
+    },
+)
