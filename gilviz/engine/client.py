@@ -133,6 +133,14 @@ class LabClient:
         except queue.Empty:
             return None
 
+    def discard_events(self) -> None:
+        """Forget events not read yet (those of an earlier, abandoned run)."""
+        while True:
+            try:
+                self.events.get_nowait()
+            except queue.Empty:
+                return
+
     def death_message(self) -> str:
         proc = self.proc
         code = proc.poll() if proc is not None else None

@@ -1,13 +1,20 @@
 """A session: one lab (restarted when needed), one embedded HTTP server, and
 runs measured one after another. The headless CLI and the Textual app both
-drive the engine through this class."""
+drive the engine through this class.
+
+What the session reads from the outside world comes through three seams,
+each a Protocol below: the lab connection (events from the lab process), the
+tick source (the sampler, which reads the slots and the OS's counters) and the
+URL source (the embedded HTTP server). Tests of the app replace these and
+nothing else, so the real planning, compare and result code runs under test.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import deque
-from typing import Callable
+from typing import Callable, Protocol
 
 from .client import LabClient, LabError
 from .loopback import LoopbackError, LoopbackServer
@@ -60,24 +67,89 @@ def other_load(ticks: tuple[Tick, ...]) -> float | None:
     return busy / total if total > 0 else None
 
 
+#: Waiting for the "started" event: the lab's own START_TIMEOUT_S for the
+#: workers, plus this for calibration and the lab's answer.
+STARTED_MARGIN_S = 30.0
+#: After a cancel, the workers get CANCEL_GRACE_S to notice, and the lab this
+#: much more to report; then the lab is killed.
+CANCEL_MARGIN_S = 3.0
+
+
+class LabConnection(Protocol):
+    """The parent's side of a lab (:class:`~gilviz.engine.client.LabClient`)."""
+
+    info: LabInfo | None
+
+    @property
+    def alive(self) -> bool: ...
+
+    @property
+    def pid(self) -> int | None: ...
+
+    def start(self) -> LabInfo: ...
+
+    def send(self, msg: dict) -> None: ...
+
+    def wait_event(self, timeout_s: float | None) -> dict | None: ...
+
+    def discard_events(self) -> None: ...
+
+    def death_message(self) -> str: ...
+
+    def kill(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class TickSource(Protocol):
+    """Measures a run period by period (:class:`~gilviz.engine.sampler.Sampler`)."""
+
+    def start(self) -> None: ...
+
+    def sample(self, final: bool = False) -> Tick: ...
+
+
+class UrlSource(Protocol):
+    """Serves the fetch workload's URLs (:class:`~gilviz.engine.loopback.LoopbackServer`)."""
+
+    def urls(self, count: int, latency_s: float, size_bytes: int) -> tuple[str, ...]: ...
+
+    def close(self) -> None: ...
+
+
+LabFactory = Callable[[], LabConnection]
+#: (slots, lab pid, strategy, tasks per worker) -> a tick source for one run
+TickSourceFactory = Callable[[Slots, int, str, list[int]], TickSource]
+
+
 class Session:
-    def __init__(self, python: str | None = None, period_s: float = DEFAULT_PERIOD_S) -> None:
+    def __init__(
+        self,
+        python: str | None = None,
+        period_s: float = DEFAULT_PERIOD_S,
+        *,
+        lab_factory: LabFactory | None = None,
+        tick_source: TickSourceFactory | None = None,
+        url_source: UrlSource | None = None,
+    ) -> None:
         self.python = python
         self.period_s = period_s
-        self.lab: LabClient | None = None
-        self.server = LoopbackServer()
+        self.lab_factory: LabFactory = lab_factory or (lambda: LabClient(python))
+        self.tick_source: TickSourceFactory = tick_source or Sampler
+        self.lab: LabConnection | None = None
+        self.server: UrlSource = url_source or LoopbackServer()
         self._slots: Slots | None = None
         self._cancel = threading.Event()
         self._lock = threading.Lock()
 
     # -- life cycle ----------------------------------------------------------
 
-    def ensure_lab(self) -> LabClient:
+    def ensure_lab(self) -> LabConnection:
         with self._lock:
             if self.lab is None or not self.lab.alive:
                 if self.lab is not None:
                     self.lab.kill()
-                lab = LabClient(self.python)
+                lab = self.lab_factory()
                 lab.start()
                 self.lab = lab
             return self.lab
@@ -152,8 +224,7 @@ class Session:
         plan = make_plan(request)
         slots = Slots.create(plan.workers)
         self._slots = slots
-        while not lab.events.empty():  # events of an earlier, abandoned run
-            lab.events.get_nowait()
+        lab.discard_events()  # events of an earlier, abandoned run
         try:
             lab.send({"op": "run", "request": request.to_dict(), "plan": plan.to_message(), "slots": slots.path})
             return self._follow(lab, request, plan, slots, on_started, on_tick)
@@ -164,10 +235,50 @@ class Session:
             slots.close()
             slots.unlink()
 
-    def _follow(self, lab, request: RunRequest, plan: RunPlan, slots: Slots, on_started, on_tick) -> RunResult:
-        info: LabInfo = lab.info
-        kind = "process" if request.strategy == "processes" else "thread"
+    def _follow(self, lab: LabConnection, request: RunRequest, plan: RunPlan, slots: Slots,
+                on_started: Callable[[RunStarted], None] | None,
+                on_tick: Callable[[Tick], None] | None) -> RunResult:
         started_event = self._wait_started(lab, slots)
+        assert lab.pid is not None and lab.info is not None
+        sampler = self.tick_source(slots, lab.pid, request.strategy, [len(lane) for lane in plan.lanes])
+        sampler.start()
+        started = self._started(request, plan, slots, started_event, lab.info)
+        if on_started is not None:
+            on_started(started)
+        ticks: deque[Tick] = deque(maxlen=kept_ticks(plan.workers))
+
+        def measure(final: bool = False) -> None:
+            tick = sampler.sample(final=final)
+            ticks.append(tick)
+            if on_tick is not None:
+                on_tick(tick)
+
+        next_at = time.perf_counter() + self.period_s
+        cancel_deadline = None
+        while True:
+            event = lab.wait_event(max(0.0, next_at - time.perf_counter()))
+            if event is not None:
+                if self._check_event(lab, event) == "finished":
+                    measure(final=True)
+                    return self._result(request, lab.info, started, slots, event["outcome"], tuple(ticks))
+                continue
+            if not lab.alive:  # do not wait for the pipe: a worker may hold it
+                self._lab_died(lab)
+            measure()
+            next_at += self.period_s
+            if next_at < time.perf_counter():  # fell behind: do not burst
+                next_at = time.perf_counter() + self.period_s
+            if self._cancel.is_set():
+                slots.cancel()
+                cancel_deadline = cancel_deadline or time.perf_counter() + CANCEL_GRACE_S + CANCEL_MARGIN_S
+                if time.perf_counter() > cancel_deadline:
+                    lab.kill()  # a worker that does not listen: end the lab
+                    raise RunFailed("the run did not stop when cancelled; the lab was restarted")
+
+    @staticmethod
+    def _started(request: RunRequest, plan: RunPlan, slots: Slots, event: dict, info: LabInfo) -> RunStarted:
+        """What the screen needs to know of a run at its start signal."""
+        kind = "process" if request.strategy == "processes" else "thread"
         identities = tuple(
             WorkerIdentity(
                 index=i,
@@ -177,61 +288,35 @@ class Session:
             )
             for i in range(plan.workers)
         )
-        sampler = Sampler(slots, lab.pid, request.strategy, [len(lane) for lane in plan.lanes])
-        sampler.start()
-        started = RunStarted(
+        return RunStarted(
             request=request,
             workers=identities,
             unit=spec(request.workload).unit,
             tasks=tuple(t.label for t in plan.tasks),
             planned_units=plan.planned_units(),
-            solo_units_per_s=started_event.get("solo_units_per_s"),
-            startup_s=started_event.get("startup_s", 0.0),
-            switch_interval_s=started_event.get("switch_interval_s", info.switch_interval_s),
+            solo_units_per_s=event.get("solo_units_per_s"),
+            startup_s=event.get("startup_s", 0.0),
+            switch_interval_s=event.get("switch_interval_s", info.switch_interval_s),
             lab=info,
         )
-        if on_started is not None:
-            on_started(started)
-        ticks: deque[Tick] = deque(maxlen=kept_ticks(plan.workers))
-        next_at = time.perf_counter() + self.period_s
-        cancel_deadline = None
-        while True:
-            event = lab.wait_event(max(0.0, next_at - time.perf_counter()))
-            if event is None:
-                if not lab.alive:  # do not wait for the pipe: a worker may hold it
-                    msg = lab.death_message()
-                    lab.kill()
-                    raise RunFailed(msg)
-                tick = sampler.sample()
-                ticks.append(tick)
-                if on_tick is not None:
-                    on_tick(tick)
-                next_at += self.period_s
-                if next_at < time.perf_counter():  # fell behind: do not burst
-                    next_at = time.perf_counter() + self.period_s
-                if self._cancel.is_set():
-                    slots.cancel()
-                    cancel_deadline = cancel_deadline or time.perf_counter() + CANCEL_GRACE_S + 3.0
-                    if time.perf_counter() > cancel_deadline:
-                        lab.kill()  # a worker that does not listen: end the lab
-                        raise RunFailed("the run did not stop when cancelled; the lab was restarted")
-                continue
-            ev = event.get("ev")
-            if ev == "finished":
-                tick = sampler.sample(final=True)
-                ticks.append(tick)
-                if on_tick is not None:
-                    on_tick(tick)
-                return self._result(request, info, started, slots, event["outcome"], tuple(ticks))
-            if ev == "error":
-                raise RunFailed(f"the lab reported: {event.get('message')}")
-            if ev == "exit":
-                msg = lab.death_message()
-                lab.kill()
-                raise RunFailed(msg)
 
-    def _wait_started(self, lab: LabClient, slots: Slots) -> dict:
-        deadline = time.perf_counter() + START_TIMEOUT_S + 30.0
+    @staticmethod
+    def _lab_died(lab: LabConnection) -> None:
+        msg = lab.death_message()
+        lab.kill()
+        raise RunFailed(msg)
+
+    def _check_event(self, lab: LabConnection, event: dict) -> str:
+        """The kind of a lab event; an error or the lab's exit raises RunFailed."""
+        ev = event.get("ev")
+        if ev == "error":
+            raise RunFailed(f"the lab reported: {event.get('message')}")
+        if ev == "exit":
+            self._lab_died(lab)
+        return str(ev)
+
+    def _wait_started(self, lab: LabConnection, slots: Slots) -> dict:
+        deadline = time.perf_counter() + START_TIMEOUT_S + STARTED_MARGIN_S
         while True:
             event = lab.wait_event(0.1)
             if event is None:
@@ -241,18 +326,12 @@ class Session:
                     lab.kill()
                     raise RunFailed("the lab did not start the workers in time; it was restarted")
                 continue
-            ev = event.get("ev")
+            ev = self._check_event(lab, event)
             if ev == "started":
                 return event
             if ev == "finished":  # ended before starting (cancelled, workers failed)
                 errors = event["outcome"].get("errors") or ["cancelled before the start"]
                 raise RunFailed("; ".join(errors))
-            if ev == "error":
-                raise RunFailed(f"the lab reported: {event.get('message')}")
-            if ev == "exit":
-                msg = lab.death_message()
-                lab.kill()
-                raise RunFailed(msg)
 
     def _result(self, request, info, started, slots, outcome, ticks) -> RunResult:
         rows = []

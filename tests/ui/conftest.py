@@ -1,35 +1,41 @@
-"""A fake lab for the UI tests: replays fixed, made-up-but-plausible Ticks.
+"""A scripted lab for the UI tests: the real Session, fed by a fake edge.
 
-``FakeSession`` has :class:`gilviz.engine.session.Session`'s interface (info,
-run, compare, cancel, close, child_pids) and calls the callbacks from the
-calling thread, as the real one does, but without a lab, clocks or sleeps, so
-what the app draws is the same on every run and every machine.
+The app drives a real :class:`gilviz.engine.session.Session`, so the real
+planning (``prepare``, the plan, planned units), compare (speedups) and result
+code (units, lost updates, wall time, cores used) run under test. Only what
+the session reads from the outside world is replaced, through its three seams:
+
+- the **lab connection**: :class:`FakeLab` answers the run command with a
+  "started" event and, when its script is played out, a "finished" event;
+- the **tick source**: :class:`ScriptedTicks` plays one scripted period per
+  sample, writing the workers' progress into the run's real shared slots (the
+  session reads its result from them);
+- the **URL source**: :class:`FakeUrls` names embedded-server URLs without a
+  server.
+
+The script is computed, not timed: what a plausible run of the mode would
+measure (threads sharing one core, processes one each, fetch waits), the same
+on every machine, without sleeps, so the SVG snapshots are stable.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
-from dataclasses import replace
+from dataclasses import dataclass
 
 import pytest
 
-from gilviz.engine.model import (
-    LabInfo,
-    RunRequest,
-    RunResult,
-    RunStarted,
-    Tick,
-    WorkerIdentity,
-    WorkerResult,
-    WorkerSample,
-    WorkerState,
-)
-from gilviz.engine.session import RunFailed
-from gilviz.engine.plan import make_plan
-from gilviz.engine.workloads import spec
+from gilviz.engine.model import LabInfo, RunRequest, Tick, WorkerSample, WorkerState
+from gilviz.engine.plan import RunPlan
+from gilviz.engine.session import Session
+from gilviz.engine.slots import CPU_NS, ERRORS, OS_ID, STATE, TASK_INDEX, TASKS_DONE, UNITS, Slots
 
+#: What one worker alone on a free core does per second, per workload: the
+#: fake lab's "calibration".
 SOLO = {"count": 30_000_000.0, "hash": 800.0, "race": 4_000_000.0, "fetch": None}
-DEFAULT_SIZES = {"count": 25_000_000, "hash": 2048, "race": 1_000_000, "fetch": 256 * 1024}
+PERIOD_S = 0.1
+STARTUP_S = 0.002
 
 
 def lab_info(cpu_count: int = 4) -> LabInfo:
@@ -44,267 +50,296 @@ def lab_info(cpu_count: int = 4) -> LabInfo:
     )
 
 
-class FakeSession:
-    period_s = 0.1
+@dataclass(frozen=True)
+class Period:
+    """One scripted sample period of one worker."""
 
-    def __init__(
-        self,
-        cpu_count: int = 4,
-        hold: bool = False,
-        fail: str | None = None,
-        worker_error: str | None = None,
-        ticks: int | None = None,
-    ) -> None:
-        self.lab = lab_info(cpu_count)
-        self.hold = hold  # after the ticks, wait for cancel() or release
-        self.fail = fail  # raise RunFailed with this message
-        self.worker_error = worker_error  # worker 0's task fails
+    state: WorkerState
+    units_delta: int
+    task_index: int
+    tasks_done: int
+    cpu_share: float
+
+
+def _cpu_fraction(request: RunRequest, cores: int, n: int, i: int, seq: int) -> float:
+    """The share of a core worker ``i`` gets in period ``seq``."""
+    if request.strategy == "sequential":
+        return 1.0
+    if request.strategy == "processes" or request.workload == "hash":
+        return min(1.0, cores / n)
+    if (request.switch_interval_s or 0.005) >= 0.05:  # the baton: one at a time
+        return 1.0 if (seq - 1) % n == i else 0.0
+    weights = [1 + ((j + seq) % 3) / 2 for j in range(n)]
+    return weights[i] / sum(weights)
+
+
+def script(request: RunRequest, plan: RunPlan, cores: int, max_periods: int,
+           worker_error: str | None = None) -> list[list[Period]]:
+    """The periods of a plausible run, worker by worker."""
+    n = plan.workers
+    expected = plan.planned_units()
+    units = [0] * n
+    task_pos = [0] * n
+    solo = SOLO[request.workload] or 0.0
+    end_state = [WorkerState.ERROR if (worker_error and i == 0) else WorkerState.DONE for i in range(n)]
+    periods: list[list[Period]] = []
+    for seq in range(1, max_periods + 1):
+        row = []
+        for i in range(n):
+            lane = plan.lanes[i]
+            current = lane[min(task_pos[i], len(lane) - 1)][0]
+            if request.workload == "fetch":
+                waits = int(request.latency_s / PERIOD_S)
+                phase = seq - 1 - task_pos[i] * (waits + 1)
+                if task_pos[i] >= len(lane):
+                    row.append(Period(end_state[i], 0, -1, len(lane), 0.0))
+                elif phase < waits:
+                    row.append(Period(WorkerState.WAITING, 0, current, task_pos[i], 0.01))
+                else:
+                    task_pos[i] += 1
+                    row.append(Period(WorkerState.WAITING, request.size or 0, current, task_pos[i] - 1, 0.04))
+                continue
+            left = (expected[i] or 0) - units[i]
+            if left <= 0:
+                row.append(Period(end_state[i], 0, -1, len(lane), 0.0))
+                continue
+            fraction = _cpu_fraction(request, cores, n, i, seq)
+            delta = min(int(solo * PERIOD_S * fraction), left)
+            units[i] += delta
+            done = units[i] >= (expected[i] or 0)
+            row.append(Period(end_state[i] if done else WorkerState.RUNNING, delta,
+                              -1 if done else current, len(lane) if done else 0, fraction))
+        periods.append(row)
+        if all(p.state in (WorkerState.DONE, WorkerState.ERROR) for p in row):
+            break
+    return periods
+
+
+class ScriptedTicks:
+    """The tick source: one scripted period per sample, written into the run's
+    real slots as a worker would, and reported as the sampler would."""
+
+    def __init__(self, lab: "FakeLab", slots: Slots) -> None:
+        self.lab = lab
+        self.slots = slots
+        self.seq = 0
+        self.units = [0] * slots.n_workers
+        self.cpu_s = [0.0] * slots.n_workers
+
+    def start(self) -> None:
+        pass
+
+    def sample(self, final: bool = False) -> Tick:
+        period_row = self.lab.next_period()
+        self.seq += 1
+        samples = []
+        for i, p in enumerate(period_row):
+            self.units[i] += p.units_delta
+            self.cpu_s[i] += p.cpu_share * PERIOD_S
+            base = self.slots.base(i)
+            words = self.slots.words
+            words[base + UNITS] = self.units[i]
+            words[base + STATE] = p.state
+            words[base + TASK_INDEX] = p.task_index
+            words[base + TASKS_DONE] = p.tasks_done
+            words[base + CPU_NS] = round(self.cpu_s[i] * 1e9)
+            words[base + ERRORS] = 1 if p.state == WorkerState.ERROR else 0
+            samples.append(WorkerSample(
+                index=i, os_id=self.slots.get(i, OS_ID), state=p.state, units=self.units[i],
+                units_delta=p.units_delta, tasks_done=p.tasks_done, tasks_total=len(self.lab.plan.lanes[i]),
+                task_index=p.task_index, cpu_s=round(self.cpu_s[i], 6), cpu_share=p.cpu_share,
+                errors=1 if p.state == WorkerState.ERROR else 0,
+            ))
+        cores = self.lab.info_.cpu_count
+        used = min(sum(p.cpu_share for p in period_row), float(cores))
+        self.lab.cpu_s += used * PERIOD_S
+        self.lab.wall_s += PERIOD_S
+        per_core = tuple(max(0.0, round(min(100.0, 100.0 * used / cores + (15.0 if k % 2 else -15.0) * (used > 0.2)), 1))
+                         for k in range(cores))
+        return Tick(seq=self.seq, t_s=round(self.seq * PERIOD_S, 3), period_s=PERIOD_S, workers=tuple(samples),
+                    cores_percent=per_core, cores_used=round(used, 3))
+
+
+class _Cancelled:
+    """Set once the session has asked the run to stop: the session writes the
+    cancel word of the run's slots, and this reads it (or remembers it)."""
+
+    def __init__(self, lab: "FakeLab") -> None:
+        self.lab = lab
+        self._event = threading.Event()
+
+    def is_set(self) -> bool:
+        slots = self.lab._slots
+        return self._event.is_set() or (slots is not None and slots.cancelled)
+
+    def set(self) -> None:
+        self._event.set()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+
+class FakeUrls:
+    """The URL source: embedded-server URLs, no server."""
+
+    def urls(self, count: int, latency_s: float, size_bytes: int) -> tuple[str, ...]:
+        return tuple(f"http://127.0.0.1:8765/item/{i}?latency={latency_s:g}&size={size_bytes}" for i in range(count))
+
+    def close(self) -> None:
+        pass
+
+
+class FakeLab:
+    """The lab connection, scripted. Knobs: ``hold`` (after the script, wait
+    for a cancel or :meth:`release`), ``fail`` (the lab dies at the next run
+    with this message), ``worker_error`` (worker 0's task fails), ``ticks``
+    (at most this many periods), ``cpu_count``."""
+
+    def __init__(self, cpu_count: int = 4, hold: bool = False, fail: str | None = None,
+                 worker_error: str | None = None, ticks: int | None = None) -> None:
+        self.info_ = lab_info(cpu_count)
+        self.info: LabInfo | None = None
+        self.hold = hold
+        self.fail = fail
+        self.worker_error = worker_error
         self.ticks = ticks
         self.requests: list[RunRequest] = []
-        self.cancelled = threading.Event()
+        self.cancelled = _Cancelled(self)
         self.released = threading.Event()
         self.in_run = threading.Event()
         self.closed = False
+        self._alive = False
+        self._events: queue.Queue[dict] = queue.Queue()
+        self._periods: list[list[Period]] = []
+        self._request: RunRequest | None = None
+        self._slots: Slots | None = None
+        self.plan = RunPlan((), ())
+        self.cpu_s = self.wall_s = 0.0
 
-    # -- Session's interface -------------------------------------------------
+    # -- what the session calls ----------------------------------------------
 
-    def info(self) -> LabInfo:
-        return self.lab
+    @property
+    def alive(self) -> bool:
+        return self._alive
 
-    def cancel(self) -> None:
-        self.cancelled.set()
+    @property
+    def pid(self) -> int | None:
+        return self.info_.pid
+
+    def start(self) -> LabInfo:
+        self._alive = True
+        self.info = self.info_
+        return self.info_
+
+    def send(self, msg: dict) -> None:
+        if msg.get("op") != "run":
+            return
+        request = RunRequest.from_dict(msg["request"])
+        self.requests.append(request)
+        if self.fail:
+            self._alive = False
+            self._events.put({"ev": "exit"})
+            return
+        self.cancelled.clear()
+        self._request = request
+        self.plan = RunPlan.from_message(msg["plan"])
+        self._slots = Slots(msg["slots"])
+        base = 5000 if request.strategy != "processes" else 7000
+        for i in range(self.plan.workers):
+            self._slots.words[self._slots.base(i) + OS_ID] = base + i
+        self._periods = script(request, self.plan, self.info_.cpu_count, self.ticks or 40, self.worker_error)
+        self.cpu_s = self.wall_s = 0.0
+        self._events.put({"ev": "started", "startup_s": STARTUP_S, "solo_units_per_s": SOLO[request.workload],
+                          "switch_interval_s": request.switch_interval_s or self.info_.switch_interval_s})
+        self.in_run.set()
+
+    def wait_event(self, timeout_s: float | None) -> dict | None:
+        try:
+            return self._events.get_nowait()
+        except queue.Empty:
+            pass
+        if self._slots is None:
+            return None
+        if self._slots.cancelled:
+            return self._finish(cancelled=True)
+        if len(self._periods) > (0 if self.hold else 1):
+            return None  # the session samples the next period
+        while self.hold and not (self._slots.cancelled or self.released.is_set()):
+            self.released.wait(0.01)
+        return self._finish(cancelled=self._slots.cancelled)
+
+    def discard_events(self) -> None:
+        while not self._events.empty():
+            self._events.get_nowait()
+
+    def death_message(self) -> str:
+        return self.fail or "the lab is not running"
+
+    def kill(self) -> None:
+        self._alive = False
 
     def close(self) -> None:
         self.closed = True
-        self.cancel()
+        if self._slots is not None and self._slots.cancelled:
+            self.cancelled.set()
+        self.kill()
 
-    def child_pids(self) -> list[int]:
-        return []
+    # -- the script ----------------------------------------------------------
 
-    def prepare(self, request: RunRequest) -> RunRequest:
-        if request.workload == "fetch" and not request.urls:
-            size = request.size if request.size is not None else DEFAULT_SIZES["fetch"]
-            urls = tuple(f"http://127.0.0.1:8765/item/{i}?latency={request.latency_s:g}&size={size}" for i in range(6))
-            return replace(request, urls=urls, size=size)
-        if request.size is None:
-            return replace(request, size=DEFAULT_SIZES[request.workload])
-        return request
+    def next_period(self) -> list[Period]:
+        """The next scripted period (the last one again, idle, once played out)."""
+        if self._periods:
+            return self._periods.pop(0)
+        return [Period(WorkerState.DONE, 0, -1, len(lane), 0.0) for lane in self.plan.lanes]
 
-    def run(self, request, on_started=None, on_tick=None) -> RunResult:
-        self.cancelled.clear()
-        return self._run(self.prepare(request), on_started, on_tick)
-
-    def compare(self, request, on_result=None, **callbacks) -> list[RunResult]:
-        self.cancelled.clear()
-        request = self.prepare(request)
-        results: list[RunResult] = []
-        for strategy in ("sequential", "threads", "processes"):
-            if self.cancelled.is_set():
-                break
-            result = self._run(replace(request, strategy=strategy), **callbacks)
-            result = result.with_speedup(results[0].wall_s if results else result.wall_s)
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
-        return results
+    def _finish(self, cancelled: bool) -> dict:
+        if cancelled:
+            self.cancelled.set()
+        request = self._request
+        assert request is not None and self._slots is not None
+        units = sum(self._slots.get(i, UNITS) for i in range(self.plan.workers))
+        if self._periods and not cancelled:
+            units += sum(p.units_delta for p in self._periods[-1])  # the final sample adds these
+        lost = 0 if (request.lock or request.strategy == "sequential") else units // 3
+        kind = "process" if request.strategy == "processes" else "thread"
+        errors = [f"{self.plan.tasks[0].label}: {self.worker_error}"] if self.worker_error and not cancelled else []
+        self._slots.close()
+        self._slots = None
+        self.in_run.clear()
+        wall_s = self.wall_s + (PERIOD_S if self._periods and not cancelled else 0.0)
+        cpu_s = self.cpu_s + (min(sum(p.cpu_share for p in self._periods[-1]), self.info_.cpu_count) * PERIOD_S
+                              if self._periods and not cancelled else 0.0)
+        return {"ev": "finished", "outcome": {
+            "wall_s": round(wall_s, 3), "cpu_s": round(cpu_s, 3), "startup_s": STARTUP_S, "cancelled": cancelled,
+            "workers": [{"index": i, "name": f"{kind}-{i}", "kind": kind,
+                         "errors": errors if i == 0 else []} for i in range(self.plan.workers)],
+            "errors": errors, "race_actual": units - lost if request.workload == "race" else None, "notes": [],
+        }}
 
     def release(self) -> None:
         self.released.set()
 
-    # -- the replay ----------------------------------------------------------
+    # -- the session around it -----------------------------------------------
 
-    def _run(self, request, on_started=None, on_tick=None) -> RunResult:
-        self.requests.append(request)
-        if self.fail:
-            raise RunFailed(self.fail)
-        started = self.started(request)
-        if on_started is not None:
-            on_started(started)
-        self.in_run.set()
-        ticks = list(self.replay(request, started))
-        for tick in ticks:
-            if on_tick is not None:
-                on_tick(tick)
-        if self.hold:
-            while not (self.cancelled.is_set() or self.released.is_set()):
-                self.cancelled.wait(0.01)
-        self.in_run.clear()
-        return self.result(request, started, ticks)
-
-    def started(self, request: RunRequest) -> RunStarted:
-        plan = make_plan(request)
-        lanes = plan.lanes
-        kind = "process" if request.strategy == "processes" else "thread"
-        base = 5000 if kind == "thread" else 7000
-        workers = tuple(
-            WorkerIdentity(
-                index=i,
-                name="sequential" if request.strategy == "sequential" else f"{kind}-{i}",
-                kind=kind,
-                os_id=base + i,
-            )
-            for i in range(len(lanes))
-        )
-        return RunStarted(
-            request=request,
-            workers=workers,
-            unit=spec(request.workload).unit,
-            tasks=tuple(t.label for t in plan.tasks),
-            planned_units=plan.planned_units(),
-            solo_units_per_s=SOLO[request.workload],
-            startup_s=0.002,
-            switch_interval_s=request.switch_interval_s or self.lab.switch_interval_s,
-            lab=self.lab,
-        )
-
-    def replay(self, request: RunRequest, started: RunStarted):
-        """Ticks that look like the real thing, computed, not timed."""
-        lanes = make_plan(request).lanes
-        n = len(lanes)
-        cores = self.lab.cpu_count
-        expected = started.planned_units
-        units = [0] * n
-        cpu = [0.0] * n
-        task_pos = [0] * n
-        period = self.period_s
-        solo = started.solo_units_per_s
-        baton = (request.switch_interval_s or 0.005) >= 0.05
-        count = self.ticks or 40
-        for seq in range(1, count + 1):
-            samples = []
-            used = 0.0
-            for i in range(n):
-                done = units[i] >= (expected[i] or 0)
-                delta = 0
-                state = WorkerState.RUNNING
-                share = 0.0
-                if request.workload == "fetch":
-                    waits = int(request.latency_s / period)
-                    phase = seq - 1 - task_pos[i] * (waits + 1)
-                    if task_pos[i] >= len(lanes[i]):
-                        state = WorkerState.DONE
-                    elif phase < waits:
-                        state = WorkerState.WAITING
-                        share = 0.01
-                    else:
-                        state = WorkerState.WAITING
-                        delta = request.size or 0
-                        share = 0.04
-                        task_pos[i] += 1
-                elif done:
-                    state = WorkerState.ERROR if (self.worker_error and i == 0) else WorkerState.DONE
-                else:
-                    if request.strategy == "processes":
-                        fraction = min(1.0, cores / n)
-                    elif request.strategy == "sequential" or request.workload == "hash":
-                        fraction = 1.0 if request.strategy == "sequential" else min(1.0, cores / n)
-                    elif baton:
-                        fraction = 1.0 if (seq - 1) % n == i else 0.0
-                    else:
-                        weights = [1 + ((j + seq) % 3) / 2 for j in range(n)]
-                        fraction = weights[i] / sum(weights)
-                    delta = int(solo * period * fraction)
-                    delta = min(delta, (expected[i] or 0) - units[i])
-                    share = fraction
-                    if units[i] + delta >= (expected[i] or 0):
-                        state = WorkerState.ERROR if (self.worker_error and i == 0) else WorkerState.DONE
-                units[i] += delta
-                cpu[i] += share * period
-                used += share
-                tasks_total = len(lanes[i])
-                tasks_done = tasks_total if state in (WorkerState.DONE,) else task_pos[i] if request.workload == "fetch" else 0
-                samples.append(
-                    WorkerSample(
-                        index=i,
-                        os_id=started.workers[i].os_id,
-                        state=state,
-                        units=units[i],
-                        units_delta=delta,
-                        tasks_done=tasks_done,
-                        tasks_total=tasks_total,
-                        task_index=-1 if state in (WorkerState.DONE, WorkerState.ERROR) else lanes[i][min(task_pos[i], tasks_total - 1)][0],
-                        cpu_s=round(cpu[i], 6),
-                        cpu_share=share,
-                        errors=1 if state == WorkerState.ERROR else 0,
-                    )
-                )
-            used = min(used, float(cores))
-            finished = all(x.state in (WorkerState.DONE, WorkerState.ERROR) for x in samples)
-            per_core = tuple(round(min(100.0, 100.0 * used / cores + (15.0 if k % 2 else -15.0) * (used > 0.2)), 1) for k in range(cores))
-            yield Tick(
-                seq=seq,
-                t_s=round(seq * period, 3),
-                period_s=period,
-                workers=tuple(samples),
-                cores_percent=tuple(max(0.0, p) for p in per_core),
-                cores_used=round(used, 3),
-            )
-            if finished:
-                return
-
-    def result(self, request: RunRequest, started: RunStarted, ticks: list[Tick]) -> RunResult:
-        last = ticks[-1]
-        wall = round(sum(t.period_s for t in ticks), 3)
-        cpu_s = round(sum(t.cores_used * t.period_s for t in ticks), 3)
-        units = sum(w.units for w in last.workers)
-        errors = (f"{started.tasks[0]}: {self.worker_error}",) if self.worker_error else ()
-        race = request.workload == "race"
-        lost = None
-        if race:
-            lost = 0 if (request.lock or request.strategy == "sequential") else units // 3
-        rows = tuple(
-            WorkerResult(
-                index=w.index,
-                name=started.workers[w.index].name,
-                kind=started.workers[w.index].kind,
-                os_id=w.os_id,
-                state=w.state.name.lower(),
-                tasks_done=w.tasks_done,
-                units=w.units,
-                cpu_s=w.cpu_s,
-            )
-            for w in last.workers
-        )
-        return RunResult(
-            workload=request.workload,
-            strategy=request.strategy,
-            workers=request.workers,
-            size=request.size or 0,
-            unit=started.unit,
-            lock=request.lock,
-            wall_s=wall,
-            startup_s=0.002,
-            cpu_s=cpu_s,
-            cores_used=round(cpu_s / wall, 3) if wall else 0.0,
-            units=units,
-            units_per_s=units / wall if wall else 0.0,
-            python=self.lab.python,
-            implementation=self.lab.implementation,
-            gil_enabled=True,
-            switch_interval_s=started.switch_interval_s,
-            cpu_count=self.lab.cpu_count,
-            errors=errors,
-            cancelled=self.cancelled.is_set(),
-            worker_results=rows,
-            expected=units if race else None,
-            actual=(units - lost) if race else None,
-            lost=lost,
-            ticks=tuple(ticks),
-        )
+    def session(self) -> Session:
+        """A real Session whose lab, ticks and URLs are this fake's."""
+        return Session(period_s=PERIOD_S, lab_factory=lambda: self,
+                       tick_source=lambda slots, pid, strategy, tasks: ScriptedTicks(self, slots),
+                       url_source=FakeUrls())
 
 
 @pytest.fixture
 def fake():
-    return FakeSession()
+    return FakeLab()
 
 
-def make_app(session: FakeSession | None = None, **request):
+def make_app(lab: FakeLab | None = None, **request):
     from gilviz.ui.app import GilvizApp
 
-    session = session or FakeSession()
+    lab = lab or FakeLab()
     defaults = dict(workload="count", strategy="threads", workers=4)
     defaults.update(request)
-    return GilvizApp(RunRequest(**defaults), session_factory=lambda: session), session
+    return GilvizApp(RunRequest(**defaults), session_factory=lab.session), lab
 
 
 async def settle(app, pilot) -> None:

@@ -10,7 +10,7 @@ from gilviz.ui.app import GilvizApp
 from gilviz.ui.screens import HelpScreen
 from gilviz.ui.widgets import Lanes, Scoreboard
 
-from .conftest import FakeSession, async_test, make_app, settle
+from .conftest import FakeLab, async_test, make_app, settle
 
 
 def enabled(app: GilvizApp, action: str, *params) -> bool | None:
@@ -112,7 +112,7 @@ async def test_lock_only_applies_to_race():
 
 @async_test
 async def test_stop_cancels_the_run_and_is_dimmed_when_idle():
-    fake = FakeSession(hold=True)
+    fake = FakeLab(hold=True)
     app, _ = make_app(fake)
     async with app.run_test() as pilot:
         assert enabled(app, "stop") is None
@@ -132,7 +132,7 @@ async def test_stop_cancels_the_run_and_is_dimmed_when_idle():
 
 @async_test
 async def test_changing_the_mode_during_a_run_stops_it_first():
-    fake = FakeSession(hold=True)
+    fake = FakeLab(hold=True)
     app, _ = make_app(fake)
     async with app.run_test() as pilot:
         await pilot.press("enter")
@@ -181,8 +181,8 @@ async def test_speedup_is_unknown_until_a_sequential_run():
 
 @async_test
 async def test_screenshot_key_saves_an_svg(tmp_path):
-    fake = FakeSession()
-    app = GilvizApp(session_factory=lambda: fake, screenshot_dir=str(tmp_path))
+    fake = FakeLab()
+    app = GilvizApp(session_factory=fake.session, screenshot_dir=str(tmp_path))
     async with app.run_test() as pilot:
         await pilot.press("ctrl+s")
         await pilot.pause()
@@ -205,7 +205,7 @@ async def test_question_mark_opens_help_with_every_key():
 
 @async_test
 async def test_q_quits_and_closes_the_session():
-    fake = FakeSession(hold=True)
+    fake = FakeLab(hold=True)
     app, _ = make_app(fake)
     async with app.run_test() as pilot:
         await pilot.press("enter")
@@ -241,7 +241,7 @@ async def test_every_action_is_in_the_command_palette():
 
 @async_test
 async def test_a_failed_lab_shows_a_message_and_the_app_stays_usable():
-    fake = FakeSession(fail="the lab process died (exit code -9)")
+    fake = FakeLab(fail="the lab process died (exit code -9)")
     app, _ = make_app(fake)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("enter")
@@ -257,7 +257,7 @@ async def test_a_failed_lab_shows_a_message_and_the_app_stays_usable():
 
 @async_test
 async def test_a_worker_error_is_shown_and_scored():
-    fake = FakeSession(worker_error="connection failed: Connection refused")
+    fake = FakeLab(worker_error="connection failed: Connection refused")
     app, _ = make_app(fake)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("enter")
@@ -270,7 +270,7 @@ async def test_a_worker_error_is_shown_and_scored():
 @pytest.mark.parametrize("size", [(80, 24), (200, 60), (60, 20)])
 @async_test
 async def test_resizing_during_a_run(size):
-    fake = FakeSession(hold=True, ticks=40)
+    fake = FakeLab(hold=True, ticks=40)
     app, _ = make_app(fake, workers=16)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("enter")
@@ -297,9 +297,9 @@ async def test_a_default_worker_count_follows_the_workload():
     latency; a count chosen by the speaker stays as it is."""
     from gilviz.engine.model import RunRequest
     from gilviz.ui.app import GilvizApp
-    from tests.ui.conftest import FakeSession
+    from tests.ui.conftest import FakeLab
 
-    app = GilvizApp(RunRequest(workload="count", workers=4), session_factory=FakeSession)
+    app = GilvizApp(RunRequest(workload="count", workers=4), session_factory=FakeLab().session)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f")
         assert app.mode.workers == 6
@@ -330,8 +330,8 @@ async def test_k_switches_the_race_between_plain_and_read_call_write():
 async def test_e_exports_the_last_run_as_a_chrome_trace(tmp_path):
     import json
 
-    fake = FakeSession()
-    app = GilvizApp(session_factory=lambda: fake, screenshot_dir=str(tmp_path))
+    fake = FakeLab()
+    app = GilvizApp(session_factory=fake.session, screenshot_dir=str(tmp_path))
     async with app.run_test() as pilot:
         assert app.check_action("export_trace", ()) is None  # nothing to export yet
         await pilot.press("enter")

@@ -7,7 +7,7 @@ and look at the result (tests/ui/__snapshots__/).
 from __future__ import annotations
 
 
-from .conftest import FakeSession, make_app, settle
+from .conftest import FakeLab, make_app, settle
 
 
 def _after(*keys: str):
@@ -62,7 +62,7 @@ def test_small_terminal_16_threads(snap_compare):
 
 
 def test_large_terminal_16_threads(snap_compare):
-    app, _ = make_app(FakeSession(cpu_count=8), workload="count", strategy="threads", workers=16)
+    app, _ = make_app(FakeLab(cpu_count=8), workload="count", strategy="threads", workers=16)
     assert snap_compare(app, terminal_size=(200, 60), run_before=_after("enter"))
 
 
@@ -72,5 +72,5 @@ def test_help_screen(snap_compare):
 
 
 def test_lab_failure_message(snap_compare):
-    app, _ = make_app(FakeSession(fail="the lab process died (exit code -9)"))
+    app, _ = make_app(FakeLab(fail="the lab process died (exit code -9)"))
     assert snap_compare(app, terminal_size=(100, 30), run_before=_after("enter"))

@@ -11,7 +11,7 @@ from gilviz.engine.model import RunRequest, WorkerSample, WorkerState
 from gilviz.engine.plan import make_plan
 from gilviz.ui.timeline import LEVELS, CellKind, LiveRun, classify
 
-from .conftest import FakeSession
+from .conftest import FakeLab
 
 
 def sample(state=WorkerState.RUNNING, delta=0, index=0) -> WorkerSample:
@@ -42,43 +42,36 @@ def test_states_map_to_kinds():
     assert classify(sample(WorkerState.DONE, 500), 0.1, 10_000).kind == CellKind.WORK
 
 
+def run_ticks(lab: FakeLab, request: RunRequest):
+    """A real Session over the scripted lab: the RunStarted and every Tick it gives."""
+    got = {"ticks": []}
+    lab.session().run(request, on_started=lambda s: got.__setitem__("started", s),
+                      on_tick=got["ticks"].append)
+    return got["started"], got["ticks"]
+
+
 def test_live_run_keeps_a_fixed_size_history_and_views_the_newest():
-    fake = FakeSession(ticks=50)
-    request = fake.prepare(RunRequest(workload="count", strategy="threads", workers=3, size=10**12))
-    started = fake.started(request)
+    started, ticks = run_ticks(FakeLab(ticks=50),
+                               RunRequest(workload="count", strategy="threads", workers=3, size=10**12))
     live = LiveRun(capacity=20)
     live.start(started)
-    for tick in fake.replay(request, started):
+    for tick in ticks:
         live.feed(tick)
     view = live.view(8)
     assert len(view.lanes) == 3
     assert all(len(lane.cells) == 8 for lane in view.lanes)
     assert len(live.view(100).lanes[0].cells) == 20  # the ring's size
-    assert view.t_s == 5.0 and view.running
+    assert view.t_s == ticks[-1].t_s and view.running
+    assert [lane.units_expected for lane in view.lanes] == list(started.planned_units)
     live.finish()
     assert not live.view(1).running
 
 
-def test_threads_share_one_core_processes_get_their_own():
-    fake = FakeSession(cpu_count=4, ticks=3)
-    for strategy, low, high in (("threads", 1, 4), ("processes", 8, 8)):
-        request = fake.prepare(RunRequest(workload="count", strategy=strategy, workers=4, size=10**12))
-        started = fake.started(request)
-        live = LiveRun()
-        live.start(started)
-        for tick in fake.replay(request, started):
-            live.feed(tick)
-        levels = [c.level for lane in live.view(10).lanes for c in lane.cells]
-        assert all(low <= level <= high for level in levels), (strategy, levels)
-
-
 def test_view_is_consistent_while_another_thread_feeds():
-    fake = FakeSession(ticks=400)
-    request = fake.prepare(RunRequest(workload="count", strategy="threads", workers=8, size=10**12))
-    started = fake.started(request)
+    started, ticks = run_ticks(FakeLab(ticks=400),
+                               RunRequest(workload="count", strategy="threads", workers=8, size=10**12))
     live = LiveRun(capacity=64)
     live.start(started)
-    ticks = list(fake.replay(request, started))
     feeder = threading.Thread(target=lambda: [live.feed(t) for t in ticks])
     feeder.start()
     while feeder.is_alive():
