@@ -151,3 +151,18 @@ def test_connection_errors_are_reduced_to_their_reason(text, reason):
     """A host that does not resolve: the message requests gives, reduced
     (checked on its text: resolving a real name would touch the network)."""
     assert _reason(Exception(text)) == reason
+
+
+def test_no_child_process_writes_to_our_terminal(session):
+    """A cancelled fetch makes http.server print a ConnectionResetError
+    traceback; it must never reach the terminal the app draws on. Every
+    process the session starts has its stderr on a pipe the session reads."""
+    session.run(RunRequest(workload="fetch", strategy="threads", workers=2, size=1000, latency_s=0.0))
+    ours = os.readlink("/proc/self/fd/2")
+    children = psutil.Process().children(recursive=True)
+    assert children  # the lab and the embedded server
+    for child in children:
+        try:
+            assert os.readlink(f"/proc/{child.pid}/fd/2") != ours, child.cmdline()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # ended meanwhile

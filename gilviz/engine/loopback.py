@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -108,6 +109,7 @@ class LoopbackServer:
         self.python = python or sys.executable
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
+        self.stderr_tail: deque[str] = deque(maxlen=20)
 
     def start(self) -> int:
         from .client import PACKAGE_ROOT
@@ -119,20 +121,36 @@ class LoopbackServer:
                 [self.python, "-m", "gilviz.engine.loopback"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
+                # never the terminal: a client that hangs up mid-body (a
+                # cancelled fetch) makes http.server print a traceback, which
+                # would land across the app's screen
+                stderr=subprocess.PIPE,
                 env=env,
                 text=True,
                 start_new_session=True,
             )
         except OSError as exc:
             raise LoopbackError(f"the embedded HTTP server did not start: {exc.strerror or exc}") from None
+        self.stderr_tail.clear()
+        threading.Thread(target=self._read_stderr, args=(self.proc,), name="loopback-stderr", daemon=True).start()
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         try:
             self.port = int(json.loads(line)["port"])
         except (ValueError, KeyError, TypeError):
             self.close()
-            raise LoopbackError("the embedded HTTP server did not start") from None
+            detail = " | ".join(list(self.stderr_tail)[-2:])
+            raise LoopbackError("the embedded HTTP server did not start" + (f": {detail}" if detail else "")) from None
         return self.port
+
+    def _read_stderr(self, proc: subprocess.Popen) -> None:
+        """Keep the last lines the server wrote, for an error message."""
+        assert proc.stderr is not None
+        try:
+            for line in proc.stderr:
+                self.stderr_tail.append(line.rstrip())
+        except (OSError, ValueError):
+            pass
 
     @property
     def alive(self) -> bool:
@@ -164,8 +182,12 @@ class LoopbackServer:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                try:
+                    stream.close()
+                except (OSError, ValueError):
+                    pass
         self.proc = None
 
 
