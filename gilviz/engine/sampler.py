@@ -1,9 +1,16 @@
 """The sampler: measures a run from outside, the way a profiler watches its target.
 
 At each period it reads the workers' shared slots (state, units, tasks) and
-asks the OS, through psutil, for the CPU time of every worker thread (in the
-lab) or worker process, for the lab as a whole, and for every core. It runs in
-the parent, so measuring costs the lab nothing but a few stores per chunk.
+asks the OS for the CPU time of every worker thread (in the lab) or worker
+process, for the lab as a whole, and for every core. It runs in the parent,
+so measuring costs the lab nothing but a few stores per chunk.
+
+A worker's CPU time comes from the kernel's scheduler statistics where Linux
+keeps them (``/proc/<pid>/task/<tid>/schedstat``: nanoseconds on a CPU, and
+nanoseconds runnable but waiting for a core), else from psutil (in clock
+ticks of 10 ms). Every figure counts from the sampler's start, and a worker
+that has ended is read from its slot, where it wrote its own CPU time (the
+same clock) as it finished, minus what the slot said at the start.
 """
 
 from __future__ import annotations
@@ -24,6 +31,18 @@ def _cpu(times) -> float:
     return times.user + times.system
 
 
+def read_schedstat(path: str) -> tuple[float, float] | None:
+    """(seconds on a CPU, seconds runnable but waiting for a core) of one
+    thread, from the kernel; None where the file is missing (the thread has
+    ended, not Linux, or a kernel without schedstats)."""
+    try:
+        with open(path, "rb") as f:
+            on_cpu, waiting, _ = f.read().split()
+        return int(on_cpu) / 1e9, int(waiting) / 1e9
+    except (OSError, ValueError):
+        return None
+
+
 class Sampler:
     def __init__(self, slots: Slots, lab_pid: int, strategy: str, tasks_per_worker: list[int]) -> None:
         self.slots = slots
@@ -32,8 +51,11 @@ class Sampler:
         self.tasks_per_worker = tasks_per_worker
         self.lab = psutil.Process(lab_pid)
         self._procs: dict[int, psutil.Process] = {}
-        self._cpu_base: dict[int, float] = {}  # per worker: CPU at the start signal
+        self._cpu_base: dict[int, float] = {}  # per worker: CPU at the sampler's start
+        self._slot_base: list[float] = [0.0] * self.n  # per worker: its slot's CPU at the start
         self._cpu_last: list[float] = [0.0] * self.n
+        #: schedstat is read where the kernel has it (checked on the lab itself)
+        self.schedstat = read_schedstat(f"/proc/{lab_pid}/schedstat") is not None
         self._units_last = [0] * self.n
         self._total_cpu_last = 0.0
         self._seq = 0
@@ -49,6 +71,7 @@ class Sampler:
         """Call at the start signal: the baseline every later sample is measured from."""
         psutil.cpu_percent(percpu=True)  # the next call reports since now
         self.t0 = self._t_last = self._t_cpu = time.perf_counter()
+        self._slot_base = [self.slots.get(i, CPU_NS) / 1e9 for i in range(self.n)]
         self._total_cpu_last = self._total_cpu(self._worker_cpu())
 
     def _worker_cpu(self) -> list[float]:
@@ -59,7 +82,9 @@ class Sampler:
         (time.thread_time / time.process_time, also the OS's count) as it
         finished."""
         raw: list[float | None] = []
-        if self.threads:
+        if self.schedstat:
+            raw = [self._schedstat_cpu(i) for i in range(self.n)]
+        elif self.threads:
             try:
                 by_tid = {t.id: t.user_time + t.system_time for t in self.lab.threads()}
             except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -78,12 +103,20 @@ class Sampler:
         out = []
         for i, value in enumerate(raw):
             if value is None:
-                own = self.slots.get(i, CPU_NS) / 1e9
+                own = self.slots.get(i, CPU_NS) / 1e9 - self._slot_base[i]
                 out.append(max(own, self._cpu_last[i]))
                 continue
             base = self._cpu_base.setdefault(i, value)
             out.append(max(0.0, value - base))
         return out
+
+    def _schedstat_cpu(self, i: int) -> float | None:
+        os_id = self.slots.get(i, OS_ID)
+        if not os_id:
+            return None
+        pid = self.lab.pid if self.threads else os_id
+        stat = read_schedstat(f"/proc/{pid}/task/{os_id}/schedstat")
+        return stat[0] if stat is not None else None
 
     def _total_cpu(self, worker_cpu: list[float]) -> float:
         """CPU of the lab process (all its threads) plus its worker processes."""
@@ -112,7 +145,9 @@ class Sampler:
             total_cpu = self._total_cpu(cpu)
             window = max(now - self._t_cpu, 1e-6)
             self._cores_used = max(0.0, total_cpu - self._total_cpu_last) / window
-            self._shares = [max(0.0, cpu[i] - self._cpu_last[i]) / window for i in range(self.n)]
+            # one worker is one thread: it cannot use more than one core;
+            # reading the files a few microseconds apart can make it look so
+            self._shares = [min(1.0, max(0.0, cpu[i] - self._cpu_last[i]) / window) for i in range(self.n)]
             self._total_cpu_last = total_cpu
             self._cpu_last = cpu
             self._t_cpu = now

@@ -218,3 +218,19 @@ def test_a_run_keeps_a_bounded_number_of_samples(session, monkeypatch):
     result = session.run(small("count", "threads", workers=2, size=60_000_000), on_tick=ticks.append)
     assert len(ticks) > 5  # the run lasted long enough to overflow the ring
     assert len(result.ticks) == 5 and result.ticks == tuple(ticks[-5:])
+
+
+@pytest.mark.parametrize("strategy", ["sequential", "threads", "processes"])
+def test_no_worker_is_ever_above_one_core(session, strategy):
+    """A worker is one thread: its share of a core, in every period including
+    the short last one, is at most 1; and the sampler's CPU count (from the
+    kernel, from the sampler's start) agrees with the worker's own (from GO)."""
+    result = session.run(small("count", strategy, size=6_000_000, workers=2))
+    shares = [w.cpu_share for tick in result.ticks for w in tick.workers]
+    assert shares and max(shares) <= 1.0
+    last = {w.index: w.cpu_s for w in result.ticks[-1].workers}
+    for w in result.worker_results:
+        assert w.cpu_s <= result.wall_s * 1.02 + 0.02
+        # the sampler starts a little after GO, so it can only count less
+        assert last[w.index] <= w.cpu_s * 1.05 + 0.02
+        assert last[w.index] >= w.cpu_s * 0.5 - 0.05
