@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Sequence
 from urllib.parse import urlsplit
 
 from . import __version__, export
+from .engine.loopback import MAX_LATENCY_S
 from .engine.model import MAX_WORKERS, MIN_WORKERS, RACE_STYLES, STRATEGIES, RunRequest, RunResult
 from .engine.workloads import WORKLOADS, spec
 
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 MIN_SWITCH_INTERVAL_S, MAX_SWITCH_INTERVAL_S = 1e-6, 10.0
-MAX_LATENCY_S = 60.0
 MIN_TIMEOUT_S, MAX_TIMEOUT_S = 0.1, 600.0
 
 
