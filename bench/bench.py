@@ -23,7 +23,7 @@ import statistics
 import subprocess
 import sys
 
-from gilviz.engine.model import RunRequest
+from gilviz.engine.model import STRATEGIES, RunRequest
 from gilviz.engine.session import Session
 
 BARE = """
@@ -81,7 +81,7 @@ def main() -> None:
 
         # 2. threads vs processes, 2 workers: medians of repeated compares
         rounds = [session.compare(RunRequest(workload="count", workers=2, size=args.size)) for _ in range(3)]
-        for i, strategy in enumerate(("sequential", "threads", "processes")):
+        for i, strategy in enumerate(STRATEGIES):  # the order compare runs them in
             wall = statistics.median(r[i].wall_s for r in rounds)
             cores = statistics.median(r[i].cores_used for r in rounds)
             speed = statistics.median(r[i].speedup for r in rounds)

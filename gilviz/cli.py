@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import signal
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 from urllib.parse import urlsplit
 
-from . import __version__
-from .engine.model import MAX_WORKERS, MIN_WORKERS, RACE_STYLES, STRATEGIES, RunRequest
+from . import __version__, export
+from .engine.loopback import MAX_LATENCY_S
+from .engine.model import MAX_WORKERS, MIN_WORKERS, RACE_STYLES, STRATEGIES, RunRequest, RunResult
 from .engine.workloads import WORKLOADS, spec
+
+if TYPE_CHECKING:
+    from .engine.session import Session
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 MIN_SWITCH_INTERVAL_S, MAX_SWITCH_INTERVAL_S = 1e-6, 10.0
-MAX_LATENCY_S = 60.0
 MIN_TIMEOUT_S, MAX_TIMEOUT_S = 0.1, 600.0
 
 
@@ -321,12 +323,6 @@ def check_output_paths(args: argparse.Namespace) -> None:
         _check_file_path("--results", results)
 
 
-def append_results(path: str, results: list) -> None:
-    with open(path, "a", encoding="utf-8") as f:
-        for r in results:
-            f.write(json.dumps(r.to_dict()) + "\n")
-
-
 def request_from_args(args: argparse.Namespace) -> RunRequest:
     from .engine.session import default_workers
 
@@ -374,10 +370,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_app(request, python=args.python)
     if args.command == "serve":
         return serve(args)
+    return headless(args, request)
 
+
+def headless(args: argparse.Namespace, request: RunRequest) -> int:
+    """``gilviz run`` and ``gilviz compare``: measure in the lab, print, export."""
     from .engine.client import LabError
     from .engine.session import RunFailed, Session
-    from . import report
 
     # SIGTERM and a closed terminal end us like Ctrl+C does: through the
     # finally below, which ends the lab and every worker.
@@ -385,25 +384,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(sig, _raise_interrupt)
     session = Session(python=args.python)
     try:
-        if args.command == "run":
-            result = session.run(request)
-            print(json.dumps(result.to_dict(), indent=2) if args.json else report.run_summary(result))
-            if args.trace:
-                from .engine.trace import write_trace
-
-                where = write_trace(result, args.trace, overwrite=args.force)
-                print(f"gilviz: trace written to {where}", file=sys.stderr)
-            results = [result]
-        else:
-            results = session.compare(request)
-            if args.json:
-                print(json.dumps([r.to_dict() for r in results], indent=2))
-            elif args.markdown:
-                print(report.compare_markdown(results))
-            else:
-                print(report.compare_table(results))
+        command = run_command if args.command == "run" else compare_command
+        results = command(args, request, session)
         if args.results:
-            append_results(args.results, results)
+            export.append_json_lines(args.results, results)
         return EXIT_OK
     except (RunFailed, LabError) as exc:
         print(f"gilviz: the run failed: {exc}", file=sys.stderr)
@@ -413,6 +397,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     finally:
         session.close()
+
+
+def run_command(args: argparse.Namespace, request: RunRequest, session: Session) -> list[RunResult]:
+    """One run: print it (summary or JSON), write its trace if asked."""
+    result = session.run(request)
+    print(export.run_json(result) if args.json else export.run_summary(result))
+    if args.trace:
+        where = export.write_trace(result, args.trace, force=args.force)
+        print(f"gilviz: trace written to {where}", file=sys.stderr)
+    return [result]
+
+
+def compare_command(args: argparse.Namespace, request: RunRequest, session: Session) -> list[RunResult]:
+    """Sequential, threads, processes on the same work: print the comparison."""
+    results = session.compare(request)
+    if args.json:
+        print(export.compare_json(results))
+    elif args.markdown:
+        print(export.compare_markdown(results))
+    else:
+        print(export.compare_table(results))
+    return results
 
 
 if __name__ == "__main__":

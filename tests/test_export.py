@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
 from gilviz.engine.model import RunRequest
-from gilviz.engine.trace import chrome_trace, write_trace
+from gilviz.export.files import fresh_path, write_fresh_file, write_new_file
+from gilviz.export.trace import chrome_trace, trace_file_stem, write_trace, write_trace_in_folder
 
 REQUIRED = {"name", "ph", "pid", "tid"}
 
@@ -69,8 +71,75 @@ def test_write_trace_never_overwrites_silently(session, tmp_path):
     with pytest.raises(FileExistsError):
         write_trace(result, str(path))
     assert path.read_text() == "keep me"
-    write_trace(result, str(path), overwrite=True)
+    write_trace(result, str(path), force=True)
     check_trace(json.loads(path.read_text()))
+
+
+def test_write_trace_in_folder_picks_a_new_name_each_time(session, tmp_path):
+    result = session.run(RunRequest(workload="count", strategy="threads", workers=2, size=1000))
+    when = time.strptime("2026-03-01 09:30:05", "%Y-%m-%d %H:%M:%S")
+    stem = trace_file_stem(result, when)
+    assert stem == "gilviz-count-threads-2-20260301-093005"
+    first = write_trace_in_folder(result, str(tmp_path), when)
+    second = write_trace_in_folder(result, str(tmp_path), when)
+    assert first == str(tmp_path / f"{stem}.json") and second == str(tmp_path / f"{stem}-1.json")
+    check_trace(json.loads((tmp_path / f"{stem}-1.json").read_text()))
+
+
+# --- the new-file helper -----------------------------------------------------------
+
+
+def test_write_new_file_refuses_to_replace_a_file(tmp_path):
+    path = tmp_path / "out.json"
+    path.write_text("keep me")
+    with pytest.raises(FileExistsError):
+        write_new_file(str(path), "new")
+    assert path.read_text() == "keep me"
+
+
+def test_write_new_file_replaces_a_file_with_force(tmp_path):
+    path = tmp_path / "out.json"
+    path.write_text("old, and longer than the new text")
+    assert write_new_file(str(path), "new", force=True) == str(path)
+    assert path.read_text() == "new"
+
+
+def test_write_new_file_writes_a_new_file_and_returns_its_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert write_new_file("out.txt", "é\n") == str(tmp_path / "out.txt")
+    assert (tmp_path / "out.txt").read_text(encoding="utf-8") == "é\n"
+
+
+def test_write_new_file_says_when_the_folder_is_missing(tmp_path):
+    path = tmp_path / "no" / "such" / "out.json"
+    with pytest.raises(FileNotFoundError) as exc:
+        write_new_file(str(path), "x")
+    assert "does not exist" in exc.value.strerror and str(tmp_path / "no" / "such") in exc.value.strerror
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        write_fresh_file(str(tmp_path / "no"), "stem", ".json", "x")
+
+
+def test_write_new_file_refuses_a_folder_even_with_force(tmp_path):
+    with pytest.raises(IsADirectoryError, match="folder"):
+        write_new_file(str(tmp_path), "x", force=True)
+
+
+def test_fresh_names_skip_existing_files_and_folders(tmp_path):
+    (tmp_path / "t.json").write_text("0")
+    (tmp_path / "t-1.json").mkdir()
+    assert fresh_path(str(tmp_path), "t", ".json") == str(tmp_path / "t-2.json")
+    assert write_fresh_file(str(tmp_path), "t", ".json", "2") == str(tmp_path / "t-2.json")
+    assert write_fresh_file(str(tmp_path), "t", ".json", "3") == str(tmp_path / "t-3.json")
+    assert (tmp_path / "t.json").read_text() == "0" and (tmp_path / "t-3.json").read_text() == "3"
+
+
+def test_fresh_names_give_up_clearly_when_all_are_taken(tmp_path):
+    for name in ("t.json", "t-1.json", "t-2.json"):
+        (tmp_path / name).write_text("taken")
+    with pytest.raises(FileExistsError, match="numbered variants all exist"):
+        write_fresh_file(str(tmp_path), "t", ".json", "x", tries=3)
+    with pytest.raises(FileExistsError):
+        fresh_path(str(tmp_path), "t", ".json", tries=3)
 
 
 def gilviz(*args):

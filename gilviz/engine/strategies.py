@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from .model import RunRequest, WorkerState
 from .plan import Lane, RunPlan
@@ -165,10 +165,8 @@ def execute(request: RunRequest, plan: RunPlan, slots: Slots, on_started: Callab
     if request.switch_interval_s:
         sys.setswitchinterval(request.switch_interval_s)
     t_create = time.perf_counter()
-    if request.strategy == "processes":
-        outcome = _run_processes(request, slots, lanes, on_started, t_create)
-    else:
-        outcome = _run_threads(request, slots, lanes, on_started, t_create)
+    kind = _WorkerProcesses if request.strategy == "processes" else _WorkerThreads
+    outcome = _run(kind(request, slots, lanes), request, slots, len(lanes), on_started, t_create)
     # every worker has ended: anything still "running" did not report back
     for i in range(len(lanes)):
         state = slots.get(i, STATE)
@@ -181,126 +179,221 @@ def _ready(slots: Slots, n: int) -> bool:
     return all(slots.get(i, OS_ID) for i in range(n))
 
 
-def _run_threads(request: RunRequest, slots: Slots, lanes: tuple[Lane, ...],
-                 on_started: Callable[[float], None], t_create: float) -> Outcome:
-    words = slots.words
-    cell = race.Cell()
-    lock = threading.Lock() if request.lock else None
-    outs: list[dict] = [{} for _ in lanes]
-    race.counter = 0  # the plain race's global
-    go = threading.Event()
-    threads = []
-    name = "sequential" if request.strategy == "sequential" else "thread"
-    for i, lane in enumerate(lanes):
-        ctx = TaskContext(cell=cell, lock=lock, race_style=request.race_style, timeout_s=request.timeout_s)
-        t = threading.Thread(
-            target=_thread_main,
-            args=(slots, i, request.workload, lane, ctx, go, outs[i]),
-            name=f"{name}-{i}",
-            daemon=True,
-        )
-        threads.append(t)
-        t.start()
-    while not _ready(slots, len(lanes)):
-        time.sleep(0.005)
-    startup_s = time.perf_counter() - t_create
-    cpu0 = time.process_time()
-    t0 = time.perf_counter()
-    words[GO] = 1
-    go.set()
-    on_started(startup_s)
-    cancel_at = None
-    for t in threads:
-        while t.is_alive():
-            t.join(0.05)
-            if slots.cancelled:
-                cancel_at = cancel_at or time.perf_counter()
-                if time.perf_counter() - cancel_at > CANCEL_GRACE_S:
-                    break
-    wall_s = time.perf_counter() - t0
-    cpu_s = time.process_time() - cpu0
-    stuck = [t.name for t in threads if t.is_alive()]
-    workers = []
-    errors = []
-    for i, t in enumerate(threads):
-        errs = outs[i].get("errors", [])
-        errors.extend(errs)
-        workers.append({"index": i, "name": t.name, "kind": "thread", "errors": errs})
-    notes = [f"{len(stuck)} thread(s) still blocked after the cancel: {', '.join(stuck)}"] if stuck else []
-    race_actual = None
-    if request.workload == "race":
-        race_actual = race.counter if request.race_style == "plain" else cell.value
-    return Outcome(wall_s, cpu_s, startup_s, slots.cancelled, workers, errors, race_actual, notes)
+class _Workers(Protocol):
+    """What differs between worker threads and worker processes; ``_run``
+    is the rest. Each method is called from the lab's running thread."""
+
+    kind: str  # "thread" or "process", as the lab reports it
+    go: Any  # the start signal: threading.Event or a multiprocessing Event
+
+    def start(self) -> None:
+        """Create and start every worker; each writes its OS id, then waits for ``go``."""
+
+    def start_problem(self) -> str | None:
+        """While waiting for OS ids: why the run cannot start (after stopping
+        every worker), or None to keep waiting."""
+
+    def still_running(self) -> bool:
+        """Wait a moment (at most 0.05 s) for workers to end; True while any runs."""
+
+    def give_up(self) -> bool:
+        """The cancel grace is over: stop the workers if possible; True to keep
+        waiting for them to end, False to stop waiting."""
+
+    def finish(self) -> None:
+        """After the end: collect what is still in flight."""
+
+    def own_cpu_s(self) -> float:
+        """CPU time spent outside the lab process (not in its process_time)."""
+
+    def names(self) -> list[str]:
+        """Each worker's name, by index."""
+
+    def errors(self, index: int) -> list[str]:
+        """What went wrong in worker ``index``."""
+
+    def notes(self) -> list[str]:
+        """Remarks about the run for the UI (e.g. threads still blocked)."""
+
+    def race_actual(self) -> int:
+        """The race counter's final value."""
 
 
-def _run_processes(request: RunRequest, slots: Slots, lanes: tuple[Lane, ...],
-                   on_started: Callable[[float], None], t_create: float) -> Outcome:
-    words = slots.words
-    ctx = mp_context()
-    lock = ctx.Lock() if request.lock and request.workload == "race" else None
-    results = ctx.SimpleQueue()
-    go = ctx.Event()
-    procs = []
-    for i, lane in enumerate(lanes):
-        p = ctx.Process(
-            target=_process_main,
-            args=(slots.path, i, request.workload, lane, lock, request.timeout_s,
-                  request.switch_interval_s, request.race_style, os.getpid(), go, results),
-            name=f"process-{i}",
-            daemon=True,
-        )
-        procs.append(p)
-        p.start()
-    deadline = time.perf_counter() + START_TIMEOUT_S
-    while not _ready(slots, len(lanes)):
-        dead = [p for p in procs if p.exitcode is not None]
-        if dead or time.perf_counter() > deadline or slots.cancelled:
-            for p in procs:
-                p.kill()
-            for p in procs:
-                p.join()
-            why = "cancelled" if slots.cancelled else (
-                f"worker process {dead[0].name} exited with status {dead[0].exitcode} before starting"
-                if dead else f"worker processes not ready after {START_TIMEOUT_S:g} s")
+def _run(workers: _Workers, request: RunRequest, slots: Slots, n: int,
+         on_started: Callable[[float], None], t_create: float) -> Outcome:
+    """Start ``n`` workers, give the start signal when each has its OS id,
+    wait for the end (with the cancel grace), and collect the outcome."""
+    workers.start()
+    while not _ready(slots, n):
+        why = workers.start_problem()
+        if why is not None:
             return Outcome(0.0, 0.0, time.perf_counter() - t_create, slots.cancelled,
-                           [{"index": i, "name": p.name, "kind": "process", "errors": []} for i, p in enumerate(procs)],
-                           [why])
+                           _worker_records(workers, n, lambda i: []), [why])
         time.sleep(0.005)
     startup_s = time.perf_counter() - t_create
     cpu0 = time.process_time()
     t0 = time.perf_counter()
-    words[GO] = 1
-    go.set()
+    slots.words[GO] = 1
+    workers.go.set()
     on_started(startup_s)
     cancel_at = None
-    pending = list(procs)
-    reported: dict[int, list[str]] = {}
-
-    def drain() -> None:  # keep the pipe from filling up and blocking a worker
-        while not results.empty():
-            index, errs = results.get()
-            reported[index] = errs
-
-    while pending:
-        multiprocessing.connection.wait([p.sentinel for p in pending] + [results._reader], timeout=0.05)
-        drain()
-        pending = [p for p in pending if p.exitcode is None]
-        if slots.cancelled and pending:
+    while workers.still_running():
+        if slots.cancelled:
             cancel_at = cancel_at or time.perf_counter()
-            if time.perf_counter() - cancel_at > CANCEL_GRACE_S:
-                for p in pending:
-                    p.kill()
+            if time.perf_counter() - cancel_at > CANCEL_GRACE_S and not workers.give_up():
+                break
     wall_s = time.perf_counter() - t0
-    drain()
-    lab_cpu_s = time.process_time() - cpu0
-    workers_cpu_s = sum(slots.get(i, CPU_NS) for i in range(len(procs))) / 1e9
-    workers, errors = [], []
-    for i, p in enumerate(procs):
-        errs = reported.get(i)
-        if errs is None:
-            errs = [] if slots.cancelled else [f"{p.name} (pid {p.pid}) ended with status {p.exitcode} without a result"]
-        errors.extend(errs)
-        workers.append({"index": i, "name": p.name, "kind": "process", "errors": errs})
-    race_actual = int(words[RACE_COUNTER]) if request.workload == "race" else None
-    return Outcome(wall_s, lab_cpu_s + workers_cpu_s, startup_s, slots.cancelled, workers, errors, race_actual)
+    workers.finish()
+    cpu_s = time.process_time() - cpu0 + workers.own_cpu_s()
+    records = _worker_records(workers, n, workers.errors)
+    errors = [e for r in records for e in r["errors"]]
+    race_actual = workers.race_actual() if request.workload == "race" else None
+    return Outcome(wall_s, cpu_s, startup_s, slots.cancelled, records, errors, race_actual, workers.notes())
 
+
+def _worker_records(workers: _Workers, n: int, errors: Callable[[int], list[str]]) -> list[dict[str, Any]]:
+    names = workers.names()
+    return [{"index": i, "name": names[i], "kind": workers.kind, "errors": errors(i)} for i in range(n)]
+
+
+class _WorkerThreads:
+    """One thread per lane, in the lab; they share its GIL (and its CPU time)."""
+
+    kind = "thread"
+
+    def __init__(self, request: RunRequest, slots: Slots, lanes: tuple[Lane, ...]) -> None:
+        self.request, self.slots, self.lanes = request, slots, lanes
+        self.cell = race.Cell()
+        self.lock = threading.Lock() if request.lock else None
+        self.outs: list[dict] = [{} for _ in lanes]
+        self.go = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        race.counter = 0  # the plain race's global
+        name = "sequential" if self.request.strategy == "sequential" else "thread"
+        for i, lane in enumerate(self.lanes):
+            ctx = TaskContext(cell=self.cell, lock=self.lock, race_style=self.request.race_style,
+                              timeout_s=self.request.timeout_s)
+            t = threading.Thread(
+                target=_thread_main,
+                args=(self.slots, i, self.request.workload, lane, ctx, self.go, self.outs[i]),
+                name=f"{name}-{i}",
+                daemon=True,
+            )
+            self.threads.append(t)
+            t.start()
+
+    def start_problem(self) -> str | None:
+        return None  # threads start in moments: wait for them
+
+    def still_running(self) -> bool:
+        alive = [t for t in self.threads if t.is_alive()]
+        if alive:
+            alive[0].join(0.05)
+        return bool(alive)
+
+    def give_up(self) -> bool:
+        return False  # a thread cannot be stopped from outside: stop waiting
+
+    def finish(self) -> None:
+        pass
+
+    def own_cpu_s(self) -> float:
+        return 0.0  # threads' CPU time is the lab's
+
+    def names(self) -> list[str]:
+        return [t.name for t in self.threads]
+
+    def errors(self, index: int) -> list[str]:
+        return self.outs[index].get("errors", [])
+
+    def notes(self) -> list[str]:
+        stuck = [t.name for t in self.threads if t.is_alive()]
+        return [f"{len(stuck)} thread(s) still blocked after the cancel: {', '.join(stuck)}"] if stuck else []
+
+    def race_actual(self) -> int:
+        return race.counter if self.request.race_style == "plain" else self.cell.value
+
+
+class _WorkerProcesses:
+    """One process per lane, forked by the fork server; each has its own GIL."""
+
+    kind = "process"
+
+    def __init__(self, request: RunRequest, slots: Slots, lanes: tuple[Lane, ...]) -> None:
+        self.request, self.slots, self.lanes = request, slots, lanes
+        self.ctx = mp_context()
+        self.lock = self.ctx.Lock() if request.lock and request.workload == "race" else None
+        self.results = self.ctx.SimpleQueue()
+        self.go = self.ctx.Event()
+        self.procs: list[Any] = []
+        self.pending: list[Any] = []
+        self.reported: dict[int, list[str]] = {}
+        self.deadline = 0.0
+
+    def start(self) -> None:
+        r = self.request
+        for i, lane in enumerate(self.lanes):
+            p = self.ctx.Process(
+                target=_process_main,
+                args=(self.slots.path, i, r.workload, lane, self.lock, r.timeout_s,
+                      r.switch_interval_s, r.race_style, os.getpid(), self.go, self.results),
+                name=f"process-{i}",
+                daemon=True,
+            )
+            self.procs.append(p)
+            p.start()
+        self.pending = list(self.procs)
+        self.deadline = time.perf_counter() + START_TIMEOUT_S
+
+    def start_problem(self) -> str | None:
+        dead = [p for p in self.procs if p.exitcode is not None]
+        cancelled = self.slots.cancelled
+        if not (dead or time.perf_counter() > self.deadline or cancelled):
+            return None
+        for p in self.procs:
+            p.kill()
+        for p in self.procs:
+            p.join()
+        if cancelled:
+            return "cancelled"
+        if dead:
+            return f"worker process {dead[0].name} exited with status {dead[0].exitcode} before starting"
+        return f"worker processes not ready after {START_TIMEOUT_S:g} s"
+
+    def still_running(self) -> bool:
+        multiprocessing.connection.wait([p.sentinel for p in self.pending] + [self.results._reader], timeout=0.05)
+        self.finish()
+        self.pending = [p for p in self.pending if p.exitcode is None]
+        return bool(self.pending)
+
+    def give_up(self) -> bool:
+        for p in self.pending:
+            p.kill()
+        return True  # killed: wait until they are gone
+
+    def finish(self) -> None:
+        """Drain the results, so the pipe never fills up and blocks a worker."""
+        while not self.results.empty():
+            index, errs = self.results.get()
+            self.reported[index] = errs
+
+    def own_cpu_s(self) -> float:
+        return sum(self.slots.get(i, CPU_NS) for i in range(len(self.procs))) / 1e9
+
+    def names(self) -> list[str]:
+        return [p.name for p in self.procs]
+
+    def errors(self, index: int) -> list[str]:
+        errs = self.reported.get(index)
+        if errs is None:
+            p = self.procs[index]
+            errs = [] if self.slots.cancelled else [f"{p.name} (pid {p.pid}) ended with status {p.exitcode} without a result"]
+        return errs
+
+    def notes(self) -> list[str]:
+        return []
+
+    def race_actual(self) -> int:
+        return int(self.slots.words[RACE_COUNTER])

@@ -15,7 +15,12 @@ ENGINE_MODULES = [
     "gilviz.engine.loopback",
     "gilviz.engine.sampler",
     "gilviz.engine.session",
-    "gilviz.report",
+    "gilviz.export",
+    "gilviz.export.files",
+    "gilviz.export.markdown",
+    "gilviz.export.records",
+    "gilviz.export.text",
+    "gilviz.export.trace",
 ]
 
 LAB_SIDE = ["gilviz.engine.lab", "gilviz.engine.strategies", "gilviz.engine.workloads"]

@@ -1,9 +1,10 @@
-"""Plain-text summaries of measured runs, for the headless commands."""
+"""Plain text: the summary of one run and the table of a compare, as the
+headless commands print them."""
 
 from __future__ import annotations
 
-from .engine.model import RunResult
-from .engine.workloads import spec
+from ..engine.model import RunResult
+from ..engine.workloads import spec
 
 _SCALES = ((1e9, "G"), (1e6, "M"), (1e3, "k"))
 
@@ -136,29 +137,4 @@ def compare_table(results: list[RunResult]) -> str:
     if notes:
         out.append("")
         out.append("  " + notes[0])
-    return "\n".join(out)
-
-
-def compare_markdown(results: list[RunResult]) -> str:
-    """The scoreboard as a Markdown table, for slides."""
-    if not results:
-        return "no run completed"
-    first = results[0]
-    race = first.workload == "race"
-    gil = "GIL enabled" if first.gil_enabled else "GIL disabled"
-    out = [
-        f"**{first.workload}**, same total work ({first.size:,} {first.unit}), "
-        f"{first.implementation} {first.python} ({gil}), {first.cpu_count} cores",
-        "",
-        "| strategy | workers | wall (s) | CPU (s) | cores used | speedup |" + (" lost updates |" if race else ""),
-        "| --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if race else ""),
-    ]
-    best = min(results, key=lambda r: r.wall_s)
-    for r in results:
-        name = f"**{r.strategy}**" if r is best else r.strategy
-        row = (f"| {name} | {1 if r.strategy == 'sequential' else r.workers} | {r.wall_s:.3f} | {r.cpu_s:.3f} | "
-               f"{r.cores_used:.2f} | {(r.speedup or 0):.2f}x |")
-        if race:
-            row += f" {r.lost:,} |" if r.lost is not None else " – |"
-        out.append(row)
     return "\n".join(out)
