@@ -19,6 +19,7 @@ from typing import Callable, Protocol
 from .client import LabClient, LabError
 from .loopback import LoopbackError, LoopbackServer
 from .model import (
+    STRATEGIES,
     LabInfo,
     RunRequest,
     RunResult,
@@ -397,7 +398,7 @@ class Session:
         results: list[RunResult] = []
         self._cancel.clear()
         request = self.prepare(request)
-        for strategy in ("sequential", "threads", "processes"):
+        for strategy in STRATEGIES:
             if self._cancel.is_set():
                 break
             result = self._run(replace(request, strategy=strategy), **callbacks)
