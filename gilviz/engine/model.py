@@ -99,6 +99,17 @@ class WorkerSample:
     cpu_s: float  # cumulative CPU time of this worker (psutil)
     cpu_share: float  # CPU seconds per wall second in this period (1.0 = a full core)
     errors: int
+    #: Where this worker's time went in the window that ended with this
+    #: sample (the kernel's schedstat and the worker's own state): on a core;
+    #: runnable but waiting for a core; blocked with CPU work to do (the GIL,
+    #: or a lock); blocked on the network. They add up to the time it was in
+    #: the run during the window. All 0.0 where not measured (``split``).
+    running_s: float = 0.0
+    core_wait_s: float = 0.0
+    gil_wait_s: float = 0.0
+    io_wait_s: float = 0.0
+    #: the four figures above were measured for this sample
+    split: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,6 +151,13 @@ class WorkerResult:
     units: int
     cpu_s: float
     errors: tuple[str, ...] = ()
+    #: from the start signal to the end of its tasks (or of the run)
+    wall_s: float = 0.0
+    #: where that time went (see WorkerSample); 0.0 where not measured
+    running_s: float = 0.0
+    core_wait_s: float = 0.0
+    gil_wait_s: float = 0.0
+    io_wait_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -174,6 +192,12 @@ class RunResult:
     #: Cores busy with *other* programs during the run (all cores' load minus
     #: ours, averaged over the samples); None if no sample was taken.
     other_load_cores: float | None = None
+    #: the kernel's schedstat gave each worker's time on a core and waiting
+    #: for one, so the four states were measured (False: not Linux, or no schedstats)
+    states_measured: bool = False
+    #: the workers' time blocked with CPU work to do (the GIL, or a lock), over
+    #: their wall time: ~0.5 for two pure-Python threads, ~0 for processes
+    gil_wait_share: float | None = None
     ticks: tuple[Tick, ...] = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:

@@ -5,12 +5,20 @@ asks the OS for the CPU time of every worker thread (in the lab) or worker
 process, for the lab as a whole, and for every core. It runs in the parent,
 so measuring costs the lab nothing but a few stores per chunk.
 
-A worker's CPU time comes from the kernel's scheduler statistics where Linux
-keeps them (``/proc/<pid>/task/<tid>/schedstat``: nanoseconds on a CPU, and
-nanoseconds runnable but waiting for a core), else from psutil (in clock
-ticks of 10 ms). Every figure counts from the sampler's start, and a worker
-that has ended is read from its slot, where it wrote its own CPU time (the
-same clock) as it finished, minus what the slot said at the start.
+Where Linux keeps scheduler statistics (``/proc/<pid>/task/<tid>/schedstat``)
+each worker's time splits, window by window, into four states:
+
+- **running**: on a core (for pure-Python work, that means holding the GIL);
+- **waiting for a core**: runnable, but every core was busy;
+- **waiting for the GIL**: neither, while the worker had CPU work to do (its
+  slot said RUNNING): blocked on the GIL, or on the race's lock with --lock;
+- **waiting for the network**: blocked while its slot said WAITING (a fetch).
+
+The kernel gives the first two in nanoseconds; the rest of the worker's time
+in the run is blocked, and the worker's own state says on what. Every figure
+counts from the start signal: the worker notes its schedstat then (slot
+ON_CPU0_NS), and its end (DONE_NS) bounds its last window. Without schedstat,
+per-worker CPU comes from psutil (10 ms ticks) and the split is not available.
 """
 
 from __future__ import annotations
@@ -20,8 +28,20 @@ import time
 import psutil
 
 from .model import Tick, WorkerSample, WorkerState
-from .slots import CPU_NS, ERRORS, OS_ID, STATE, TASK_INDEX, TASKS_DONE, UNITS, Slots
-
+from .slots import (
+    CORE_WAIT0_NS,
+    CPU_NS,
+    DONE_NS,
+    ERRORS,
+    GO_NS,
+    ON_CPU0_NS,
+    OS_ID,
+    STATE,
+    TASK_INDEX,
+    TASKS_DONE,
+    UNITS,
+    Slots,
+)
 
 #: How many workers' CPU figures the sampler reads from /proc per period, about.
 CPU_READS_PER_PERIOD = 32
@@ -37,10 +57,24 @@ def read_schedstat(path: str) -> tuple[float, float] | None:
     ended, not Linux, or a kernel without schedstats)."""
     try:
         with open(path, "rb") as f:
-            on_cpu, waiting, _ = f.read().split()
+            on_cpu, waiting = f.read().split()[:2]
         return int(on_cpu) / 1e9, int(waiting) / 1e9
     except (OSError, ValueError):
         return None
+
+
+class _WorkerClock:
+    """One worker's running totals since the start signal, and the window
+    since they were last read."""
+
+    __slots__ = ("cpu_s", "core_wait_s", "window_start_ns", "state_before", "split")
+
+    def __init__(self, go_ns: int) -> None:
+        self.cpu_s = 0.0  # on a CPU since the start signal
+        self.core_wait_s = 0.0  # runnable but waiting for a core, since then
+        self.window_start_ns = go_ns
+        self.state_before = WorkerState.RUNNING
+        self.split = (0.0, 0.0, 0.0, 0.0)  # the last window's running, core, GIL, network
 
 
 class Sampler:
@@ -50,41 +84,62 @@ class Sampler:
         self.threads = strategy != "processes"
         self.tasks_per_worker = tasks_per_worker
         self.lab = psutil.Process(lab_pid)
-        self._procs: dict[int, psutil.Process] = {}
-        self._cpu_base: dict[int, float] = {}  # per worker: CPU at the sampler's start
-        self._slot_base: list[float] = [0.0] * self.n  # per worker: its slot's CPU at the start
-        self._cpu_last: list[float] = [0.0] * self.n
         #: schedstat is read where the kernel has it (checked on the lab itself)
         self.schedstat = read_schedstat(f"/proc/{lab_pid}/schedstat") is not None
+        self._procs: dict[int, psutil.Process] = {}
+        self._psutil_base: dict[int, float] = {}  # without schedstat: CPU at the sampler's start
+        self._slot_base = [0.0] * self.n  # ... and the slot's own CPU then
+        self._clocks: list[_WorkerClock] = []
         self._units_last = [0] * self.n
         self._total_cpu_last = 0.0
         self._seq = 0
-        self.t0 = 0.0
-        self._t_last = 0.0
-        self._t_cpu = 0.0  # when the OS's CPU figures were last read
+        self.go_ns = 0
+        self._t_last_ns = 0
+        self._t_cpu_ns = 0  # when the OS's CPU figures were last read
         self._shares = [0.0] * self.n
         self._cores_used = 0.0
         #: read the OS's per-worker CPU every this many periods (~32 workers a period)
         self.cpu_every = max(1, -(-self.n // CPU_READS_PER_PERIOD))
 
     def start(self) -> None:
-        """Call at the start signal: the baseline every later sample is measured from."""
+        """Call after the start signal: every figure counts from the signal."""
         psutil.cpu_percent(percpu=True)  # the next call reports since now
-        self.t0 = self._t_last = self._t_cpu = time.perf_counter()
+        now = time.monotonic_ns()
+        self.go_ns = int(self.slots.words[GO_NS]) or now
+        self._t_last_ns = self.go_ns
+        self._t_cpu_ns = now
+        # the first window of every worker runs from the start signal
+        self._clocks = [_WorkerClock(self.go_ns) for _ in range(self.n)]
         self._slot_base = [self.slots.get(i, CPU_NS) / 1e9 for i in range(self.n)]
-        self._total_cpu_last = self._total_cpu(self._worker_cpu())
-
-    def _worker_cpu(self) -> list[float]:
-        """CPU seconds of each worker since the start signal, from the OS.
-
-        A worker thread or process that has ended can no longer be asked; its
-        last figure then comes from its slot, where it wrote its own CPU time
-        (time.thread_time / time.process_time, also the OS's count) as it
-        finished."""
-        raw: list[float | None] = []
         if self.schedstat:
-            raw = [self._schedstat_cpu(i) for i in range(self.n)]
-        elif self.threads:
+            so_far = [self._kernel_figures(i) for i in range(self.n)]
+            workers_cpu = sum(f[0] for f in so_far if f is not None)
+        else:
+            workers_cpu = sum(c or 0.0 for c in self._psutil_cpu())  # sets psutil's base: 0 now
+        try:
+            lab_cpu = _cpu(self.lab.cpu_times())
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            lab_cpu = 0.0
+        self._total_cpu_last = lab_cpu + (0.0 if self.threads else workers_cpu)
+
+    # -- reading the OS ------------------------------------------------------
+
+    def _kernel_figures(self, i: int) -> tuple[float, float] | None:
+        """Worker ``i``'s (on CPU, waiting for a core) since the start signal."""
+        os_id = self.slots.get(i, OS_ID)
+        if not os_id:
+            return None
+        pid = self.lab.pid if self.threads else os_id
+        stat = read_schedstat(f"/proc/{pid}/task/{os_id}/schedstat")
+        base_cpu, base_wait = self.slots.get(i, ON_CPU0_NS), self.slots.get(i, CORE_WAIT0_NS)
+        if stat is None or base_cpu < 0:
+            return None
+        return stat[0] - base_cpu / 1e9, stat[1] - base_wait / 1e9
+
+    def _psutil_cpu(self) -> list[float | None]:
+        """Without schedstat: each worker's CPU since the sampler's start (psutil)."""
+        raw: list[float | None] = []
+        if self.threads:
             try:
                 by_tid = {t.id: t.user_time + t.system_time for t in self.lab.threads()}
             except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -100,83 +155,113 @@ class Sampler:
                     raw.append(_cpu(proc.cpu_times()) if proc is not None else None)
                 except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                     raw.append(None)
-        out = []
+        out: list[float | None] = []
         for i, value in enumerate(raw):
-            if value is None:
-                own = self.slots.get(i, CPU_NS) / 1e9 - self._slot_base[i]
-                out.append(max(own, self._cpu_last[i]))
-                continue
-            base = self._cpu_base.setdefault(i, value)
-            out.append(max(0.0, value - base))
+            out.append(None if value is None else max(0.0, value - self._psutil_base.setdefault(i, value)))
         return out
 
-    def _schedstat_cpu(self, i: int) -> float | None:
-        os_id = self.slots.get(i, OS_ID)
-        if not os_id:
-            return None
-        pid = self.lab.pid if self.threads else os_id
-        stat = read_schedstat(f"/proc/{pid}/task/{os_id}/schedstat")
-        return stat[0] if stat is not None else None
+    def _read_workers(self, now_ns: int) -> None:
+        """Bring every worker's totals up to ``now_ns`` and split the window."""
+        rows = self.slots.read_all()
+        psutil_cpu = None if self.schedstat else self._psutil_cpu()
+        for i, clock in enumerate(self._clocks):
+            row = rows[i]
+            figures = self._kernel_figures(i) if self.schedstat else None
+            if figures is not None:
+                cpu_s, wait_s = figures
+            elif psutil_cpu is not None and psutil_cpu[i] is not None:
+                cpu_s, wait_s = psutil_cpu[i], clock.core_wait_s
+            else:  # ended: it wrote its own CPU time (from the start signal) as it finished
+                own = row[CPU_NS] / 1e9 - (0.0 if self.schedstat else self._slot_base[i])
+                cpu_s, wait_s = own, clock.core_wait_s
+            cpu_s, wait_s = max(cpu_s, clock.cpu_s), max(wait_s, clock.core_wait_s)
+            state = WorkerState(row[STATE]) if 0 <= row[STATE] <= 5 else WorkerState.ERROR
+            clock.split = self._split(clock, row[DONE_NS], now_ns, cpu_s - clock.cpu_s,
+                                      wait_s - clock.core_wait_s, state)
+            clock.cpu_s, clock.core_wait_s = cpu_s, wait_s
+            clock.window_start_ns = now_ns
+            clock.state_before = state
 
-    def _total_cpu(self, worker_cpu: list[float]) -> float:
+    def _split(self, clock: _WorkerClock, done_ns: int, now_ns: int, ran_s: float, waited_s: float,
+               state: WorkerState) -> tuple[float, float, float, float]:
+        """(running, waiting for a core, for the GIL, for the network) in the
+        worker's window: from its start to now, or to its end if it ended."""
+        end_ns = min(now_ns, done_ns) if done_ns else now_ns
+        in_run_s = max(0, end_ns - max(clock.window_start_ns, self.go_ns)) / 1e9
+        running = min(max(0.0, ran_s), in_run_s)
+        core_wait = min(max(0.0, waited_s), in_run_s - running)
+        blocked = in_run_s - running - core_wait
+        on_network = WorkerState.WAITING in (state, clock.state_before)
+        return running, core_wait, 0.0 if on_network else blocked, blocked if on_network else 0.0
+
+    def _total_cpu(self) -> float:
         """CPU of the lab process (all its threads) plus its worker processes."""
         try:
             total = _cpu(self.lab.cpu_times())
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return self._total_cpu_last
         if not self.threads:
-            total += sum(worker_cpu)
+            total += sum(c.cpu_s for c in self._clocks)
         return total
+
+    # -- one period ------------------------------------------------------------
 
     def sample(self, final: bool = False) -> Tick:
         """Measure the period since the last sample.
 
-        Work and states come from the slots every period. The OS's CPU
-        figures cost one /proc read per worker, so with many workers they are
-        read every ``cpu_every`` periods (and always on the final sample);
-        between two reads a worker's share is the one measured over the last
-        window."""
-        now = time.perf_counter()
-        period = max(now - self._t_last, 1e-6)
-        self._t_last = now
+        Work and states come from the slots every period. The OS's figures
+        cost one /proc read per worker, so with many workers they are read
+        every ``cpu_every`` periods (and always on the final sample); between
+        two reads a worker's share is the one of the last window, and its
+        split comes with the read that measured it."""
+        now = time.monotonic_ns()
+        period = max(now - self._t_last_ns, 1000) / 1e9
+        self._t_last_ns = now
         self._seq += 1
-        if final or (self._seq - 1) % self.cpu_every == 0:
-            cpu = self._worker_cpu()
-            total_cpu = self._total_cpu(cpu)
-            window = max(now - self._t_cpu, 1e-6)
+        read = final or (self._seq - 1) % self.cpu_every == 0
+        if read:
+            before = [c.cpu_s for c in self._clocks]
+            self._read_workers(now)
+            total_cpu = self._total_cpu()
+            window = max(now - self._t_cpu_ns, 1000) / 1e9
             self._cores_used = max(0.0, total_cpu - self._total_cpu_last) / window
             # one worker is one thread: it cannot use more than one core;
             # reading the files a few microseconds apart can make it look so
-            self._shares = [min(1.0, max(0.0, cpu[i] - self._cpu_last[i]) / window) for i in range(self.n)]
+            self._shares = [min(1.0, (c.cpu_s - before[i]) / window) for i, c in enumerate(self._clocks)]
             self._total_cpu_last = total_cpu
-            self._cpu_last = cpu
-            self._t_cpu = now
-        workers = []
-        for i, row in enumerate(self.slots.read_all()):
-            units = row[UNITS]
-            state = row[STATE]
-            workers.append(
-                WorkerSample(
-                    index=i,
-                    os_id=row[OS_ID],
-                    state=WorkerState(state) if 0 <= state <= 5 else WorkerState.ERROR,
-                    units=units,
-                    units_delta=units - self._units_last[i],
-                    tasks_done=row[TASKS_DONE],
-                    tasks_total=self.tasks_per_worker[i],
-                    task_index=row[TASK_INDEX],
-                    cpu_s=self._cpu_last[i],
-                    cpu_share=self._shares[i],
-                    errors=row[ERRORS],
-                )
-            )
-            self._units_last[i] = units
-        cores = tuple(psutil.cpu_percent(percpu=True))
+            self._t_cpu_ns = now
+        workers = tuple(self._worker_sample(i, row, read) for i, row in enumerate(self.slots.read_all()))
         return Tick(
             seq=self._seq,
-            t_s=now - self.t0,
+            t_s=(now - self.go_ns) / 1e9,
             period_s=period,
-            workers=tuple(workers),
-            cores_percent=cores,
+            workers=workers,
+            cores_percent=tuple(psutil.cpu_percent(percpu=True)),
             cores_used=self._cores_used,
+        )
+
+    def _worker_sample(self, i: int, row: tuple[int, ...], read: bool) -> WorkerSample:
+        units = row[UNITS]
+        delta = units - self._units_last[i]
+        self._units_last[i] = units
+        clock = self._clocks[i]
+        split = read and self.schedstat
+        running, core_wait, gil_wait, io_wait = clock.split if split else (0.0, 0.0, 0.0, 0.0)
+        return WorkerSample(
+            index=i,
+            os_id=row[OS_ID],
+            state=WorkerState(row[STATE]) if 0 <= row[STATE] <= 5 else WorkerState.ERROR,
+            units=units,
+            units_delta=delta,
+            tasks_done=row[TASKS_DONE],
+            tasks_total=self.tasks_per_worker[i],
+            task_index=row[TASK_INDEX],
+            cpu_s=clock.cpu_s,
+            cpu_share=self._shares[i],
+            errors=row[ERRORS],
+            running_s=running,
+            core_wait_s=core_wait,
+            gil_wait_s=gil_wait,
+            io_wait_s=io_wait,
+            split=split,
         )

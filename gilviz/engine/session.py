@@ -31,7 +31,7 @@ from .model import (
 )
 from .plan import RunPlan, make_plan
 from .sampler import Sampler
-from .slots import CPU_NS, OS_ID, STATE, TASKS_DONE, UNITS, Slots
+from .slots import CPU_NS, DONE_NS, GO_NS, OS_ID, STATE, TASKS_DONE, UNITS, Slots
 from .strategies import CANCEL_GRACE_S, START_TIMEOUT_S
 from .workloads import spec
 
@@ -46,6 +46,25 @@ MIN_KEPT_TICKS = 300
 def kept_ticks(n_workers: int) -> int:
     """How many ticks a run keeps for its result (and trace)."""
     return max(MIN_KEPT_TICKS, MAX_KEPT_SAMPLES // max(1, n_workers))
+
+
+class StateTotals:
+    """Each worker's time per state, summed over every tick of a run (the
+    run keeps only its newest ticks; these totals cover all of them)."""
+
+    def __init__(self, n_workers: int) -> None:
+        self.seconds = [[0.0, 0.0, 0.0, 0.0] for _ in range(n_workers)]
+        self.measured = False
+
+    def add(self, tick: Tick) -> None:
+        for w in tick.workers:
+            if w.split and 0 <= w.index < len(self.seconds):
+                self.measured = True
+                totals = self.seconds[w.index]
+                totals[0] += w.running_s
+                totals[1] += w.core_wait_s
+                totals[2] += w.gil_wait_s
+                totals[3] += w.io_wait_s
 
 
 class RunFailed(RuntimeError):
@@ -247,10 +266,12 @@ class Session:
         if on_started is not None:
             on_started(started)
         ticks: deque[Tick] = deque(maxlen=kept_ticks(plan.workers))
+        states = StateTotals(plan.workers)
 
         def measure(final: bool = False) -> None:
             tick = sampler.sample(final=final)
             ticks.append(tick)
+            states.add(tick)
             if on_tick is not None:
                 on_tick(tick)
 
@@ -261,7 +282,7 @@ class Session:
             if event is not None:
                 if self._check_event(lab, event) == "finished":
                     measure(final=True)
-                    return self._result(request, lab.info, started, slots, event["outcome"], tuple(ticks))
+                    return self._result(request, lab.info, started, slots, event["outcome"], tuple(ticks), states)
                 continue
             if not lab.alive:  # do not wait for the pipe: a worker may hold it
                 self._lab_died(lab)
@@ -334,10 +355,21 @@ class Session:
                 errors = event["outcome"].get("errors") or ["cancelled before the start"]
                 raise RunFailed("; ".join(errors))
 
-    def _result(self, request, info, started, slots, outcome, ticks) -> RunResult:
+    @staticmethod
+    def _worker_wall_s(slots: Slots, i: int, run_wall_s: float) -> float:
+        """From the start signal to the worker's end (or the run's)."""
+        go_ns, done_ns = int(slots.words[GO_NS]), slots.get(i, DONE_NS)
+        if go_ns and done_ns >= go_ns:
+            return min((done_ns - go_ns) / 1e9, run_wall_s)
+        return run_wall_s
+
+    def _result(self, request: RunRequest, info: LabInfo, started: RunStarted, slots: Slots, outcome: dict,
+                ticks: tuple[Tick, ...], states: StateTotals | None = None) -> RunResult:
         rows = []
         kind = "process" if request.strategy == "processes" else "thread"
+        states = states or StateTotals(len(outcome["workers"]))
         for i, w in enumerate(outcome["workers"]):
+            running, core_wait, gil_wait, io_wait = states.seconds[i] if i < len(states.seconds) else (0, 0, 0, 0)
             rows.append(
                 WorkerResult(
                     index=i,
@@ -349,6 +381,11 @@ class Session:
                     units=slots.get(i, UNITS),
                     cpu_s=slots.get(i, CPU_NS) / 1e9,
                     errors=tuple(w.get("errors", ())),
+                    wall_s=self._worker_wall_s(slots, i, outcome["wall_s"]),
+                    running_s=running,
+                    core_wait_s=core_wait,
+                    gil_wait_s=gil_wait,
+                    io_wait_s=io_wait,
                 )
             )
         units = sum(r.units for r in rows)
@@ -357,6 +394,8 @@ class Session:
         errors = list(outcome["errors"]) + list(outcome.get("notes", []))
         race = request.workload == "race"
         actual = outcome.get("race_actual") if race else None
+        worker_wall = sum(r.wall_s for r in rows)
+        gil_share = sum(r.gil_wait_s for r in rows) / worker_wall if states.measured and worker_wall > 0 else None
         return RunResult(
             workload=request.workload,
             strategy=request.strategy,
@@ -383,6 +422,8 @@ class Session:
             lost=(units - actual) if race and actual is not None else None,
             race_style=request.race_style if race else None,
             other_load_cores=other_load(ticks),
+            states_measured=states.measured,
+            gil_wait_share=gil_share,
             ticks=ticks,
         )
 

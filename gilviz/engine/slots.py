@@ -8,8 +8,17 @@ one aligned 8-byte store, so a reader sees either the old or the new value.
 
 Layout (all signed 64-bit integers)::
 
-    header: MAGIC, CANCEL, GO, N_WORKERS, RACE_COUNTER, 3 reserved
-    slot i: STATE, UNITS, TASKS_DONE, TASKS_TOTAL, OS_ID, TASK_INDEX, CPU_NS, ERRORS
+    header: MAGIC, CANCEL, GO, N_WORKERS, RACE_COUNTER, GO_NS, 2 reserved
+    slot i: STATE, UNITS, TASKS_DONE, TASKS_TOTAL, OS_ID, TASK_INDEX, CPU_NS, ERRORS,
+            DONE_NS, ON_CPU0_NS, CORE_WAIT0_NS, 1 reserved
+
+Times ending in ``_NS`` are CLOCK_MONOTONIC (``time.monotonic_ns()``), the
+same clock in every process on the machine: GO_NS is when the lab gave the
+start signal, DONE_NS when a worker finished its tasks (0 until then).
+ON_CPU0_NS and CORE_WAIT0_NS are the worker thread's own schedstat figures
+(time on a CPU, time runnable but waiting for a core) at the start signal,
+so the sampler can count from that moment exactly (-1 where the kernel keeps
+no schedstat).
 
 Standard library only: the lab uses this module.
 """
@@ -23,12 +32,12 @@ import tempfile
 MAGIC_VALUE = 0x67696C76697A  # "gilviz"
 
 # header fields
-MAGIC, CANCEL, GO, N_WORKERS, RACE_COUNTER = range(5)
+MAGIC, CANCEL, GO, N_WORKERS, RACE_COUNTER, GO_NS = range(6)
 HEADER_WORDS = 8
 
 # per-worker fields
-STATE, UNITS, TASKS_DONE, TASKS_TOTAL, OS_ID, TASK_INDEX, CPU_NS, ERRORS = range(8)
-SLOT_WORDS = 8
+STATE, UNITS, TASKS_DONE, TASKS_TOTAL, OS_ID, TASK_INDEX, CPU_NS, ERRORS, DONE_NS, ON_CPU0_NS, CORE_WAIT0_NS = range(11)
+SLOT_WORDS = 12
 
 WORD_BYTES = 8
 

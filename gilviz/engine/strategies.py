@@ -24,7 +24,7 @@ from typing import Any, Callable, Protocol
 
 from .model import RunRequest, WorkerState
 from .plan import Lane, RunPlan
-from .slots import CPU_NS, GO, OS_ID, RACE_COUNTER, STATE, Slots
+from .slots import CPU_NS, GO, GO_NS, OS_ID, RACE_COUNTER, STATE, Slots
 from .workloads import Progress, TaskContext, race, run_tasks, spec
 
 START_TIMEOUT_S = 60.0  # workers that are not ready by then: the run fails
@@ -63,6 +63,7 @@ def _thread_main(slots: Slots, index: int, workload: str, tasks: list, ctx: Task
     words[base + OS_ID] = threading.get_native_id()
     p = Progress(words, base, time.thread_time_ns)
     _wait_for_go(go, words)
+    p.started()
     words[base + CPU_NS] = 0
     start_ns = time.thread_time_ns()
     p.clock_ns = lambda: time.thread_time_ns() - start_ns
@@ -124,6 +125,7 @@ def _process_main(
     _wait_for_go(go, words)
     start_ns = time.process_time_ns()
     p = Progress(words, base, lambda: time.process_time_ns() - start_ns)
+    p.started()
     errors = run_tasks(p, spec(workload).runner, tasks, ctx)
     results.put((index, errors))
 
@@ -233,6 +235,7 @@ def _run(workers: _Workers, request: RunRequest, slots: Slots, n: int,
     startup_s = time.perf_counter() - t_create
     cpu0 = time.process_time()
     t0 = time.perf_counter()
+    slots.words[GO_NS] = time.monotonic_ns()
     slots.words[GO] = 1
     workers.go.set()
     on_started(startup_s)

@@ -234,3 +234,17 @@ def test_no_worker_is_ever_above_one_core(session, strategy):
         # the sampler starts a little after GO, so it can only count less
         assert last[w.index] <= w.cpu_s * 1.05 + 0.02
         assert last[w.index] >= w.cpu_s * 0.5 - 0.05
+
+
+def test_without_schedstat_the_split_is_not_available(monkeypatch):
+    """Not Linux, or a kernel without schedstats: CPU from psutil, and the
+    result says the four states were not measured instead of showing zeros."""
+    from gilviz.engine import sampler
+
+    monkeypatch.setattr(sampler, "read_schedstat", lambda path: None)
+    with Session() as s:
+        result = s.run(small("count", "threads", size=3_000_000, workers=2))
+    assert result.states_measured is False and result.gil_wait_share is None
+    assert not any(w.split for tick in result.ticks for w in tick.workers)
+    assert 0.5 < result.cores_used < 1.3
+    assert max(w.cpu_share for tick in result.ticks for w in tick.workers) <= 1.0

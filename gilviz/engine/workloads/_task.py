@@ -11,7 +11,20 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..model import WorkerState
-from ..slots import CANCEL, CPU_NS, ERRORS, STATE, TASK_INDEX, TASKS_DONE, UNITS
+from ..slots import (
+    CANCEL,
+    CORE_WAIT0_NS,
+    CPU_NS,
+    DONE_NS,
+    ERRORS,
+    HEADER_WORDS,
+    ON_CPU0_NS,
+    SLOT_WORDS,
+    STATE,
+    TASK_INDEX,
+    TASKS_DONE,
+    UNITS,
+)
 
 
 class Progress:
@@ -49,12 +62,33 @@ class Progress:
     def cpu(self) -> None:
         self.words[self.base + CPU_NS] = self.clock_ns()
 
+    def started(self) -> None:
+        """At the start signal: note this thread's own scheduler figures, the
+        zero the sampler counts its time on a CPU and waiting for a core from."""
+        on_cpu, waiting = own_schedstat_ns()
+        self.words[self.base + ON_CPU0_NS] = on_cpu
+        self.words[self.base + CORE_WAIT0_NS] = waiting
+
+    def finished(self) -> None:
+        self.words[self.base + DONE_NS] = time.monotonic_ns()
+
+
+def own_schedstat_ns() -> tuple[int, int]:
+    """(ns on a CPU, ns runnable but waiting for a core) of the calling
+    thread, from the kernel; (-1, -1) where it keeps no schedstat."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as f:
+            on_cpu, waiting = f.read().split()[:2]
+        return int(on_cpu), int(waiting)
+    except (OSError, ValueError):
+        return -1, -1
+
 
 class LocalProgress(Progress):
     """Progress into a private array: for calibration runs nobody watches."""
 
     def __init__(self) -> None:
-        super().__init__([0] * 16, 8, time.thread_time_ns)
+        super().__init__([0] * (HEADER_WORDS + SLOT_WORDS), HEADER_WORDS, time.thread_time_ns)
 
 
 @dataclass(frozen=True)
@@ -112,6 +146,7 @@ def run_tasks(p: Progress, runner: Runner, tasks: list[tuple[int, Task]], ctx: T
                 p.task_done()
     p.task(-1)
     p.cpu()
+    p.finished()
     if p.cancelled():
         p.state(WorkerState.CANCELLED)
     else:
