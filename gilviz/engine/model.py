@@ -112,6 +112,28 @@ class WorkerSample:
     split: bool = False
 
 
+#: The four states of a worker's time, in WorkerSample's field order, with
+#: what they are called on screen and in exports.
+STATES = ("running", "core_wait", "gil_wait", "io_wait")
+STATE_NAMES = {
+    "running": "running",
+    "core_wait": "waiting for a core",
+    "gil_wait": "waiting for the GIL",
+    "io_wait": "waiting for the network",
+}
+
+
+def dominant_state(sample: WorkerSample) -> str | None:
+    """The state a worker spent most of its sample's window in (one of
+    STATES), or None where the split was not measured or it was not in the run."""
+    if not sample.split:
+        return None
+    values = (sample.running_s, sample.core_wait_s, sample.gil_wait_s, sample.io_wait_s)
+    if sum(values) <= 0:
+        return None
+    return STATES[max(range(4), key=values.__getitem__)]
+
+
 @dataclass(frozen=True)
 class Tick:
     """Everything measured in one sample period."""

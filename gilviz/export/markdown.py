@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 from ..engine.model import RunResult
+from .text import fastest_correct, total_work
 
 
 def compare_markdown(results: list[RunResult]) -> str:
-    """The scoreboard as a Markdown table, for slides."""
+    """The scoreboard as a Markdown table, for slides. The fastest run that
+    completed correctly (no error, no lost update) is in bold."""
     if not results:
         return "no run completed"
     first = results[0]
     race = first.workload == "race"
+    states = any(r.gil_wait_share is not None for r in results)
     gil = "GIL enabled" if first.gil_enabled else "GIL disabled"
     out = [
-        f"**{first.workload}**, same total work ({first.size:,} {first.unit}), "
+        f"**{first.workload}**, same total work ({total_work(first)}), "
         f"{first.implementation} {first.python} ({gil}), {first.cpu_count} cores",
         "",
-        "| strategy | workers | wall (s) | CPU (s) | cores used | speedup |" + (" lost updates |" if race else ""),
-        "| --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if race else ""),
+        "| strategy | workers | wall (s) | CPU (s) | cores used | speedup |"
+        + (" GIL wait |" if states else "") + (" lost updates |" if race else ""),
+        "| --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if states else "") + (" ---: |" if race else ""),
     ]
-    best = min(results, key=lambda r: r.wall_s)
+    best = fastest_correct(results)
     for r in results:
         name = f"**{r.strategy}**" if r is best else r.strategy
         row = (f"| {name} | {1 if r.strategy == 'sequential' else r.workers} | {r.wall_s:.3f} | {r.cpu_s:.3f} | "
                f"{r.cores_used:.2f} | {(r.speedup or 0):.2f}x |")
+        if states:
+            row += f" {r.gil_wait_share:.0%} |" if r.gil_wait_share is not None else " – |"
         if race:
             row += f" {r.lost:,} |" if r.lost is not None else " – |"
         out.append(row)

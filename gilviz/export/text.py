@@ -4,7 +4,7 @@ headless commands print them."""
 from __future__ import annotations
 
 from ..engine.model import RunResult
-from ..engine.workloads import spec
+from ..engine.reading import reading
 
 _SCALES = ((1e9, "G"), (1e6, "M"), (1e3, "k"))
 
@@ -29,77 +29,20 @@ def headline(r: RunResult) -> str:
     )
 
 
-def reading(r: RunResult) -> list[str]:
-    """What the measured numbers say, in words. Only from the numbers."""
-    lines = []
-    if r.workload == "race" and r.lost is not None:
-        if r.lost:
-            lines.append(
-                (f"{r.lost:,} of {r.expected:,} increments were lost: a worker read the counter, "
-                 "was switched out at the call before its write, and then overwrote the "
-                 "increments made meanwhile.")
-                if r.strategy != "processes" else
-                (f"{r.lost:,} of {r.expected:,} increments were lost: the processes ran at the "
-                 "same time on different cores, and one's write overwrote another's.")
-            )
-        elif r.lock:
-            lines.append("No update was lost: the lock makes each read-and-write one step.")
-        elif r.race_style == "plain" and r.strategy == "threads":
-            lines.append(
-                "No update was lost: since CPython 3.10, threads only switch at calls and backward "
-                "jumps, and 'counter += 1' has neither between its read and its write. "
-                "The race is still there in principle; --race-style call shows it."
-            )
-        elif r.strategy == "sequential" or r.workers == 1:
-            lines.append("No update was lost: with one worker there is nobody to race with.")
-        else:
-            lines.append("No update was lost this time: races are timing-dependent; run it again.")
-    work = spec(r.workload)
-    if r.strategy in ("threads", "sequential") and not work.releases_gil and r.gil_enabled:
-        lines.append(
-            f"cores used {r.cores_used:.2f}: pure-Python threads take turns holding the one GIL, "
-            "so together they use about one core."
-        )
-    elif r.strategy == "processes" and not work.io_bound:
-        lines.append(
-            f"cores used {r.cores_used:.2f}: each process has its own interpreter and GIL, "
-            f"so up to {min(r.workers, r.cpu_count)} can run at once here."
-        )
-    elif work.releases_gil and not work.io_bound and r.strategy == "threads":
-        lines.append(
-            f"cores used {r.cores_used:.2f}: hashlib releases the GIL while it hashes, so threads run in parallel."
-        )
-    elif work.io_bound:
-        lines.append(
-            f"cores used {r.cores_used:.2f}: the workers spent the run waiting for the network, "
-            "and waiting releases the GIL."
-        )
-    if r.other_load_cores is not None and r.other_load_cores >= 0.5:
-        lines.append(
-            f"Note: other programs kept about {r.other_load_cores:.1f} of {r.cpu_count} cores busy "
-            "during this run, so these figures are lower than on an idle machine."
-        )
-    if r.cancelled:
-        lines.append("The run was cancelled before the end: the figures cover the part that ran.")
-    return lines
-
-
 def run_summary(r: RunResult) -> str:
     out = [headline(r), ""]
     kind = "processes" if r.strategy == "processes" else "threads"
     out.append(f"  wall time    {r.wall_s:8.3f} s   (+{r.startup_s:.3f} s starting the {kind}, not counted)")
     out.append(f"  CPU time     {r.cpu_s:8.3f} s")
     out.append(f"  cores used   {r.cores_used:8.2f}     CPU time / wall time")
+    if r.gil_wait_share is not None:
+        out.append(f"  GIL wait     {r.gil_wait_share:8.0%}     of the workers' time, blocked with work to do")
     out.append(f"  throughput   {human(r.units_per_s):>8} {r.unit}/s   ({r.units:,} {r.unit})")
     if r.workload == "race" and r.expected is not None:
         out.append(f"  counter      expected {r.expected:,}, actual {r.actual:,}, lost {r.lost:,}"
                    f"   ({'with' if r.lock else 'without'} a lock)")
     out.append("")
-    out.append(f"  {'worker':<12} {'os id':>8} {'tasks':>7} {r.unit:>14} {'CPU s':>7}  state")
-    for w in r.worker_results:
-        out.append(
-            f"  {w.name:<12} {w.os_id:>8} {w.tasks_done:>7} {w.units:>14,} {w.cpu_s:>7.3f}  {w.state}"
-        )
+    out.extend(_worker_table(r))
     if r.errors:
         out.append("")
         out.append(f"  {len(r.errors)} error{'s' if len(r.errors) != 1 else ''}:")
@@ -111,27 +54,63 @@ def run_summary(r: RunResult) -> str:
     return "\n".join(out)
 
 
+def _worker_table(r: RunResult) -> list[str]:
+    """One row per worker; with the four states where they were measured."""
+    head = f"  {'worker':<12} {'os id':>8} {'tasks':>7} {r.unit:>14} {'CPU s':>7}"
+    if r.states_measured:
+        head += f" {'running':>8} {'core wait':>9} {'GIL wait':>8} {'net wait':>8}"
+    out = [head + "  state"]
+    for w in r.worker_results:
+        row = f"  {w.name:<12} {w.os_id:>8} {w.tasks_done:>7} {w.units:>14,} {w.cpu_s:>7.3f}"
+        if r.states_measured:
+            row += f" {w.running_s:>8.3f} {w.core_wait_s:>9.3f} {w.gil_wait_s:>8.3f} {w.io_wait_s:>8.3f}"
+        out.append(row + f"  {w.state}")
+    if r.states_measured:
+        out.append("  (seconds from the start signal: on a core, runnable but no free core, blocked with work"
+                   " to do, blocked on the network; from the kernel's schedstat)")
+    else:
+        out.append("  (the split into running and waiting is not available: this kernel keeps no schedstat)")
+    return out
+
+
+def total_work(r: RunResult) -> str:
+    """The work every strategy of a compare did, with its unit."""
+    if r.workload == "fetch":
+        return f"{r.workers} URLs" if not r.size else f"{r.size:,} {r.unit} per URL"
+    return f"{r.size:,} {r.unit}"
+
+
+def fastest_correct(results: list[RunResult]) -> RunResult | None:
+    """The fastest run that completed with no error and lost no update."""
+    ok = [r for r in results if not r.cancelled and not r.errors and not r.lost and r.wall_s > 0]
+    return min(ok, key=lambda r: r.wall_s) if ok else None
+
+
 def compare_table(results: list[RunResult]) -> str:
     if not results:
         return "no run completed"
     first = results[0]
-    out = [f"{first.workload} · same total work ({first.size:,}) · " + headline(first).split(" · ", 3)[-1], ""]
+    out = [f"{first.workload} · same total work ({total_work(first)}) · " + headline(first).split(" · ", 3)[-1], ""]
     race = first.workload == "race"
+    states = any(r.gil_wait_share is not None for r in results)
     head = f"  {'strategy':<11} {'workers':>7} {'wall s':>8} {'CPU s':>8} {'cores used':>10} {'speedup':>8}"
+    head += f" {'GIL wait':>8}" if states else ""
     head += f" {'lost':>10}" if race else ""
     head += "  errors"
     out.append(head)
-    best = min(results, key=lambda r: r.wall_s)
+    best = fastest_correct(results)
     for r in results:
         row = (
             f"  {r.strategy:<11} {1 if r.strategy == 'sequential' else r.workers:>7} {r.wall_s:>8.3f} "
             f"{r.cpu_s:>8.3f} {r.cores_used:>10.2f} {(r.speedup or 0):>7.2f}x"
         )
+        if states:
+            row += f" {r.gil_wait_share:>8.0%}" if r.gil_wait_share is not None else f" {'-':>8}"
         if race:
             row += f" {r.lost:>10,}" if r.lost is not None else f" {'-':>10}"
         row += f"  {len(r.errors)}"
         if r is best and len(results) > 1:
-            row += "   <- fastest"
+            row += "   <- fastest" + (" correct" if race else "")
         out.append(row)
     notes = [line for r in results for line in reading(r) if line.startswith("Note:")]
     if notes:

@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any
 
-from ..engine.model import RunResult, WorkerState
+from ..engine.model import STATE_NAMES, RunResult, WorkerSample, WorkerState, dominant_state
 from ..engine.workloads import spec
 from .files import write_fresh_file, write_new_file
 
@@ -79,6 +79,23 @@ def _state_slices(result: RunResult, tracks: list[tuple[int, int]]) -> list[dict
     return events
 
 
+def _period_name(ws: WorkerSample, io_bound: bool, previous: str | None) -> str:
+    """What a worker did in one period: its dominant measured state (running,
+    waiting for a core, for the GIL, for the network) while it was in the
+    run; without a measured split, what its slot and progress say."""
+    in_run = ws.state not in _ENDED or ws.units_delta > 0
+    state = dominant_state(ws)
+    if in_run and state is not None:
+        return STATE_NAMES[state]
+    if in_run and not ws.split and previous in STATE_NAMES.values():
+        return previous  # many workers: read every few periods; the last split holds
+    if ws.state in _ENDED and ws.units_delta > 0:
+        return "running"  # it worked in this period, then ended
+    if io_bound and ws.units_delta > 0:
+        return "receiving"  # bytes arrived in this period
+    return ws.state.name.lower()
+
+
 def _merged_periods(result: RunResult, n_tracks: int) -> list[dict[str, Any]]:
     """Consecutive sampling periods of the same state, merged per worker."""
     io_bound = spec(result.workload).io_bound
@@ -90,11 +107,7 @@ def _merged_periods(result: RunResult, n_tracks: int) -> list[dict[str, Any]]:
             if ws.index >= n_tracks:
                 continue
             cur = open_.get(ws.index)
-            name = ws.state.name.lower()
-            if ws.state in _ENDED and ws.units_delta > 0:
-                name = "running"  # it worked in this period, then ended
-            if io_bound and ws.units_delta > 0:
-                name = "receiving"  # bytes arrived in this period
+            name = _period_name(ws, io_bound, cur["name"] if cur else None)
             if cur is not None and cur["name"] == name:
                 cur["end"] = tick.t_s
                 cur["units"] += ws.units_delta

@@ -1,0 +1,121 @@
+"""What a measured run says, in words: small rules over the result.
+
+Each rule looks at what was measured (cores used, lost updates, the GIL-wait
+share, other programs' load) and at the facts of the interpreter the lab ran
+on (its version, whether the GIL was enabled), and says one sentence or
+nothing. No sentence is fixed per workload and strategy: "together they use
+about one core" is only said next to a cores-used figure near one.
+Used by the CLI's summary and compare table, and by the app.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .model import RunResult
+from .workloads import spec
+
+#: Other programs' load (in cores) from which a note says the machine was busy.
+BUSY_CORES = 0.3
+
+
+def version_tuple(python: str) -> tuple[int, ...]:
+    """"3.9.18" -> (3, 9, 18); unparsable parts are dropped."""
+    import re
+
+    out = []
+    for part in python.split("."):
+        digits = re.match(r"\d+", part)
+        if digits is None:
+            break
+        out.append(int(digits.group()))
+    return tuple(out)
+
+
+def plain_increment_is_atomic(python: str, gil_enabled: bool) -> bool:
+    """On a GIL build of CPython 3.10+, a thread switch never falls between the
+    read and the write of ``counter += 1`` (switches happen only at calls and
+    backward jumps). Before 3.10 it can; without a GIL threads truly overlap."""
+    return gil_enabled and version_tuple(python)[:2] >= (3, 10)
+
+
+def _race(r: RunResult) -> str | None:
+    if r.workload != "race" or r.lost is None or r.expected is None:
+        return None
+    if r.lost:
+        head = f"{r.lost:,} of {r.expected:,} increments were lost: "
+        if r.strategy == "processes":
+            return head + "the processes ran at the same time on different cores, and one's write overwrote another's."
+        if not r.gil_enabled:
+            return head + "without a GIL the threads ran at the same time, and one's write overwrote another's."
+        if r.race_style == "plain":
+            return head + (f"CPython {r.python} can switch threads between the read and the write of "
+                           "'counter += 1', and the other threads' increments made meanwhile were overwritten.")
+        return head + ("a thread read the counter, was switched out at the call before its write, "
+                       "and then overwrote the increments made meanwhile.")
+    if r.lock:
+        return "No update was lost: the lock makes each read-and-write one step."
+    if r.strategy == "sequential" or r.workers == 1:
+        return "No update was lost: with one worker there is nobody to race with."
+    if r.race_style == "plain" and r.strategy == "threads" and plain_increment_is_atomic(r.python, r.gil_enabled):
+        return ("No update was lost: on GIL builds of CPython 3.10 and later, threads only switch at calls and "
+                "backward jumps, and 'counter += 1' has neither between its read and its write. "
+                "The race is still there in principle; --race-style call shows it.")
+    return "No update was lost this time: races are timing-dependent; run it again."
+
+
+def _cores(r: RunResult) -> str | None:
+    work = spec(r.workload)
+    used = f"cores used {r.cores_used:.2f}"
+    room = min(r.workers, r.cpu_count)
+    if work.io_bound:
+        return f"{used}: the workers spent the run waiting for the network, and waiting releases the GIL."
+    if r.strategy == "sequential":
+        return f"{used}: one worker does every task in turn, so at most one core is busy."
+    if r.strategy == "processes":
+        return f"{used}: each process has its own interpreter and GIL, so up to {room} can run at once here."
+    if not r.gil_enabled:
+        return (f"{used}: this Python runs without the GIL, so the threads run at the same time, "
+                f"up to {room} at once here.")
+    if work.releases_gil:
+        return f"{used}: this work runs in C code that releases the GIL, so threads can run in parallel."
+    if r.cores_used < 0.7:
+        return (f"{used}: pure-Python threads take turns holding the one GIL, and here they did not even "
+                "keep one core busy (see the other programs' load).")
+    if r.cores_used <= 1.25:
+        return f"{used}: pure-Python threads take turns holding the one GIL, so together they use about one core."
+    return (f"{used}: more than one core, although pure-Python threads share one GIL: the lab's own threads "
+            "and the switching between workers add to it.")
+
+
+def _gil_wait(r: RunResult) -> str | None:
+    if r.gil_wait_share is None or r.strategy == "sequential" or spec(r.workload).io_bound:
+        return None
+    share = f"{r.gil_wait_share:.0%}"
+    if r.strategy == "processes":
+        if r.lock and r.workload == "race":
+            return f"The processes spent {share} of their time blocked with work to do: waiting for the shared lock."
+        return f"No process waited for a GIL: each has its own ({share} of their time blocked with work to do)."
+    if r.gil_wait_share >= 0.2:
+        what = "the GIL or the lock" if r.lock and r.workload == "race" else "the GIL"
+        return f"The threads spent {share} of their time waiting for {what} (blocked with work to do)."
+    return f"The threads spent only {share} of their time waiting for the GIL."
+
+
+def _busy(r: RunResult) -> str | None:
+    if r.other_load_cores is None or r.other_load_cores < BUSY_CORES:
+        return None
+    return (f"Note: other programs kept about {r.other_load_cores:.1f} of {r.cpu_count} cores busy "
+            "during this run, so these figures are lower than on an idle machine.")
+
+
+def _cancelled(r: RunResult) -> str | None:
+    return "The run was cancelled before the end: the figures cover the part that ran." if r.cancelled else None
+
+
+RULES: tuple[Callable[[RunResult], str | None], ...] = (_race, _cores, _gil_wait, _busy, _cancelled)
+
+
+def reading(r: RunResult) -> list[str]:
+    """What the measured numbers say, in words, one sentence per rule that applies."""
+    return [line for rule in RULES if (line := rule(r)) is not None]

@@ -1,0 +1,86 @@
+"""The sentences gilviz says follow what was measured and the interpreter's
+facts: each rule, on constructed results."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from gilviz.engine.model import RunResult
+from gilviz.engine.reading import plain_increment_is_atomic, reading, version_tuple
+
+
+def result(**kw) -> RunResult:
+    base = dict(
+        workload="count", strategy="threads", workers=2, size=1000, unit="iterations", lock=False,
+        wall_s=1.0, startup_s=0.0, cpu_s=1.0, cores_used=1.0, units=1000, units_per_s=1000.0,
+        python="3.11.7", implementation="CPython", gil_enabled=True, switch_interval_s=0.005, cpu_count=2,
+        errors=(), cancelled=False, worker_results=(), other_load_cores=0.0,
+    )
+    base.update(kw)
+    return RunResult(**base)
+
+
+def said(r: RunResult) -> str:
+    return " ".join(reading(r))
+
+
+def test_about_one_core_only_next_to_about_one_core():
+    assert "together they use about one core" in said(result(cores_used=1.01))
+    low = said(result(cores_used=0.44, other_load_cores=1.2))
+    assert "about one core" not in low and "did not even keep one core busy" in low
+    assert "other programs kept about 1.2 of 2 cores busy" in low
+
+
+def test_a_busy_machine_is_noted_from_a_third_of_a_core():
+    assert "Note:" not in said(result(other_load_cores=0.2))
+    assert "Note:" in said(result(other_load_cores=0.35))
+
+
+def test_without_the_gil_threads_fill_cores_and_no_baton_is_promised():
+    text = said(result(gil_enabled=False, cores_used=1.9, python="3.13.5"))
+    assert "without the GIL" in text and "take turns" not in text and "one GIL" not in text
+
+
+def test_sequential_is_one_worker_not_threads_taking_turns():
+    text = said(result(strategy="sequential", workers=2))
+    assert "one worker" in text and "threads take turns" not in text
+
+
+def test_plain_race_without_loss_is_explained_only_where_it_is_true():
+    plain = dict(workload="race", race_style="plain", expected=1000, actual=1000, lost=0, unit="increments")
+    assert "3.10 and later" in said(result(**plain))
+    # 3.9 and free-threaded builds can lose updates: no claim that they cannot
+    assert "3.10" not in said(result(**plain, python="3.9.18"))
+    assert "3.10" not in said(result(**plain, python="3.13.5", gil_enabled=False))
+
+
+def test_lost_updates_are_explained_by_what_can_interleave():
+    lost = dict(workload="race", expected=1000, actual=600, lost=400, unit="increments")
+    assert "switched out at the call" in said(result(**lost, race_style="call"))
+    plain39 = said(result(**lost, race_style="plain", python="3.9.18"))
+    assert "at the call" not in plain39 and "CPython 3.9.18 can switch threads" in plain39
+    ft = said(result(**lost, race_style="plain", python="3.13.5", gil_enabled=False))
+    assert "without a GIL" in ft
+    assert "processes ran at the same time" in said(result(**lost, strategy="processes"))
+
+
+def test_gil_wait_is_said_only_where_measured():
+    assert "GIL" not in " ".join(line for line in reading(result(gil_wait_share=None)) if "wait" in line)
+    assert "48% of their time waiting for the GIL" in said(result(gil_wait_share=0.48))
+    assert "No process waited for a GIL" in said(result(strategy="processes", gil_wait_share=0.01, cores_used=1.9))
+    locked = said(replace(result(workload="race", lock=True, expected=10, actual=10, lost=0), gil_wait_share=0.6))
+    assert "the GIL or the lock" in locked
+
+
+@pytest.mark.parametrize("python, gil, atomic", [
+    ("3.9.18", True, False), ("3.10.13", True, True), ("3.13.5", False, False), ("3.13.0", True, True),
+])
+def test_when_counter_plus_one_is_atomic(python, gil, atomic):
+    assert plain_increment_is_atomic(python, gil) is atomic
+
+
+def test_version_tuple():
+    assert version_tuple("3.13.0rc1") == (3, 13, 0)
+    assert version_tuple("3.9.18") == (3, 9, 18)
