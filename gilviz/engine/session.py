@@ -16,6 +16,8 @@ import time
 from collections import deque
 from typing import Callable, Protocol
 
+import psutil
+
 from .client import LabClient, LabError
 from .loopback import LoopbackError, LoopbackServer
 from .model import (
@@ -77,14 +79,47 @@ def default_workers(workload: str, urls: tuple[str, ...] = ()) -> int:
     return len(urls) if urls and "urls" in s.options else s.default_workers
 
 
-def other_load(ticks: tuple[Tick, ...]) -> float | None:
+def other_load(ticks: tuple[Tick, ...], own_cores: float = 0.0) -> float | None:
     """Average cores used by other programs while the run went (a busy machine
-    explains a surprising result)."""
+    explains a surprising result): every core's load, minus the lab and its
+    workers, minus ``own_cores`` (gilviz's other processes: this one, with the
+    UI and the sampler, and the embedded HTTP server)."""
     if not ticks:
         return None
     total = sum(t.period_s for t in ticks)
     busy = sum(max(0.0, sum(t.cores_percent) / 100.0 - t.cores_used) * t.period_s for t in ticks)
-    return busy / total if total > 0 else None
+    return max(0.0, busy / total - own_cores) if total > 0 else None
+
+
+class OwnCpu:
+    """CPU time of gilviz's own processes besides the lab: this process (the
+    CLI or the app, and the sampler) and the embedded HTTP server."""
+
+    def __init__(self, server: object) -> None:
+        self.procs = [psutil.Process()]
+        proc = getattr(server, "proc", None)
+        if proc is not None and proc.poll() is None:
+            try:
+                self.procs.append(psutil.Process(proc.pid))
+            except psutil.Error:
+                pass
+        self.t0 = time.monotonic()
+        self.cpu0 = self._cpu()
+
+    def _cpu(self) -> float:
+        total = 0.0
+        for p in self.procs:
+            try:
+                times = p.cpu_times()
+                total += times.user + times.system
+            except psutil.Error:
+                pass
+        return total
+
+    def cores(self) -> float:
+        """Their average cores used since this object was made."""
+        wall = time.monotonic() - self.t0
+        return max(0.0, self._cpu() - self.cpu0) / wall if wall > 0 else 0.0
 
 
 #: Waiting for the "started" event: the lab's own START_TIMEOUT_S for the
@@ -267,6 +302,7 @@ class Session:
             on_started(started)
         ticks: deque[Tick] = deque(maxlen=kept_ticks(plan.workers))
         states = StateTotals(plan.workers)
+        own = OwnCpu(self.server)
 
         def measure(final: bool = False) -> None:
             tick = sampler.sample(final=final)
@@ -282,7 +318,8 @@ class Session:
             if event is not None:
                 if self._check_event(lab, event) == "finished":
                     measure(final=True)
-                    return self._result(request, lab.info, started, slots, event["outcome"], tuple(ticks), states)
+                    return self._result(request, lab.info, started, slots, event["outcome"], tuple(ticks), states,
+                                        own.cores())
                 continue
             if not lab.alive:  # do not wait for the pipe: a worker may hold it
                 self._lab_died(lab)
@@ -364,7 +401,7 @@ class Session:
         return run_wall_s
 
     def _result(self, request: RunRequest, info: LabInfo, started: RunStarted, slots: Slots, outcome: dict,
-                ticks: tuple[Tick, ...], states: StateTotals | None = None) -> RunResult:
+                ticks: tuple[Tick, ...], states: StateTotals | None = None, own_cores: float = 0.0) -> RunResult:
         rows = []
         kind = "process" if request.strategy == "processes" else "thread"
         states = states or StateTotals(len(outcome["workers"]))
@@ -421,7 +458,7 @@ class Session:
             actual=actual,
             lost=(units - actual) if race and actual is not None else None,
             race_style=request.race_style if race else None,
-            other_load_cores=other_load(ticks),
+            other_load_cores=other_load(ticks, own_cores),
             states_measured=states.measured,
             gil_wait_share=gil_share,
             ticks=ticks,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -248,3 +249,18 @@ def test_without_schedstat_the_split_is_not_available(monkeypatch):
     assert not any(w.split for tick in result.ticks for w in tick.workers)
     assert 0.5 < result.cores_used < 1.3
     assert max(w.cpu_share for tick in result.ticks for w in tick.workers) <= 1.0
+
+
+def test_gilviz_own_processes_are_not_other_programs(session):
+    """The note about a busy machine counts other programs only: this process
+    (CLI or app, and the sampler) and the embedded server are gilviz's own."""
+    from gilviz.engine.model import Tick
+    from gilviz.engine.session import OwnCpu, other_load
+
+    tick = Tick(seq=1, t_s=0.1, period_s=0.1, workers=(), cores_percent=(80.0, 60.0), cores_used=1.0)
+    assert other_load((tick,)) == pytest.approx(0.4)
+    assert other_load((tick,), own_cores=0.3) == pytest.approx(0.1)
+    assert other_load((tick,), own_cores=0.9) == 0.0
+    session.run(small("fetch", "threads"))  # starts the embedded server
+    own = OwnCpu(session.server)
+    assert {p.pid for p in own.procs} == {os.getpid(), session.server.proc.pid}
