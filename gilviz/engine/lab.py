@@ -36,7 +36,7 @@ from .model import LabInfo, RunRequest
 from .slots import Slots
 
 _out_lock = threading.Lock()
-_solo_cache: dict[tuple[str, bool], float | None] = {}
+_solo_cache: dict[tuple[str, bool, str, bool], float | None] = {}
 _events = sys.stdout  # replaced in main() by a private, non-inheritable copy
 
 
@@ -100,9 +100,12 @@ class Lab:
             plan = RunPlan.from_message(msg["plan"])
             slots = self.slots = Slots(msg["slots"])
             sys.setswitchinterval(request.switch_interval_s or self.default_switch_interval_s)
-            key = (request.workload, request.lock)
+            # everything that changes what one unit costs
+            processes = request.strategy == "processes"
+            key = (request.workload, request.lock, request.race_style, processes)
             if key not in _solo_cache:
-                _solo_cache[key] = workloads.solo_rate(request.workload, request.lock)
+                _solo_cache[key] = workloads.solo_rate(request.workload, request.lock,
+                                                       race_style=request.race_style, processes=processes)
 
             def on_started(startup_s: float) -> None:
                 emit({

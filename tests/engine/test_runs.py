@@ -264,3 +264,20 @@ def test_gilviz_own_processes_are_not_other_programs(session):
     session.run(small("fetch", "threads"))  # starts the embedded server
     own = OwnCpu(session.server)
     assert {p.pid for p in own.procs} == {os.getpid(), session.server.proc.pid}
+
+
+@pytest.mark.parametrize("strategy, race_style, lock", [
+    ("sequential", "plain", False), ("sequential", "call", False), ("processes", "call", True),
+    ("processes", "plain", False),
+])
+def test_full_height_is_what_this_work_does_alone(session, strategy, race_style, lock):
+    """One worker alone runs at about the calibrated solo rate, whatever
+    changes the cost of a unit: the race style, a lock and its kind (processes
+    share a multiprocessing lock), the shared-memory counter of processes."""
+    got = {}
+    result = session.run(
+        RunRequest(workload="race", strategy=strategy, workers=1, size=400_000, race_style=race_style, lock=lock),
+        on_started=lambda s: got.setdefault("solo", s.solo_units_per_s),
+    )
+    ratio = result.units_per_s / got["solo"]
+    assert 0.45 < ratio < 1.6, ratio

@@ -35,21 +35,51 @@ def spec(name: str) -> WorkloadSpec:
         raise KeyError(f"unknown workload {name!r}: use one of {', '.join(NAMES)}") from None
 
 
-def solo_rate(workload: str, lock: bool, seconds: float = 0.15) -> float | None:
-    """Units per second one worker does alone, measured now on this core."""
+#: A calibration that got less than this share of a core was disturbed (the
+#: core was not free): it is measured again.
+CALIBRATION_MIN_CPU_SHARE = 0.9
+CALIBRATION_ATTEMPTS = 3
+
+
+def solo_rate(workload: str, lock: bool, seconds: float = 0.15, race_style: str = "call",
+              processes: bool = False) -> float | None:
+    """Units per second one worker does alone on a free core, measured now,
+    with what changes the cost of a unit: the lock and its kind (a process
+    lock is much slower than a thread lock), the race style, and the counter
+    a process uses (shared memory). A measurement during which the thread got
+    less than 90% of a core is repeated; the best of three is kept."""
     s = spec(workload)
     if s.calibration_units is None:
         return None
+    best = 0.0
+    for _ in range(CALIBRATION_ATTEMPTS):
+        rate, cpu_share = _calibrate(s, lock, seconds, race_style, processes)
+        best = max(best, rate)
+        if cpu_share >= CALIBRATION_MIN_CPU_SHARE:
+            break
+    return best
+
+
+def _calibrate(s: WorkloadSpec, lock: bool, seconds: float, race_style: str,
+               processes: bool) -> tuple[float, float]:
+    """(units per second, share of a core the thread got) of one measurement."""
     import threading
 
+    if processes:
+        import multiprocessing
+
+        cell = race.SharedCell(memoryview(bytearray(8)).cast("q"), 0)
+        the_lock = multiprocessing.get_context().Lock() if lock else None
+    else:
+        cell, the_lock = race.Cell(), (threading.Lock() if lock else None)
     p = LocalProgress()
-    ctx = TaskContext(cell=race.Cell(), lock=threading.Lock() if lock else None)
-    task = Task(label="calibration", amount=s.calibration_units)
-    start = time.perf_counter()
+    ctx = TaskContext(cell=cell, lock=the_lock, race_style=race_style)
+    task = Task(label="calibration", amount=s.calibration_units or 1)
+    cpu0, start = time.thread_time(), time.perf_counter()
     while time.perf_counter() - start < seconds:
         s.runner(p, task, ctx)
     elapsed = time.perf_counter() - start
-    return p.units / elapsed
+    return p.units / elapsed, (time.thread_time() - cpu0) / elapsed
 
 
 __all__ = [
