@@ -58,6 +58,14 @@ def _wait_for_go(go: Any, words: Any) -> None:
 
 
 def _thread_main(slots: Slots, index: int, workload: str, tasks: list, ctx: TaskContext, go: Any, out: dict) -> None:
+    try:
+        _thread_work(slots, index, workload, tasks, ctx, go, out)
+    except BaseException as exc:  # the lab waits for this thread: say why it ended
+        out["crash"] = f"{type(exc).__name__}: {exc}"
+        raise
+
+
+def _thread_work(slots: Slots, index: int, workload: str, tasks: list, ctx: TaskContext, go: Any, out: dict) -> None:
     words = slots.words
     base = slots.base(index)
     words[base + OS_ID] = threading.get_native_id()
@@ -271,6 +279,7 @@ class _WorkerThreads:
         self.outs: list[dict] = [{} for _ in lanes]
         self.go = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.deadline = time.perf_counter() + START_TIMEOUT_S
 
     def start(self) -> None:
         race.counter = 0  # the plain race's global
@@ -288,7 +297,16 @@ class _WorkerThreads:
             t.start()
 
     def start_problem(self) -> str | None:
-        return None  # threads start in moments: wait for them
+        """A thread that ended before it reported its OS id will never start."""
+        for i, t in enumerate(self.threads):
+            if not t.is_alive() and not self.slots.get(i, OS_ID):
+                crash = self.outs[i].get("crash")
+                return f"worker thread {t.name} ended before it started" + (f": {crash}" if crash else "")
+        if self.slots.cancelled:
+            return "cancelled"
+        if time.perf_counter() > self.deadline:
+            return f"worker threads not ready after {START_TIMEOUT_S:g} s"
+        return None
 
     def still_running(self) -> bool:
         alive = [t for t in self.threads if t.is_alive()]

@@ -141,3 +141,26 @@ def test_the_plan_gives_each_worker_its_planned_units():
     assert embedded.planned_units() == (200, 100)
     real = make_plan(RunRequest(workload="fetch", strategy="threads", workers=2, urls=urls))
     assert real.planned_units() == (None, None)
+
+
+def test_a_worker_thread_that_dies_before_it_starts_fails_the_run_at_once(monkeypatch):
+    """It never reports its OS id; the lab must not wait 90 s for it."""
+    import time
+
+    from gilviz.engine import strategies
+
+    def broken(*args) -> None:  # as on Python 3.7, before the thread wrote its OS id
+        raise AttributeError("module 'threading' has no attribute 'get_native_id'")
+
+    monkeypatch.setattr(strategies, "_thread_work", broken)
+    request = RunRequest(workload="count", strategy="threads", workers=2, size=1000)
+    slots = sl.Slots.create(2)
+    try:
+        t0 = time.perf_counter()
+        outcome = strategies.execute(request, make_plan(request), slots, lambda startup_s: None)
+        assert time.perf_counter() - t0 < 5
+    finally:
+        slots.close()
+        slots.unlink()
+    assert len(outcome.errors) == 1
+    assert "ended before it started" in outcome.errors[0] and "get_native_id" in outcome.errors[0]
