@@ -135,7 +135,6 @@ class GilvizApp(App[int]):
         self.last_result: RunResult | None = None
         self.screenshot_dir = screenshot_dir or os.getcwd()
         self.draw_hz = draw_hz
-        self.frames = 0  # frames drawn, for the benchmark
         self._drawn = (-1, -1)
         self._header_status: Text | None = None
         self._session_closed = False
@@ -247,7 +246,6 @@ class GilvizApp(App[int]):
         if key == self._drawn and not force:
             return
         self._drawn = key
-        self.frames += 1
         view = self.live.view(lanes.columns.timeline_w, visible)
         workload = view.started.request.workload if view.started is not None else self.mode.workload
         with self.batch_update():
@@ -292,7 +290,7 @@ class GilvizApp(App[int]):
             self.post_message(RunBegan(started))
 
         def on_result(result: RunResult) -> None:
-            self.post_message(RunEnded(result, self._urls_of(session, request, result)))
+            self.post_message(RunEnded(result, request.urls))
 
         try:
             if compare:
@@ -307,10 +305,6 @@ class GilvizApp(App[int]):
         finally:
             self.live.finish()
             self.post_message(RunIdle())
-
-    @staticmethod
-    def _urls_of(session, request: RunRequest, result: RunResult) -> tuple[str, ...]:
-        return request.urls
 
     # -- messages from the run's thread -----------------------------------------
 

@@ -59,18 +59,6 @@ def short_task(label: str, width: int) -> str:
     return label
 
 
-def human_units(n: float, unit: str) -> str:
-    if unit == "bytes":
-        for name, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-            if n >= size:
-                return f"{n / size:.1f} {name}"
-        return f"{n:.0f} B"
-    for name, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f}{name}"
-    return f"{n:.0f}"
-
-
 class Lanes(Widget):
     """Every worker of the current run, one row each, with its timeline."""
 

@@ -84,10 +84,6 @@ class Scoreboard(DataTable):
         self._rebuild()
         return row
 
-    def clear_results(self) -> None:
-        self.rows_data.clear()
-        self._rebuild()
-
     def _rebuild(self) -> None:
         self.clear()
         best = best_indices(self.rows_data)
