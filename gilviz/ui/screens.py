@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,25 +13,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from .widgets import _glyphs as g
-
-
-def key_label(binding: Binding) -> str:
-    if binding.key_display:
-        return binding.key_display
-    names = {
-        "enter": "Enter",
-        "space": "Space",
-        "escape": "Esc",
-        "plus": "+",
-        "equals_sign": "=",
-        "minus": "-",
-        "left_square_bracket": "[",
-        "right_square_bracket": "]",
-        "question_mark": "?",
-        "ctrl+s": "Ctrl+S",
-        "ctrl+c": "Ctrl+C",
-    }
-    return " / ".join(names.get(k.strip(), k.strip()) for k in binding.key.split(","))
 
 
 class HelpScreen(ModalScreen[None]):
@@ -55,12 +38,17 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.key_bindings = bindings
 
+    def key_label(self, binding: Binding) -> str:
+        """Every key of ``binding`` as the footer shows it (``App.get_key_display``)."""
+        shown = (self.app.get_key_display(replace(binding, key=key.strip())) for key in binding.key.split(","))
+        return " / ".join(dict.fromkeys(shown))
+
     def compose(self) -> ComposeResult:
         keys = Table.grid(padding=(0, 2))
         keys.add_column(style="bold #ffd23f", no_wrap=True)
         keys.add_column()
         for binding in self.key_bindings:
-            keys.add_row(key_label(binding), binding.tooltip or binding.description)
+            keys.add_row(self.key_label(binding), binding.tooltip or binding.description)
         keys.add_row("Ctrl+P", "Command palette: every action by name")
         legend = Table.grid(padding=(0, 2))
         legend.add_column(no_wrap=True)
