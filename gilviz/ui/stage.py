@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -26,7 +26,8 @@ from gilviz.engine.session import default_workers
 from gilviz.engine.workloads import WORKLOADS, spec
 
 from .screens import HelpScreen
-from .widgets import CoreMeters, Explainer, LabHeader, Lanes, Scoreboard
+from .timeline import RunView
+from .widgets import CoreMeters, Explainer, LabHeader, Lanes, LanesHeader, Legend, Scoreboard
 
 if TYPE_CHECKING:
     from .app import GilvizApp
@@ -116,6 +117,7 @@ class StageScreen(Screen[None]):
         self.failure: str | None = None  # why the phase is FAILED (or why the run in progress failed)
         self._drawn = (-1, -1)
         self._header_status: Text | None = None
+        self._ready = False  # mounted, with every widget: drawing may start
 
     @property
     def gilviz(self) -> GilvizApp:
@@ -124,13 +126,15 @@ class StageScreen(Screen[None]):
     # -- layout ---------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        lanes, meters, scoreboard = Lanes(id="lanes"), CoreMeters(id="meters"), Scoreboard(id="scoreboard")
-        lanes.border_title, meters.border_title, scoreboard.border_title = "Lanes", "CPU", "Scoreboard"
         yield LabHeader(id="header")
         with Horizontal(id="stage"):
-            yield lanes
-            yield meters
-        yield scoreboard
+            with Vertical(id="lanes-panel", classes="panel") as panel:
+                panel.border_title = "Lanes"
+                yield LanesHeader()
+                yield Lanes(id="lanes")
+                yield Legend()
+            yield self._titled(CoreMeters(id="meters", classes="panel"), "CPU")
+        yield self._titled(Scoreboard(id="scoreboard", classes="panel"), "Scoreboard")
         yield Explainer(id="explainer")
         yield Static(
             f"gilviz needs a terminal of at least {MIN_SIZE[0]}x{MIN_SIZE[1]}: make this one larger "
@@ -139,14 +143,19 @@ class StageScreen(Screen[None]):
         )
         yield Footer(compact=True)
 
+    @staticmethod
+    def _titled(widget, title: str):
+        widget.border_title = title
+        return widget
+
     def on_mount(self) -> None:
-        self.query_one(Lanes).period_s = getattr(self.gilviz.session, "period_s", None)
+        self._ready = True
+        self.query_one(LanesHeader).period_s = getattr(self.gilviz.session, "period_s", None)
+        # lanes scrolled into view need their timelines now, not at the next tick
+        self.watch(self.query_one(Lanes), "scroll_y", lambda: self.draw(force=True), init=False)
         self.show_mode()
         self.draw(force=True)
         self.set_interval(1 / self.gilviz.draw_hz, self.draw)
-
-    def on_lanes_scrolled(self, message: Lanes.Scrolled) -> None:
-        self.draw(force=True)
 
     def on_resize(self) -> None:
         for footer in self.query(Footer):
@@ -196,7 +205,7 @@ class StageScreen(Screen[None]):
 
     def draw(self, force: bool = False) -> None:
         """Paint the latest measurements: at most one frame per timer tick."""
-        if not self.app.screen_stack:  # the app is shutting down
+        if not self._ready or not self.app.screen_stack:  # not mounted yet, or shutting down
             return
         lanes = self.query_one(Lanes)
         if not lanes.is_mounted:
@@ -212,7 +221,7 @@ class StageScreen(Screen[None]):
         last = self.gilviz.last_result
         finished = last if not self.phase.running and last and not last.cancelled else None
         with self.app.batch_update():
-            lanes.show(view if view.started is not None else None, workload, self.hint())
+            self._show_lanes(view if view.started is not None else None, workload)
             self.query_one(CoreMeters).show(
                 view, lab.cpu_count if lab else None, finished.cores_used if finished else None
             )
@@ -220,12 +229,14 @@ class StageScreen(Screen[None]):
                 self.show_header()
 
     def show_header(self) -> None:
+        if not self._ready:
+            return
         self._header_status = self.status()
         self.query_one(LabHeader).show(self.gilviz.lab, self.mode, self.switch_interval(), self._header_status)
 
     def show_mode(self) -> None:
         """The mode or the state changed: header, explainer, lanes' hint."""
-        if not self.app.screen_stack:  # a late message while the app shuts down
+        if not self._ready or not self.app.screen_stack:  # an early or a late message
             return
         lab = self.gilviz.lab
         self.show_header()
@@ -234,9 +245,15 @@ class StageScreen(Screen[None]):
             self.mode.race_style,
         )
         if not self.phase.running:
-            lanes = self.query_one(Lanes)
-            started = lanes.view.started if lanes.view else None
-            lanes.show(lanes.view, started.request.workload if started else self.mode.workload, self.hint())
+            view = self.query_one(Lanes).view
+            self._show_lanes(view, view.started.request.workload if view and view.started else self.mode.workload)
+
+    def _show_lanes(self, view: RunView | None, workload: str) -> None:
+        lanes = self.query_one(Lanes)
+        lanes.show(view, workload, self.hint())
+        total = len(view.lanes) if view is not None else 0
+        self.query_one(LanesHeader).show(view.t_s if view is not None else None, lanes.visible_lanes(), total)
+        self.query_one(Legend).show(workload)
 
     # -- what the app tells the stage -------------------------------------------
 
@@ -249,7 +266,7 @@ class StageScreen(Screen[None]):
         self.draw(force=True)
 
     def run_began(self) -> None:
-        self.query_one(Lanes).first_lane = 0
+        self.query_one(Lanes).scroll_home(animate=False)
         self.show_mode()
         self.draw(force=True)
 

@@ -27,7 +27,7 @@ async def test_enter_runs_the_mode_and_the_scoreboard_gets_a_row():
         lanes = app.query_one(Lanes)
         assert len(lanes.view.lanes) == 4
         assert len(app.query_one(Scoreboard).rows_data) == 1
-        text = "".join(seg.text for seg in lanes.render_line(1))
+        text = "".join(seg.text for seg in lanes.render_line(0))
         assert "thread-0" in text and "5000" in text
 
 
@@ -382,5 +382,5 @@ async def test_scrolling_the_lanes_draws_the_timelines_that_come_into_view():
             lanes.post_message(MouseScrollDown(lanes, 5, 5, 0, 0, 0, False, False, False))
         await pilot.pause()
         await pilot.pause()
-        assert lanes.first_lane == 40 - rows
+        assert lanes.scroll_offset.y == 40 - rows
         assert lanes.view.lanes[39].cells  # now on screen, with its history
