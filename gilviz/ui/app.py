@@ -26,6 +26,7 @@ from gilviz.engine.session import RunFailed
 from .messages import LabFailed, LabReady, RunBegan, RunEnded, RunIdle
 from .screens import HelpScreen
 from .stage import MIN_SIZE, StageScreen
+from .theme import GILVIZ_THEME
 from .timeline import LiveRun
 
 #: Frames per second of the drawing timer.
@@ -54,6 +55,8 @@ class GilvizApp(App[int]):
         draw_hz: float = DRAW_HZ,
     ) -> None:
         super().__init__()
+        self.register_theme(GILVIZ_THEME)
+        self.theme = GILVIZ_THEME.name
         if session_factory is None:
             from gilviz.engine.session import Session
 

@@ -180,21 +180,22 @@ class StageScreen(Screen[None]):
 
     def status(self) -> Text:
         phase, last = self.phase, self.gilviz.last_result
+        status = self.query_one(LabHeader).status
         if self.failure:
-            return Text(f"✗ {self.failure}", "bold #ff4a4a")
+            return status(f"✗ {self.failure}", "failed")
         if phase.stopping:
-            return Text("■ stopping…", "bold #ff8c1a")
+            return status("■ stopping…", "stopping")
         if phase.running:
             # The elapsed time is drawn by the lanes (cheap); the header only
             # changes on coarse events, since updating it costs a layout pass.
             what = "comparing" if phase == Phase.COMPARING else "running"
             t = "" if self.gilviz.live.view(0).t_s is not None else " (starting workers)"
-            return Text(f"● {what}{t}   x to stop", "bold #3ddc84")
+            return status(f"● {what}{t}   x to stop", "running")
         if last is not None and not last.cancelled:
-            return Text(f"✓ {last.workload} × {last.strategy} took {last.wall_s:.2f} s   ⏎ run again", "#3ddc84")
+            return status(f"✓ {last.workload} × {last.strategy} took {last.wall_s:.2f} s   ⏎ run again", "done")
         if self.gilviz.lab is None:
-            return Text("starting the lab…", "#9a9a9a")
-        return Text("ready: press ⏎ to run, ? for help", "bold #ffd23f")
+            return status("starting the lab…", "starting")
+        return status("ready: press ⏎ to run, ? for help", "ready")
 
     def hint(self) -> str:
         workers = "1 worker" if self.mode.strategy == "sequential" else f"{self.mode.workers} {self.mode.strategy}"

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from rich.segment import Segment
-from rich.style import Style
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -62,8 +61,10 @@ def short_task(label: str, width: int) -> str:
     return label
 
 
-class LanesHeader(Widget):
+class LanesHeader(g.GlyphStyles, Widget):
     """The lanes' column titles, the time scale and which lanes are on screen."""
+
+    COMPONENT_CLASSES = g.COMPONENT_CLASSES
 
     DEFAULT_CSS = """
     LanesHeader {
@@ -99,12 +100,15 @@ class LanesHeader(Widget):
             more = f" lanes {visible.start + 1}-{min(total, visible.stop)} of {total} (scroll)"
         clock = f", {t_s:.1f} s" if t_s is not None else ""
         timeline = f" time → 1 cell = {ms}{clock}{more}"
-        segments = [Segment(text, g.DIM), Segment(timeline[: max(0, cols.timeline_w)], g.DIM)]
+        dim = self.glyph_style(g.DIM)
+        segments = [Segment(text, dim), Segment(timeline[: max(0, cols.timeline_w)], dim)]
         return Strip(segments).adjust_cell_length(width)
 
 
-class Legend(Widget):
+class Legend(g.GlyphStyles, Widget):
     """What the glyphs of the lanes mean, for the workload on screen."""
+
+    COMPONENT_CLASSES = g.COMPONENT_CLASSES
 
     DEFAULT_CSS = """
     Legend {
@@ -148,13 +152,15 @@ class Legend(Widget):
             if used:
                 lines[-1].append(Segment("   "))
                 used += 3
-            lines[-1] += [Segment(glyph, style), Segment(" " + text, g.DIM)]
+            lines[-1] += [Segment(glyph, self.glyph_style(style)), Segment(" " + text, self.glyph_style(g.DIM))]
             used += item
         return [Strip(segments).adjust_cell_length(width) for segments in lines]
 
 
-class Lanes(ScrollView):
+class Lanes(g.GlyphStyles, ScrollView):
     """Every worker of the current run, one row each, with its timeline."""
+
+    COMPONENT_CLASSES = g.COMPONENT_CLASSES
 
     DEFAULT_CSS = """
     Lanes {
@@ -213,7 +219,7 @@ class Lanes(ScrollView):
         if not lanes:
             lines = self._hint_lines(width)
             if 1 <= y < 1 + len(lines):
-                return Strip([Segment(lines[y - 1], g.LABEL)]).adjust_cell_length(width)
+                return Strip([Segment(lines[y - 1], self.glyph_style(g.LABEL))]).adjust_cell_length(width)
             return Strip.blank(width)
         index = self.scroll_offset.y + y
         if index >= len(lanes):
@@ -229,26 +235,27 @@ class Lanes(ScrollView):
         sample = lane.sample
         ident = lane.identity
         os_id = (sample.os_id if sample is not None and sample.os_id else ident.os_id) or 0
-        name_style = Style(color="#c792ea", bold=True) if ident.kind == "process" else Style(color="#82aaff", bold=True)
+        style = self.glyph_style
+        name_style = style(g.PROCESS if ident.kind == "process" else g.THREAD)
         segments = [
             Segment(f"{ident.name[:NAME_W]:<{NAME_W}} ", name_style),
-            Segment(f"{(str(os_id) if os_id else '–'):>{ID_W}} ", g.DIM),
+            Segment(f"{(str(os_id) if os_id else '–'):>{ID_W}} ", style(g.DIM)),
         ]
         if cols.task_w:
-            segments.append(Segment(f"{short_task(lane.task, cols.task_w):<{cols.task_w}} ", g.TEXT))
+            segments.append(Segment(f"{short_task(lane.task, cols.task_w):<{cols.task_w}} ", style(g.TEXT)))
         done_text, done_style = self._done(lane)
-        segments.append(Segment(f"{done_text:>{DONE_W}} ", done_style))
+        segments.append(Segment(f"{done_text:>{DONE_W}} ", style(done_style)))
         if sample is None or sample.state in (WorkerState.DONE, WorkerState.CANCELLED) and sample.units_delta == 0:
             cpu_text, cpu_style = "–", g.DIM
         else:
             cpu_text, cpu_style = f"{sample.cpu_share * 100:.0f}%", g.load_style(sample.cpu_share)
-        segments.append(Segment(f"{cpu_text:>{CPU_W}} ", cpu_style))
-        segments.append(Segment("│", g.DIM))
+        segments.append(Segment(f"{cpu_text:>{CPU_W}} ", style(cpu_style)))
+        segments.append(Segment("│", style(g.DIM)))
         segments += self._cells(lane, cols.timeline_w)
         return Strip(segments).adjust_cell_length(width)
 
     @staticmethod
-    def _done(lane: LaneView) -> tuple[str, Style]:
+    def _done(lane: LaneView) -> tuple[str, str]:
         sample = lane.sample
         if sample is None:
             return "–", g.DIM
@@ -260,21 +267,20 @@ class Lanes(ScrollView):
             return f"{pct}%", style
         return f"{sample.tasks_done}/{sample.tasks_total}", g.VALUE
 
-    @staticmethod
-    def _cells(lane: LaneView, width: int) -> list[Segment]:
+    def _cells(self, lane: LaneView, width: int) -> list[Segment]:
         if width <= 0:
             return []
         cells = lane.cells[-width:]
         segments: list[Segment] = []
         run_text: list[str] = []
-        run_style: Style | None = None
+        run_style: str | None = None
         for cell in cells:
             text, style = g.glyph(cell)
             if style is not run_style and run_text:
-                segments.append(Segment("".join(run_text), run_style))
+                segments.append(Segment("".join(run_text), self.glyph_style(run_style)))
                 run_text = []
             run_style = style
             run_text.append(text)
         if run_text:
-            segments.append(Segment("".join(run_text), run_style))
+            segments.append(Segment("".join(run_text), self.glyph_style(run_style)))
         return segments
