@@ -153,6 +153,7 @@ class StageScreen(Screen[None]):
         self.query_one(LanesHeader).period_s = getattr(self.gilviz.session, "period_s", None)
         # lanes scrolled into view need their timelines now, not at the next tick
         self.watch(self.query_one(Lanes), "scroll_y", lambda: self.draw(force=True), init=False)
+        self.app.theme_changed_signal.subscribe(self, self.on_theme_changed)
         self.show_mode()
         self.draw(force=True)
         self.set_interval(1 / self.gilviz.draw_hz, self.draw)
@@ -168,7 +169,13 @@ class StageScreen(Screen[None]):
         self.show_mode()
 
     def watch_phase(self) -> None:
+        self.show_header()  # the status; the footer refreshes itself (bindings=True)
+
+    def on_theme_changed(self, theme: object) -> None:
+        """Text already drawn keeps the colours it was made with: make it again."""
         self.show_mode()
+        self.query_one(Scoreboard).restyle()
+        self.draw(force=True)
 
     # -- drawing ----------------------------------------------------------------
 

@@ -384,3 +384,19 @@ async def test_scrolling_the_lanes_draws_the_timelines_that_come_into_view():
         await pilot.pause()
         assert lanes.scroll_offset.y == 40 - rows
         assert lanes.view.lanes[39].cells  # now on screen, with its history
+
+
+@async_test
+async def test_a_theme_switch_recolours_what_is_already_drawn():
+    """Colours come from the theme: after a switch (the palette's theme picker)
+    no colour of the default theme is left on screen."""
+    app, fake = make_app(workload="race")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("v")
+        await settle(app, pilot)
+        app.theme = "textual-light"
+        for _ in range(3):
+            await pilot.pause()
+        svg = app.export_screenshot().lower()
+        for colour in ("#0c0c10", "#1c1c28", "#3ddc84", "#ff4a4a", "#ffd23f"):
+            assert colour not in svg

@@ -127,6 +127,10 @@ class Legend(g.GlyphStyles, Widget):
             self.workload = workload
             self.refresh(layout=True)  # an I/O workload's legend may take another number of lines
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._lines_key = None  # the cached lines hold the old theme's colours
+
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self._legend_lines(width))
 

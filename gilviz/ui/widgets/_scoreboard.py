@@ -89,6 +89,10 @@ class Scoreboard(DataTable):
         self._rebuild()
         return row
 
+    def restyle(self) -> None:
+        """The theme changed: the rows' colours come from it."""
+        self._rebuild()
+
     def _rebuild(self) -> None:
         self.clear()
         best = best_indices(self.rows_data)
