@@ -1,9 +1,10 @@
-"""GilvizApp: the live stage. Lanes, core meters, scoreboard, explainer, keys.
+"""GilvizApp: the life cycle of the lab and its runs; the stage is a screen.
 
-The workers run in the lab, another process, driven by a
+:class:`~gilviz.ui.stage.StageScreen` draws the lanes, core meters,
+scoreboard and explainer, and holds the keys. The workers run in the lab, another process, driven by a
 :class:`~gilviz.engine.session.Session` from one Textual thread worker. The
 session's per-tick callback only writes into :class:`~gilviz.ui.timeline.LiveRun`
-(fixed-size rings); a timer draws the latest state about ten times a second.
+(fixed-size rings); the stage's timer draws the latest state about ten times a second.
 Only coarse events (lab ready, run began, run ended, failure) are posted as
 messages. So the UI never waits on the workers and its cost does not grow
 with the number of samples.

@@ -128,10 +128,10 @@ class StageScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield LabHeader(id="header")
         with Horizontal(id="stage"):
-            with Vertical(id="lanes-panel", classes="panel") as panel:
+            with Vertical(id="lanes", classes="panel") as panel:  # #lanes: the bordered panel
                 panel.border_title = "Lanes"
                 yield LanesHeader()
-                yield Lanes(id="lanes")
+                yield Lanes()
                 yield Legend()
             yield self._titled(CoreMeters(id="meters", classes="panel"), "CPU")
         yield self._titled(Scoreboard(id="scoreboard", classes="panel"), "Scoreboard")
