@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,26 +16,9 @@ from textual.widgets import Static
 from .widgets import _glyphs as g
 
 
-def key_label(binding: Binding) -> str:
-    if binding.key_display:
-        return binding.key_display
-    names = {
-        "enter": "Enter",
-        "space": "Space",
-        "escape": "Esc",
-        "plus": "+",
-        "equals_sign": "=",
-        "minus": "-",
-        "left_square_bracket": "[",
-        "right_square_bracket": "]",
-        "question_mark": "?",
-        "ctrl+s": "Ctrl+S",
-        "ctrl+c": "Ctrl+C",
-    }
-    return " / ".join(names.get(k.strip(), k.strip()) for k in binding.key.split(","))
+class HelpScreen(g.GlyphStyles, ModalScreen[None]):
+    COMPONENT_CLASSES = g.COMPONENT_CLASSES | {"help--key"}
 
-
-class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,question_mark,q", "dismiss", "Close help"),
     ]
@@ -41,11 +27,14 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen {
         align: center middle;
     }
+    HelpScreen .help--note {
+        color: $foreground-muted;
+    }
     HelpScreen > VerticalScroll {
         width: 90%;
         max-width: 96;
         height: 90%;
-        border: thick #ffd23f;
+        border: thick $accent;
         background: $surface;
         padding: 0 1;
     }
@@ -55,12 +44,22 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.key_bindings = bindings
 
+    def glyph_colour(self, name: str) -> Style:
+        """A glyph's colour and weight, on the help's own background."""
+        style = self.glyph_style(name)
+        return Style(color=style.color, bold=style.bold)
+
+    def key_label(self, binding: Binding) -> str:
+        """Every key of ``binding`` as the footer shows it (``App.get_key_display``)."""
+        shown = (self.app.get_key_display(replace(binding, key=key.strip())) for key in binding.key.split(","))
+        return " / ".join(dict.fromkeys(shown))
+
     def compose(self) -> ComposeResult:
         keys = Table.grid(padding=(0, 2))
-        keys.add_column(style="bold #ffd23f", no_wrap=True)
+        keys.add_column(style=self.get_component_rich_style("help--key", partial=True), no_wrap=True)
         keys.add_column()
         for binding in self.key_bindings:
-            keys.add_row(key_label(binding), binding.tooltip or binding.description)
+            keys.add_row(self.key_label(binding), binding.tooltip or binding.description)
         keys.add_row("Ctrl+P", "Command palette: every action by name")
         legend = Table.grid(padding=(0, 2))
         legend.add_column(no_wrap=True)
@@ -70,18 +69,17 @@ class HelpScreen(ModalScreen[None]):
             for glyph, style, text in g.legend_items(io_bound):
                 if glyph not in seen:
                     seen.add(glyph)
-                    legend.add_row(Text(glyph, style), text)
+                    legend.add_row(Text(glyph, self.glyph_colour(style)), text)
         with VerticalScroll():
             yield Static(Text("gilviz keys", style="bold"))
             yield Static(keys)
             yield Static(Text("\nLanes: one cell per sample period (100 ms)", style="bold"))
             yield Static(legend)
             yield Static(
-                Text(
-                    "\nCores used is the lab's CPU seconds per wall second: 1.0 means one core's worth, "
-                    "however the OS spreads it over the per-core bars. Press Esc, ? or q to close.",
-                    style="#9a9a9a",
-                )
+                "\nCores used is the lab's CPU seconds per wall second: 1.0 means one core's worth, "
+                "however the OS spreads it over the per-core bars. Press Esc, ? or q to close.",
+                classes="help--note",
+                markup=False,
             )
 
     def action_dismiss(self) -> None:

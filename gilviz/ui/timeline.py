@@ -166,10 +166,6 @@ class LiveRun:
             self._running = False
             self.version += 1
 
-    @property
-    def running(self) -> bool:
-        return self._running
-
     def view(self, cells: int, visible: range | None = None) -> RunView:
         """A consistent copy of the newest ``cells`` cells of every lane in
         ``visible`` (all lanes if None); the others come without cells, so a

@@ -108,10 +108,10 @@ async def test_stop_then_a_new_mode_runs_cleanly():
         await pilot.press("enter")
         await until(pilot, lambda: app.running and app.live.view(0).t_s is not None)
         await pilot.press("r")  # changing the mode stops the run first
-        assert app.mode.workload == "race"
+        assert app.stage.mode.workload == "race"
         await until(pilot, lambda: not app.running)
         assert app.query_one(Scoreboard).rows_data == []  # the stopped run is not scored
-        app.mode = RunRequest(workload="race", strategy="threads", workers=2, size=20_000)
+        app.stage.mode = RunRequest(workload="race", strategy="threads", workers=2, size=20_000)
         await pilot.press("enter")
         await until(pilot, lambda: len(app.query_one(Scoreboard).rows_data) == 1 and not app.running)
         assert app.query_one(Scoreboard).rows_data[0].result.workload == "race"
@@ -131,7 +131,7 @@ async def test_256_workers_in_the_app_with_keys_still_answering(strategy):
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.lab is not None)
         await pilot.press("enter")
-        await until(pilot, lambda: app.running and app.lanes.view is not None and len(app.lanes.view.lanes) == 256)
+        await until(pilot, lambda: app.running and app.stage.query_one(Lanes).view is not None and len(app.stage.query_one(Lanes).view.lanes) == 256)
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), 30)
         await pilot.press("escape")
@@ -151,12 +151,12 @@ async def test_the_lab_killed_mid_run_shows_why_and_the_next_run_works():
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.lab is not None)
         await pilot.press("enter")
-        await until(pilot, lambda: app.running and app.lanes.view is not None)
+        await until(pilot, lambda: app.running and app.stage.query_one(Lanes).view is not None)
         psutil.Process(app.session.lab.pid).kill()
         await until(pilot, lambda: not app.running, 30)
-        assert "SIGKILL" in str(app.status())
+        assert "SIGKILL" in str(app.stage.status())
         assert any("SIGKILL" in str(n.message) for n in app._notifications)
-        app.mode = RunRequest(workload="count", strategy="threads", workers=2, size=500_000)
+        app.stage.mode = RunRequest(workload="count", strategy="threads", workers=2, size=500_000)
         await pilot.press("enter")
         await until(pilot, lambda: len(app.query_one(Scoreboard).rows_data) == 1 and not app.running)
         assert app.query_one(Scoreboard).rows_data[0].result.units == 500_000

@@ -8,13 +8,13 @@ from textual.widgets import Footer
 from gilviz.engine.model import MAX_WORKERS, MIN_WORKERS
 from gilviz.ui.app import GilvizApp
 from gilviz.ui.screens import HelpScreen
-from gilviz.ui.widgets import Lanes, Scoreboard
+from gilviz.ui.widgets import Explainer, Lanes, Scoreboard
 
 from .conftest import FakeLab, async_test, make_app, settle
 
 
 def enabled(app: GilvizApp, action: str, *params) -> bool | None:
-    return app.check_action(action, params)
+    return app.stage.check_action(action, params)
 
 
 @async_test
@@ -27,7 +27,7 @@ async def test_enter_runs_the_mode_and_the_scoreboard_gets_a_row():
         lanes = app.query_one(Lanes)
         assert len(lanes.view.lanes) == 4
         assert len(app.query_one(Scoreboard).rows_data) == 1
-        text = "".join(seg.text for seg in lanes.render_line(1))
+        text = "".join(seg.text for seg in lanes.render_line(0))
         assert "thread-0" in text and "5000" in text
 
 
@@ -46,7 +46,7 @@ async def test_workload_keys(key, workload):
     app, fake = make_app(workload="race" if workload != "race" else "count")
     async with app.run_test() as pilot:
         await pilot.press(key)
-        assert app.mode.workload == workload
+        assert app.stage.mode.workload == workload
         assert enabled(app, "workload", workload) is None  # the current one is dimmed
         await pilot.press("enter")
         await settle(app, pilot)
@@ -59,7 +59,7 @@ async def test_strategy_keys(key, strategy):
     app, fake = make_app(strategy="processes" if strategy != "processes" else "threads")
     async with app.run_test() as pilot:
         await pilot.press(key)
-        assert app.mode.strategy == strategy
+        assert app.stage.mode.strategy == strategy
         assert enabled(app, "strategy", strategy) is None
 
 
@@ -68,11 +68,11 @@ async def test_plus_and_minus_change_workers_within_bounds():
     app, fake = make_app(workers=2)
     async with app.run_test() as pilot:
         await pilot.press("plus", "plus", "equals_sign")
-        assert app.mode.workers == 5
+        assert app.stage.mode.workers == 5
         await pilot.press(*["minus"] * 10)
-        assert app.mode.workers == MIN_WORKERS
+        assert app.stage.mode.workers == MIN_WORKERS
         assert enabled(app, "workers", -1) is None
-        app.mode = app.mode.__class__(workers=MAX_WORKERS)
+        app.stage.mode = app.stage.mode.__class__(workers=MAX_WORKERS)
         assert enabled(app, "workers", 1) is None
 
 
@@ -83,13 +83,13 @@ async def test_brackets_step_the_switch_interval():
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert app.switch_interval() == 0.005  # the lab's, until changed
+        assert app.stage.switch_interval() == 0.005  # the lab's, until changed
         await pilot.press("right_square_bracket")
-        assert app.mode.switch_interval_s == 0.01
+        assert app.stage.mode.switch_interval_s == 0.01
         await pilot.press("right_square_bracket", "right_square_bracket", "right_square_bracket")
-        assert app.mode.switch_interval_s == 0.1
+        assert app.stage.mode.switch_interval_s == 0.1
         await pilot.press("left_square_bracket")
-        assert app.mode.switch_interval_s == 0.05
+        assert app.stage.mode.switch_interval_s == 0.05
         await pilot.press(*["left_square_bracket"] * 12)
         assert enabled(app, "switch", -1) is None
         await pilot.press("enter")
@@ -103,11 +103,11 @@ async def test_lock_only_applies_to_race():
     async with app.run_test() as pilot:
         assert enabled(app, "lock") is None
         await pilot.press("l")
-        assert app.mode.lock is False
+        assert app.stage.mode.lock is False
         await pilot.press("r", "l")
-        assert app.mode.lock is True
+        assert app.stage.mode.lock is True
         await pilot.press("l")
-        assert app.mode.lock is False
+        assert app.stage.mode.lock is False
 
 
 @async_test
@@ -140,7 +140,7 @@ async def test_changing_the_mode_during_a_run_stops_it_first():
         assert fake.in_run.wait(5)
         await pilot.press("p")
         assert fake.cancelled.is_set()
-        assert app.mode.strategy == "processes"
+        assert app.stage.mode.strategy == "processes"
         await pilot.press("enter")  # queued until the stopped run has returned
         for _ in range(500):
             if len(fake.requests) == 2:
@@ -223,20 +223,22 @@ async def test_every_binding_is_in_the_footer_with_a_description():
     async with app.run_test(size=(200, 30)) as pilot:
         footer = app.query_one(Footer)
         assert footer is not None
-        for binding in app.BINDINGS:
+        for binding in app.stage.BINDINGS:
             assert binding.description
         shown = {b.action for (_, b, _, _) in app.screen.active_bindings.values()}
-        assert {"run", "stop", "compare", "lock", "help", "quit", "save_svg"} <= shown
+        assert {"run", "stop", "compare", "lock", "help", "app.quit", "save_svg"} <= shown
 
 
 @async_test
 async def test_every_action_is_in_the_command_palette():
     app, fake = make_app(workload="race")
     async with app.run_test() as pilot:
-        titles = {c.title for c in app.get_system_commands(app.screen)}
-        assert {"Run", "Compare sequential, threads, processes", "Workload: fetch", "Strategy: processes",
-                "Toggle the lock (race)", "Save an SVG screenshot", "Help: every key"} <= titles
-        assert "Workload: race" not in titles  # it is the current one
+        commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert {"Run", "Compare", "Workload: fetch", "Strategy: procs", "Workers: +1", "Switch: ×2",
+                "Lock", "+=1", "SVG", "Help", "Quit"} <= set(commands)
+        assert "Workload: race" not in commands  # it is the current one
+        assert "Trace" not in commands  # nothing to export yet: dimmed keys are left out
+        assert commands["Lock"] == "Race: take a lock around read and write, or not"  # the binding's tooltip
 
 
 @async_test
@@ -246,12 +248,12 @@ async def test_a_failed_lab_shows_a_message_and_the_app_stays_usable():
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("enter")
         await settle(app, pilot)
-        assert "died" in (app.failure or "")
+        assert "died" in (app.stage.failure or "")
         assert enabled(app, "run") is True
         fake.fail = None
         await pilot.press("enter")
         await settle(app, pilot)
-        assert app.failure is None
+        assert app.stage.failure is None
         assert len(app.query_one(Scoreboard).rows_data) == 1
 
 
@@ -262,7 +264,7 @@ async def test_a_worker_error_is_shown_and_scored():
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("enter")
         await settle(app, pilot)
-        assert "Connection refused" in app.failure
+        assert "Connection refused" in app.stage.failure
         row = app.query_one(Scoreboard).rows_data[0]
         assert row.result.errors
 
@@ -302,28 +304,28 @@ async def test_a_default_worker_count_follows_the_workload():
     app = GilvizApp(RunRequest(workload="count", workers=4), session_factory=FakeLab().session)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f")
-        assert app.mode.workers == 6
+        assert app.stage.mode.workers == 6
         await pilot.press("c")
-        assert app.mode.workers == 4
+        assert app.stage.mode.workers == 4
         await pilot.press("plus", "f")
-        assert app.mode.workers == 5
+        assert app.stage.mode.workers == 5
 
 
 @async_test
 async def test_k_switches_the_race_between_plain_and_read_call_write():
     app, fake = make_app(workload="count")
     async with app.run_test(size=(120, 40)) as pilot:
-        assert app.check_action("race_style", ()) is None  # dimmed outside the race
+        assert app.stage.check_action("race_style", ()) is None  # dimmed outside the race
         await pilot.press("k")
-        assert app.mode.race_style == "call"
+        assert app.stage.mode.race_style == "call"
         await pilot.press("r", "k")
-        assert app.mode.race_style == "plain"
-        assert "counter += 1" in str(app.explainer.render())
+        assert app.stage.mode.race_style == "plain"
+        assert "counter += 1" in str(app.stage.query_one(Explainer).render())
         await pilot.press("enter")
         await settle(app, pilot)
         assert fake.requests[-1].race_style == "plain"
         await pilot.press("k")
-        assert app.mode.race_style == "call"
+        assert app.stage.mode.race_style == "call"
 
 
 @async_test
@@ -333,7 +335,7 @@ async def test_e_exports_the_last_run_as_a_chrome_trace(tmp_path):
     fake = FakeLab()
     app = GilvizApp(session_factory=fake.session, screenshot_dir=str(tmp_path))
     async with app.run_test() as pilot:
-        assert app.check_action("export_trace", ()) is None  # nothing to export yet
+        assert app.stage.check_action("export_trace", ()) is None  # nothing to export yet
         await pilot.press("enter")
         await settle(app, pilot)
         await pilot.press("e")
@@ -353,14 +355,14 @@ async def test_a_tiny_terminal_gets_a_message_not_a_jumble():
         await pilot.pause()
         too_small = app.query_one("#too-small")
         assert too_small.display and too_small.region.height > 0
-        assert not app.lanes.display or app.lanes.region.height == 0
+        assert not app.stage.query_one(Lanes).display or app.stage.query_one(Lanes).region.height == 0
         await pilot.press("enter")  # keys still work
         await settle(app, pilot)
         assert len(app.query_one(Scoreboard).rows_data) == 1
         await pilot.resize_terminal(100, 30)
         await pilot.pause()
         await pilot.pause()
-        assert app.lanes.region.height > 0
+        assert app.stage.query_one(Lanes).region.height > 0
         assert app.query_one("#too-small").region.height == 0
 
 
@@ -370,7 +372,7 @@ async def test_scrolling_the_lanes_draws_the_timelines_that_come_into_view():
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter")
         await settle(app, pilot)
-        lanes = app.lanes
+        lanes = app.stage.query_one(Lanes)
         rows = len(lanes.visible_lanes())
         assert 0 < rows < 40
         assert lanes.view.lanes[0].cells and not lanes.view.lanes[39].cells  # off screen: not copied
@@ -380,5 +382,21 @@ async def test_scrolling_the_lanes_draws_the_timelines_that_come_into_view():
             lanes.post_message(MouseScrollDown(lanes, 5, 5, 0, 0, 0, False, False, False))
         await pilot.pause()
         await pilot.pause()
-        assert lanes.first_lane == 40 - rows
+        assert lanes.scroll_offset.y == 40 - rows
         assert lanes.view.lanes[39].cells  # now on screen, with its history
+
+
+@async_test
+async def test_a_theme_switch_recolours_what_is_already_drawn():
+    """Colours come from the theme: after a switch (the palette's theme picker)
+    no colour of the default theme is left on screen."""
+    app, fake = make_app(workload="race")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("v")
+        await settle(app, pilot)
+        app.theme = "textual-light"
+        for _ in range(3):
+            await pilot.pause()
+        svg = app.export_screenshot().lower()
+        for colour in ("#0c0c10", "#1c1c28", "#3ddc84", "#ff4a4a", "#ffd23f"):
+            assert colour not in svg

@@ -74,3 +74,15 @@ def test_help_screen(snap_compare):
 def test_lab_failure_message(snap_compare):
     app, _ = make_app(FakeLab(fail="the lab process died (exit code -9)"))
     assert snap_compare(app, terminal_size=(100, 30), run_before=_after("enter"))
+
+
+def test_count_threads_light_theme(snap_compare):
+    """Every colour is a theme variable: under textual-light the panels are
+    light and the footer's words readable."""
+    app, _ = make_app(workload="count", strategy="threads", workers=4)
+
+    async def run_before(pilot) -> None:
+        pilot.app.theme = "textual-light"
+        await _after("enter")(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)

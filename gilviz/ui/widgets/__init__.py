@@ -3,7 +3,7 @@
 from ._core_meters import CoreMeters
 from ._explainer import Explainer
 from ._lab_header import LabHeader
-from ._lanes import Lanes
+from ._lanes import Lanes, LanesHeader, Legend
 from ._scoreboard import Scoreboard
 
-__all__ = ["CoreMeters", "Explainer", "LabHeader", "Lanes", "Scoreboard"]
+__all__ = ["CoreMeters", "Explainer", "LabHeader", "Lanes", "LanesHeader", "Legend", "Scoreboard"]

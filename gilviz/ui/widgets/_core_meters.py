@@ -21,7 +21,9 @@ from gilviz.ui.timeline import RunView
 from . import _glyphs as g
 
 
-class CoreMeters(Widget):
+class CoreMeters(g.GlyphStyles, Widget):
+    COMPONENT_CLASSES = g.COMPONENT_CLASSES
+
     DEFAULT_CSS = """
     CoreMeters {
         height: 1fr;
@@ -74,21 +76,21 @@ class CoreMeters(Widget):
         if y == 2:
             return self._cores_used_history(width)
         if y == 3:
-            return Strip([Segment("per core (psutil)", g.DIM)]).adjust_cell_length(width)
+            return Strip([Segment("per core (psutil)", self.glyph_style(g.DIM))]).adjust_cell_length(width)
         return self._core_row(y - 4, width)
 
     def _cores_used_title(self, width: int) -> Strip:
         n = self._n_cores()
         value = self._cores_used_now()
-        segments = [Segment("cores used ", g.LABEL)]
+        segments = [Segment("cores used ", self.glyph_style(g.LABEL))]
         if value is None:
-            segments.append(Segment("–", g.DIM))
+            segments.append(Segment("–", self.glyph_style(g.DIM)))
         else:
-            segments.append(Segment(f"{value:.2f}", g.load_style(value / n if n else 0) + Style(bold=True)))
+            segments.append(Segment(f"{value:.2f}", self.glyph_style(g.load_style(value / n if n else 0)) + Style(bold=True)))
         if n:
-            segments.append(Segment(f" of {n}", g.DIM))
+            segments.append(Segment(f" of {n}", self.glyph_style(g.DIM)))
         if self.run_cores_used is not None:
-            segments.append(Segment(" run avg", g.DIM))
+            segments.append(Segment(" run avg", self.glyph_style(g.DIM)))
         return Strip(segments).adjust_cell_length(width)
 
     def _cores_used_bar(self, width: int) -> Strip:
@@ -97,7 +99,7 @@ class CoreMeters(Widget):
         fraction = value / n if n else 0.0
         if n <= 1 or width < 2 * n:
             text = g.bar(fraction, width)
-            return Strip([Segment(text, g.load_style(fraction)), ]).adjust_cell_length(width)
+            return Strip([Segment(text, self.glyph_style(g.load_style(fraction)))]).adjust_cell_length(width)
         # One segment per core, so "1.0 of 4" reads as one core's worth of four.
         per = width // n
         segments = []
@@ -105,15 +107,15 @@ class CoreMeters(Widget):
             part = max(0.0, min(1.0, value - i))
             cell_w = per if i < n - 1 else width - per * (n - 1)
             text = g.bar(part, cell_w - 1) + ("▕" if i < n - 1 else " ")
-            segments.append(Segment(text[:-1], g.load_style(fraction)))
-            segments.append(Segment(text[-1], g.TROUGH))
+            segments.append(Segment(text[:-1], self.glyph_style(g.load_style(fraction))))
+            segments.append(Segment(text[-1], self.glyph_style(g.TROUGH)))
         return Strip(segments).adjust_cell_length(width)
 
     def _cores_used_history(self, width: int) -> Strip:
         n = self._n_cores()
         history = self.view.cores_used if self.view is not None else ()
         text = g.spark(history, width, float(n or 1))
-        return Strip([Segment(text, g.WORK)]).adjust_cell_length(width)
+        return Strip([Segment(text, self.glyph_style(g.WORK))]).adjust_cell_length(width)
 
     def _core_row(self, row: int, width: int) -> Strip:
         cores = self._cores()
@@ -121,7 +123,7 @@ class CoreMeters(Widget):
         rows = max(1, self.size.height - 4)
         if n == 0:
             if row == 0:
-                return Strip([Segment("–", g.DIM)]).adjust_cell_length(width)
+                return Strip([Segment("–", self.glyph_style(g.DIM))]).adjust_cell_length(width)
             return Strip.blank(width)
         per_column = math.ceil(n / rows) if n > rows else 1
         columns = per_column
@@ -144,12 +146,12 @@ class CoreMeters(Widget):
         pct = f"{value:3.0f}%" if value is not None else "   –"
         room = width - len(label) - len(pct) - 1
         if room <= 0:
-            return [Segment(label, g.DIM), Segment(pct + " ", g.VALUE)][: 2]
+            return [Segment(label, self.glyph_style(g.DIM)), Segment(pct + " ", self.glyph_style(g.VALUE))][: 2]
         spark_w = room if room < 16 else max(8, room // 2)
         bar_w = room - spark_w - 1 if room >= 16 else 0
         fraction = (value or 0.0) / 100
-        segments = [Segment(label, g.DIM), Segment(g.spark(history, spark_w, 100.0), g.RECEIVING)]
+        segments = [Segment(label, self.glyph_style(g.DIM)), Segment(g.spark(history, spark_w, 100.0), self.glyph_style(g.RECEIVING))]
         if bar_w > 0:
-            segments += [Segment(" "), Segment(g.bar(fraction, bar_w), g.load_style(fraction))]
-        segments.append(Segment(pct + " ", g.VALUE if value is not None else g.DIM))
+            segments += [Segment(" "), Segment(g.bar(fraction, bar_w), self.glyph_style(g.load_style(fraction)))]
+        segments.append(Segment(pct + " ", self.glyph_style(g.VALUE) if value is not None else self.glyph_style(g.DIM)))
         return segments

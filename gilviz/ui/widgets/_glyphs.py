@@ -1,6 +1,11 @@
-"""How a cell of history looks: glyphs and colours shared by the lanes, the
-meters and the legend. Fixed, high-contrast colours: they must read on a
-projector whatever the terminal's theme."""
+"""How a cell of history looks: glyphs, and the names of their colours,
+shared by the lanes, the meters and the legend.
+
+The colours themselves live in ``gilviz.tcss`` (``.glyph--work`` ...), made of
+theme variables, so every Textual theme (a light one for a bright hall, high
+contrast) applies. A widget that paints glyphs mixes in :class:`GlyphStyles`
+and asks ``self.glyph_style(name)`` for the Rich style of a name.
+"""
 
 from __future__ import annotations
 
@@ -11,21 +16,41 @@ from gilviz.ui.timeline import Cell, CellKind
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 BAR_EIGHTHS = " ▏▎▍▌▋▊▉█"
 
-WORK = Style(color="#3ddc84")
-STALLED = Style(color="#ff8c1a", bold=True)
-WAITING = Style(color="#ffd23f")
-RECEIVING = Style(color="#35c6ff")
-QUEUED = Style(color="#8a8a8a")
-DONE = Style(color="#4f7f5f")
-ERROR = Style(color="#ff4a4a", bold=True)
-CANCELLED = Style(color="#8a8a8a")
-DIM = Style(color="#9a9a9a")
-LABEL = Style(color="#e8e8e8", bold=True)
-TEXT = Style(color="#e8e8e8")
-VALUE = Style(color="#ffffff", bold=True)
-TROUGH = Style(color="#3a3a3a")
+WORK = "glyph--work"
+STALLED = "glyph--stalled"
+WAITING = "glyph--waiting"
+RECEIVING = "glyph--receiving"
+QUEUED = "glyph--queued"
+DONE = "glyph--done"
+ERROR = "glyph--error"
+CANCELLED = "glyph--cancelled"
+DIM = "glyph--dim"
+LABEL = "glyph--label"
+TEXT = "glyph--text"
+VALUE = "glyph--value"
+TROUGH = "glyph--trough"
+BUSY = "glyph--busy"  # a CPU load above 60%
+SATURATED = "glyph--saturated"  # ... above 90%
+THREAD = "glyph--thread"  # a thread's name
+PROCESS = "glyph--process"  # a process's name
 
-_GLYPHS: dict[CellKind, tuple[str, Style]] = {
+COMPONENT_CLASSES = {
+    WORK, STALLED, WAITING, RECEIVING, QUEUED, DONE, ERROR, CANCELLED,
+    DIM, LABEL, TEXT, VALUE, TROUGH, BUSY, SATURATED, THREAD, PROCESS,
+}
+
+
+class GlyphStyles:
+    """Mixed into a widget that paints glyphs (which also sets
+    ``COMPONENT_CLASSES = COMPONENT_CLASSES``: Textual reads them from the
+    widget's own classes): the Rich style of a name, as the stylesheet and
+    the theme make it."""
+
+    def glyph_style(self, name: str) -> Style:
+        return self.get_component_rich_style(name)  # type: ignore[attr-defined]
+
+
+_GLYPHS: dict[CellKind, tuple[str, str]] = {
     CellKind.EMPTY: (" ", TEXT),
     CellKind.QUEUED: ("·", QUEUED),
     CellKind.STALLED: ("-", STALLED),
@@ -37,14 +62,15 @@ _GLYPHS: dict[CellKind, tuple[str, Style]] = {
 }
 
 
-def glyph(cell: Cell) -> tuple[str, Style]:
+def glyph(cell: Cell) -> tuple[str, str]:
+    """The glyph of a cell, and the name of its style."""
     if cell.kind == CellKind.WORK:
         return EIGHTHS[max(1, min(8, cell.level))], WORK
     return _GLYPHS[cell.kind]
 
 
-def legend_items(io_bound: bool) -> list[tuple[str, Style, str]]:
-    """(glyph, style, meaning) for the legend under the lanes."""
+def legend_items(io_bound: bool) -> list[tuple[str, str, str]]:
+    """(glyph, style name, meaning) for the legend under the lanes."""
     if io_bound:
         items = [
             ("░", WAITING, "waiting for the network"),
@@ -62,12 +88,12 @@ def legend_items(io_bound: bool) -> list[tuple[str, Style, str]]:
     ]
 
 
-def load_style(fraction: float) -> Style:
-    """Colour of a CPU load: green, amber when busy, red when saturated."""
+def load_style(fraction: float) -> str:
+    """Style name of a CPU load: work (green), busy (amber), saturated (red)."""
     if fraction >= 0.9:
-        return Style(color="#ff5f5f", bold=True)
+        return SATURATED
     if fraction >= 0.6:
-        return Style(color="#ffd23f")
+        return BUSY
     return WORK
 
 

@@ -17,44 +17,71 @@ def format_interval(seconds: float | None) -> str:
 
 
 class LabHeader(Static):
+    """Two lines: the lab, then the mode and the status. Colours from the
+    stylesheet (``lab-header--*`` component classes)."""
+
     DEFAULT_CSS = """
     LabHeader {
         height: 2;
     }
     """
 
+    COMPONENT_CLASSES = {
+        "lab-header--badge",
+        "lab-header--muted",
+        "lab-header--strong",
+        "lab-header--mode",
+        "lab-header--gil-enabled",
+        "lab-header--gil-disabled",
+        "lab-header--on",
+        "lab-header--off",
+        # the status, after the mode
+        "lab-header--failed",
+        "lab-header--stopping",
+        "lab-header--running",
+        "lab-header--done",
+        "lab-header--starting",
+        "lab-header--ready",
+    }
+
+    def status(self, text: str, kind: str) -> Text:
+        """``text`` styled as a status of ``kind`` (failed, stopping, running, done, starting, ready)."""
+        return Text(text, self.get_component_rich_style(f"lab-header--{kind}"))
+
     def show(self, info: LabInfo | None, mode: RunRequest, switch_interval_s: float | None, status: Text | str) -> None:
+        style = self.get_component_rich_style
+        muted, strong, value = style("lab-header--muted"), style("lab-header--strong"), style("lab-header--mode")
         lab = Text()
-        lab.append(" gilviz ", "bold #101010 on #ffd23f")
+        lab.append(" gilviz ", style("lab-header--badge"))
         lab.append("  ")
         if info is None:
-            lab.append("starting the lab…", "#9a9a9a")
+            lab.append("starting the lab…", muted)
         else:
-            lab.append(f"{info.implementation} {info.python}", "bold")
-            lab.append("  ·  ", "#9a9a9a")
+            lab.append(f"{info.implementation} {info.python}", strong)
+            lab.append("  ·  ", muted)
             if info.gil_enabled:
-                lab.append("GIL enabled", "bold #ffd23f")
+                lab.append("GIL enabled", style("lab-header--gil-enabled"))
             else:
-                lab.append("GIL disabled (free-threaded)", "bold #3ddc84")
-            lab.append("  ·  ", "#9a9a9a")
-            lab.append(f"{info.cpu_count} cores", "bold")
-        lab.append("  ·  ", "#9a9a9a")
-        lab.append("switch interval ", "#9a9a9a")
-        lab.append(format_interval(switch_interval_s), "bold")
+                lab.append("GIL disabled (free-threaded)", style("lab-header--gil-disabled"))
+            lab.append("  ·  ", muted)
+            lab.append(f"{info.cpu_count} cores", strong)
+        lab.append("  ·  ", muted)
+        lab.append("switch interval ", muted)
+        lab.append(format_interval(switch_interval_s), strong)
         line2 = Text(" ")
-        line2.append(mode.workload, "bold #82aaff")
-        line2.append(" × ", "#9a9a9a")
-        line2.append(mode.strategy, "bold #82aaff")
-        line2.append(" × ", "#9a9a9a")
+        line2.append(mode.workload, value)
+        line2.append(" × ", muted)
+        line2.append(mode.strategy, value)
+        line2.append(" × ", muted)
         workers = 1 if mode.strategy == "sequential" else mode.workers
-        line2.append(f"{workers} worker{'s' if workers != 1 else ''}", "bold #82aaff")
+        line2.append(f"{workers} worker{'s' if workers != 1 else ''}", value)
         if mode.strategy == "sequential" and not spec(mode.workload).io_bound:
-            line2.append(f" ({mode.workers} chunks)", "#9a9a9a")
+            line2.append(f" ({mode.workers} chunks)", muted)
         if "lock" in spec(mode.workload).options:
-            line2.append("  ·  lock ", "#9a9a9a")
-            line2.append("on" if mode.lock else "off", "bold #3ddc84" if mode.lock else "bold #ff8c1a")
-            line2.append("  ·  ", "#9a9a9a")
-            line2.append("counter += 1" if mode.race_style == "plain" else "read, call, write", "bold #e8e8e8")
+            line2.append("  ·  lock ", muted)
+            line2.append("on" if mode.lock else "off", style("lab-header--on" if mode.lock else "lab-header--off"))
+            line2.append("  ·  ", muted)
+            line2.append("counter += 1" if mode.race_style == "plain" else "read, call, write", strong)
         line2.append("   ")
         line2.append_text(status if isinstance(status, Text) else Text(status))
         self.update(Text("\n").join([lab, line2]))

@@ -1,8 +1,12 @@
 """Lanes: one row per worker and its timeline, painted with the Line API.
 
-One widget paints every row (``render_line``); it holds the latest
-:class:`~gilviz.ui.timeline.RunView` and draws it when refreshed, so the
-cost of a frame does not depend on how often the lab samples.
+One widget paints every row (``render_line``) of a :class:`ScrollView`, as
+Textual's ``Log`` does: the virtual height is the number of lanes, and only
+the lanes on screen are asked of the run (``visible_lanes``). It holds the
+latest :class:`~gilviz.ui.timeline.RunView` and draws it when refreshed, so
+the cost of a frame does not depend on how often the lab samples. The column
+header (:class:`LanesHeader`) and the legend (:class:`Legend`) are widgets of
+their own, above and below.
 """
 
 from __future__ import annotations
@@ -11,10 +15,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from rich.segment import Segment
-from rich.style import Style
-from textual.events import MouseScrollDown, MouseScrollUp
-from textual.geometry import Region
-from textual.message import Message
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -59,74 +61,91 @@ def short_task(label: str, width: int) -> str:
     return label
 
 
-def human_units(n: float, unit: str) -> str:
-    if unit == "bytes":
-        for name, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-            if n >= size:
-                return f"{n / size:.1f} {name}"
-        return f"{n:.0f} B"
-    for name, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f}{name}"
-    return f"{n:.0f}"
+class LanesHeader(g.GlyphStyles, Widget):
+    """The lanes' column titles, the time scale and which lanes are on screen."""
 
-
-class Lanes(Widget):
-    """Every worker of the current run, one row each, with its timeline."""
+    COMPONENT_CLASSES = g.COMPONENT_CLASSES
 
     DEFAULT_CSS = """
-    Lanes {
-        height: 1fr;
-        width: 1fr;
+    LanesHeader {
+        height: 1;
     }
     """
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self.view: RunView | None = None
-        self.workload = "count"
-        self.hint = ""
-        self.first_lane = 0  # scrolled when there are more lanes than rows
         self.period_s: float | None = None  # the session's sample period
-        self._legend: list[Strip] = []
-        self._legend_key: tuple | None = None
+        self._shown: tuple = ()
 
-    # -- what the app calls ---------------------------------------------------
-
-    @property
-    def columns(self) -> LaneColumns:
-        return LaneColumns.fit(self.size.width)
-
-    def show(self, view: RunView | None, workload: str, hint: str = "") -> None:
-        """Draw ``view``. Only the rows that can change are repainted when the
-        mode is the same: the header and the lanes, not the legend or blank rows."""
-        partial = (
-            self.view is not None
-            and view is not None
-            and workload == self.workload
-            and hint == self.hint
-            and len(view.lanes) == len(self.view.lanes)
-        )
-        self.view = view
-        self.workload = workload
-        self.hint = hint
-        if partial:
-            rows = min(self.size.height, 1 + len(view.lanes))
-            self.refresh(Region(0, 0, self.size.width, rows))
-        else:
+    def show(self, t_s: float | None, visible: range, total: int) -> None:
+        """The clock of the run on screen, and the lanes shown of ``total``."""
+        shown = (t_s, visible, total)
+        if shown != self._shown:
+            self._shown = shown
             self.refresh()
 
-    # -- layout ---------------------------------------------------------------
-
-    def _legend_lines(self) -> list[Strip]:
-        key = (self.workload, self.size.width, self.period_s)
-        if self._legend_key != key:
-            self._legend = self._make_legend()
-            self._legend_key = key
-        return self._legend
-
-    def _make_legend(self) -> list[Strip]:
+    def render_line(self, y: int) -> Strip:
         width = self.size.width
+        if y != 0:
+            return Strip.blank(width)
+        t_s, visible, total = self._shown or (None, range(0), 0)
+        cols = LaneColumns.fit(width)
+        text = f"{'worker':<{NAME_W}} {'os id':>{ID_W}} "
+        if cols.task_w:
+            text += f"{'task':<{cols.task_w}} "
+        text += f"{'done':>{DONE_W}} {'cpu':>{CPU_W}} │"
+        ms = f"{round(self.period_s * 1000)} ms" if self.period_s else "sample period"
+        more = ""
+        if total > len(visible):
+            more = f" lanes {visible.start + 1}-{min(total, visible.stop)} of {total} (scroll)"
+        clock = f", {t_s:.1f} s" if t_s is not None else ""
+        timeline = f" time → 1 cell = {ms}{clock}{more}"
+        dim = self.glyph_style(g.DIM)
+        segments = [Segment(text, dim), Segment(timeline[: max(0, cols.timeline_w)], dim)]
+        return Strip(segments).adjust_cell_length(width)
+
+
+class Legend(g.GlyphStyles, Widget):
+    """What the glyphs of the lanes mean, for the workload on screen."""
+
+    COMPONENT_CLASSES = g.COMPONENT_CLASSES
+
+    DEFAULT_CSS = """
+    Legend {
+        height: auto;
+    }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.workload = "count"
+        self._lines: list[Strip] = []
+        self._lines_key: tuple | None = None
+
+    def show(self, workload: str) -> None:
+        if workload != self.workload:
+            self.workload = workload
+            self.refresh(layout=True)  # an I/O workload's legend may take another number of lines
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._lines_key = None  # the cached lines hold the old theme's colours
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self._legend_lines(width))
+
+    def render_line(self, y: int) -> Strip:
+        lines = self._legend_lines(self.size.width)
+        return lines[y] if 0 <= y < len(lines) else Strip.blank(self.size.width)
+
+    def _legend_lines(self, width: int) -> list[Strip]:
+        key = (self.workload, width)
+        if self._lines_key != key:
+            self._lines = self._make_legend(width)
+            self._lines_key = key
+        return self._lines
+
+    def _make_legend(self, width: int) -> list[Strip]:
         lines: list[list[Segment]] = [[]]
         used = 0
         for glyph, style, text in g.legend_items(spec(self.workload).io_bound):
@@ -137,106 +156,110 @@ class Lanes(Widget):
             if used:
                 lines[-1].append(Segment("   "))
                 used += 3
-            lines[-1] += [Segment(glyph, style), Segment(" " + text, g.DIM)]
+            lines[-1] += [Segment(glyph, self.glyph_style(style)), Segment(" " + text, self.glyph_style(g.DIM))]
             used += item
         return [Strip(segments).adjust_cell_length(width) for segments in lines]
 
-    def _lane_rows(self) -> int:
-        return max(0, self.size.height - 1 - len(self._legend_lines()))
 
-    def _lanes(self) -> tuple[LaneView, ...]:
-        return self.view.lanes if self.view is not None else ()
+class Lanes(g.GlyphStyles, ScrollView):
+    """Every worker of the current run, one row each, with its timeline."""
 
-    def _clamp_scroll(self) -> None:
-        rows = self._lane_rows()
-        self.first_lane = max(0, min(self.first_lane, len(self._lanes()) - rows))
+    COMPONENT_CLASSES = g.COMPONENT_CLASSES
+
+    DEFAULT_CSS = """
+    Lanes {
+        height: 1fr;
+        width: 1fr;
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 0;
+    }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.view: RunView | None = None
+        self.workload = "count"
+        self.hint = ""
+
+    # -- what the stage calls -------------------------------------------------
+
+    @property
+    def columns(self) -> LaneColumns:
+        return LaneColumns.fit(self.size.width)
+
+    def show(self, view: RunView | None, workload: str, hint: str = "") -> None:
+        """Draw ``view``. Only the lanes are repainted when the mode is the
+        same, not the blank rows under them."""
+        partial = (
+            self.view is not None
+            and view is not None
+            and workload == self.workload
+            and hint == self.hint
+            and len(view.lanes) == len(self.view.lanes)
+        )
+        self.view = view
+        self.workload = workload
+        self.hint = hint
+        self.virtual_size = Size(0, len(self._lanes()))
+        if partial:
+            self.refresh_lines(self.scroll_offset.y, min(self.size.height, len(view.lanes)))
+        else:
+            self.refresh()
 
     def visible_lanes(self) -> range:
         """The lanes on screen now: only these need their timelines."""
-        return range(self.first_lane, self.first_lane + self._lane_rows())
+        first = self.scroll_offset.y
+        return range(first, first + self.size.height)
 
-    class Scrolled(Message):
-        """Other lanes came into view: they need their timelines drawn."""
-
-    def on_mouse_scroll_down(self, event: MouseScrollDown) -> None:
-        self.first_lane += 1
-        self._clamp_scroll()
-        self.post_message(self.Scrolled())
-
-    def on_mouse_scroll_up(self, event: MouseScrollUp) -> None:
-        self.first_lane -= 1
-        self._clamp_scroll()
-        self.post_message(self.Scrolled())
+    def _lanes(self) -> tuple[LaneView, ...]:
+        return self.view.lanes if self.view is not None else ()
 
     # -- painting -------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        legend = self._legend_lines()
-        legend_at = self.size.height - len(legend)
-        if y >= legend_at:
-            return legend[y - legend_at] if 0 <= y - legend_at < len(legend) else Strip.blank(width)
-        cols = self.columns
-        if y == 0:
-            return self._header(cols, width)
         lanes = self._lanes()
-        self._clamp_scroll()
-        index = self.first_lane + y - 1
         if not lanes:
             lines = self._hint_lines(width)
-            if 2 <= y < 2 + len(lines):
-                return Strip([Segment(lines[y - 2], g.LABEL)]).adjust_cell_length(width)
+            if 1 <= y < 1 + len(lines):
+                return Strip([Segment(lines[y - 1], self.glyph_style(g.LABEL))]).adjust_cell_length(width)
             return Strip.blank(width)
+        index = self.scroll_offset.y + y
         if index >= len(lanes):
             return Strip.blank(width)
-        return self._lane(lanes[index], cols, width)
+        return self._lane(lanes[index], self.columns, width)
 
     def _hint_lines(self, width: int) -> list[str]:
         import textwrap
 
         return textwrap.wrap(self.hint, max(10, width - 4), initial_indent="  ", subsequent_indent="  ")
 
-    def _header(self, cols: LaneColumns, width: int) -> Strip:
-        text = f"{'worker':<{NAME_W}} {'os id':>{ID_W}} "
-        if cols.task_w:
-            text += f"{'task':<{cols.task_w}} "
-        text += f"{'done':>{DONE_W}} {'cpu':>{CPU_W}} │"
-        period = self.period_s
-        ms = f"{round(period * 1000)} ms" if period else "sample period"
-        lanes = self._lanes()
-        rows = self._lane_rows()
-        more = ""
-        if len(lanes) > rows:
-            more = f" lanes {self.first_lane + 1}-{min(len(lanes), self.first_lane + rows)} of {len(lanes)} (scroll)"
-        clock = f", {self.view.t_s:.1f} s" if self.view is not None and self.view.t_s is not None else ""
-        timeline = f" time → 1 cell = {ms}{clock}{more}"
-        segments = [Segment(text, g.DIM), Segment(timeline[: max(0, cols.timeline_w)], g.DIM)]
-        return Strip(segments).adjust_cell_length(width)
-
     def _lane(self, lane: LaneView, cols: LaneColumns, width: int) -> Strip:
         sample = lane.sample
         ident = lane.identity
         os_id = (sample.os_id if sample is not None and sample.os_id else ident.os_id) or 0
-        name_style = Style(color="#c792ea", bold=True) if ident.kind == "process" else Style(color="#82aaff", bold=True)
+        style = self.glyph_style
+        name_style = style(g.PROCESS if ident.kind == "process" else g.THREAD)
         segments = [
             Segment(f"{ident.name[:NAME_W]:<{NAME_W}} ", name_style),
-            Segment(f"{(str(os_id) if os_id else '–'):>{ID_W}} ", g.DIM),
+            Segment(f"{(str(os_id) if os_id else '–'):>{ID_W}} ", style(g.DIM)),
         ]
         if cols.task_w:
-            segments.append(Segment(f"{short_task(lane.task, cols.task_w):<{cols.task_w}} ", g.TEXT))
+            segments.append(Segment(f"{short_task(lane.task, cols.task_w):<{cols.task_w}} ", style(g.TEXT)))
         done_text, done_style = self._done(lane)
-        segments.append(Segment(f"{done_text:>{DONE_W}} ", done_style))
+        segments.append(Segment(f"{done_text:>{DONE_W}} ", style(done_style)))
         if sample is None or sample.state in (WorkerState.DONE, WorkerState.CANCELLED) and sample.units_delta == 0:
             cpu_text, cpu_style = "–", g.DIM
         else:
             cpu_text, cpu_style = f"{sample.cpu_share * 100:.0f}%", g.load_style(sample.cpu_share)
-        segments.append(Segment(f"{cpu_text:>{CPU_W}} ", cpu_style))
-        segments.append(Segment("│", g.DIM))
+        segments.append(Segment(f"{cpu_text:>{CPU_W}} ", style(cpu_style)))
+        segments.append(Segment("│", style(g.DIM)))
         segments += self._cells(lane, cols.timeline_w)
         return Strip(segments).adjust_cell_length(width)
 
     @staticmethod
-    def _done(lane: LaneView) -> tuple[str, Style]:
+    def _done(lane: LaneView) -> tuple[str, str]:
         sample = lane.sample
         if sample is None:
             return "–", g.DIM
@@ -248,21 +271,20 @@ class Lanes(Widget):
             return f"{pct}%", style
         return f"{sample.tasks_done}/{sample.tasks_total}", g.VALUE
 
-    @staticmethod
-    def _cells(lane: LaneView, width: int) -> list[Segment]:
+    def _cells(self, lane: LaneView, width: int) -> list[Segment]:
         if width <= 0:
             return []
         cells = lane.cells[-width:]
         segments: list[Segment] = []
         run_text: list[str] = []
-        run_style: Style | None = None
+        run_style: str | None = None
         for cell in cells:
             text, style = g.glyph(cell)
             if style is not run_style and run_text:
-                segments.append(Segment("".join(run_text), run_style))
+                segments.append(Segment("".join(run_text), self.glyph_style(run_style)))
                 run_text = []
             run_style = style
             run_text.append(text)
         if run_text:
-            segments.append(Segment("".join(run_text), run_style))
+            segments.append(Segment("".join(run_text), self.glyph_style(run_style)))
         return segments

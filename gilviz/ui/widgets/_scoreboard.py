@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.style import Style
 from rich.text import Text
 from textual.widgets import DataTable
 
 from gilviz.engine.model import RunResult
 
 MAX_ROWS = 100
-BEST = "bold #3ddc84"
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,11 @@ class Scoreboard(DataTable):
 
     can_focus = False
 
+    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {
+        "scoreboard--best",  # the fastest correct run of its kind of work
+        "scoreboard--bad",  # errors, lost updates
+    }
+
     COLUMNS = (" ", "workload", "strategy", "workers", "wall", "CPU", "cores", "speedup", "errors", "lost")
     #: Fixed widths (with the leading space): the table does not jump as rows come, and fits 80 columns.
     WIDTHS = (2, 10, 11, 8, 8, 8, 6, 9, 7, 9)
@@ -84,8 +89,8 @@ class Scoreboard(DataTable):
         self._rebuild()
         return row
 
-    def clear_results(self) -> None:
-        self.rows_data.clear()
+    def restyle(self) -> None:
+        """The theme changed: the rows' colours come from it."""
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -97,14 +102,13 @@ class Scoreboard(DataTable):
             self.call_after_refresh(self.scroll_end, animate=False)
 
     @classmethod
-    def _pad(cls, value: str, column: int, style: str) -> Text:
+    def _pad(cls, value: str, column: int, style: Style | str) -> Text:
         """Padded by hand (numbers to the right), so columns never touch."""
         width = cls.WIDTHS[column] - 1
         text = value.rjust(width) if column >= 3 else value.ljust(width)
         return Text("\u00a0" + text.replace(" ", "\u00a0"), style=style, no_wrap=True)
 
-    @staticmethod
-    def _cells(row: ScoreRow, best: bool) -> list[Text]:
+    def _cells(self, row: ScoreRow, best: bool) -> list[Text]:
         r = row.result
         workload = r.workload + ("+lock" if r.workload == "race" and r.lock else "")
         lost = "–"
@@ -123,10 +127,11 @@ class Scoreboard(DataTable):
             errors,
             lost,
         ]
-        style = BEST if best else ""
+        style = self.get_component_rich_style("scoreboard--best", partial=True) if best else ""
         cells = [Scoreboard._pad(v, i, style) for i, v in enumerate(values)]
+        bad = self.get_component_rich_style("scoreboard--bad", partial=True)
         if r.errors and not r.cancelled:
-            cells[8].stylize("bold #ff4a4a")
+            cells[8].stylize(bad)
         if r.workload == "race" and (r.lost or 0) > 0:
-            cells[9].stylize("bold #ff4a4a")
+            cells[9].stylize(bad)
         return cells

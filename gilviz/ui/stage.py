@@ -1,0 +1,420 @@
+"""StageScreen: what the speaker sees and the keys that drive it.
+
+The app (:mod:`gilviz.ui.app`) owns the session and the run's thread; this
+screen owns the mode on screen, the phase of the run, the bindings and the
+drawing. The phase and the mode are reactives with ``bindings=True``, so the
+footer dims and undims its keys by itself when either changes.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from gilviz.engine.model import MAX_WORKERS, MIN_WORKERS, STRATEGIES, RunRequest, RunResult
+from gilviz.engine.session import default_workers
+from gilviz.engine.workloads import WORKLOADS, spec
+
+from .screens import HelpScreen
+from .timeline import RunView
+from .widgets import CoreMeters, Explainer, LabHeader, Lanes, LanesHeader, Legend, Scoreboard
+
+if TYPE_CHECKING:
+    from .app import GilvizApp
+
+#: The switch intervals ``[`` and ``]`` step through (seconds): about halving and doubling.
+SWITCH_LADDER = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+DEFAULT_SWITCH_S = 0.005
+#: Below this (columns, rows) the panels cannot be read: a message says so.
+MIN_SIZE = (60, 16)
+
+_WORKLOAD = Binding.Group("workload", compact=True)
+_STRATEGY = Binding.Group("strategy", compact=True)
+_WORKERS = Binding.Group("workers", compact=True)
+_SWITCH = Binding.Group("switch", compact=True)
+
+
+def _step_switch(current: float, up: bool) -> float:
+    if up:
+        for value in SWITCH_LADDER:
+            if value > current * 1.0001:
+                return value
+        return SWITCH_LADDER[-1]
+    for value in reversed(SWITCH_LADDER):
+        if value < current * 0.9999:
+            return value
+    return SWITCH_LADDER[0]
+
+
+class Phase(enum.Enum):
+    """Where the stage is in the life of a run. One value instead of flags."""
+
+    STARTING = "starting"  # the lab is not ready yet, nothing has run
+    READY = "ready"  # idle, the last run (if any) went well
+    RUNNING = "running"  # a run's thread is going
+    COMPARING = "comparing"  # ... running sequential, threads, processes in turn
+    STOPPING = "stopping"  # ... and was asked to stop
+    STOPPING_TO_RUN = "stopping, then run"  # ... and ⏎ was pressed meanwhile: run when stopped
+    FAILED = "failed"  # idle, and the lab or the last run failed (see ``failure``)
+
+    @property
+    def running(self) -> bool:
+        """A run's thread is going (possibly stopping)."""
+        return self in (Phase.RUNNING, Phase.COMPARING, Phase.STOPPING, Phase.STOPPING_TO_RUN)
+
+    @property
+    def busy(self) -> bool:
+        """Running and not asked to stop: the run keys are dimmed, stop is not."""
+        return self in (Phase.RUNNING, Phase.COMPARING)
+
+    @property
+    def stopping(self) -> bool:
+        return self in (Phase.STOPPING, Phase.STOPPING_TO_RUN)
+
+
+class StageScreen(Screen[None]):
+    """Lanes, core meters, scoreboard, explainer and the keys."""
+
+    BINDINGS = [
+        Binding("enter,space", "run", "Run", key_display="⏎", tooltip="Start a run of the mode on screen"),
+        Binding("x,escape", "stop", "Stop", tooltip="Stop the run (the workers finish their chunk and exit)"),
+        Binding("v", "compare", "Compare", tooltip="Run sequential, threads, processes in turn; fill the scoreboard"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="Every key, and what the glyphs mean"),
+        *[Binding(w.key, f"workload('{w.name}')", w.name, group=_WORKLOAD, tooltip=f"Workload: {w.title}")
+          for w in WORKLOADS.values()],
+        Binding("s", "strategy('sequential')", "seq", group=_STRATEGY, tooltip="Strategy: one worker does every task in turn"),
+        Binding("t", "strategy('threads')", "threads", group=_STRATEGY, tooltip="Strategy: one thread per worker, sharing one GIL"),
+        Binding("p", "strategy('processes')", "procs", group=_STRATEGY, tooltip="Strategy: one process per worker, a GIL each"),
+        Binding("plus,equals_sign", "workers(1)", "+1", key_display="+", group=_WORKERS, tooltip="One more worker"),
+        Binding("minus", "workers(-1)", "-1", key_display="-", group=_WORKERS, tooltip="One worker fewer"),
+        Binding("left_square_bracket", "switch(-1)", "½", key_display="[", group=_SWITCH, tooltip="Halve the switch interval"),
+        Binding("right_square_bracket", "switch(1)", "×2", key_display="]", group=_SWITCH, tooltip="Double the switch interval (100 ms shows the GIL's baton)"),
+        Binding("l", "lock", "Lock", tooltip="Race: take a lock around read and write, or not"),
+        Binding("k", "race_style", "+=1", tooltip="Race: the seed notes' plain 'counter += 1' (no call between read and write), or read-call-write"),
+        Binding("e", "export_trace", "Trace", tooltip="Export the last run as a Chrome trace (Perfetto, chrome://tracing)"),
+        Binding("ctrl+s", "save_svg", "SVG", tooltip="Save an SVG screenshot of the screen"),
+        Binding("q", "app.quit", "Quit", tooltip="Quit (stops the run, ends the lab)"),
+        # on stage, Ctrl+C means stop everything and leave, as in any terminal program
+        Binding("ctrl+c", "app.quit", "Quit", show=False, priority=True),
+    ]
+
+    phase: reactive[Phase] = reactive(Phase.STARTING, bindings=True, repaint=False, init=False)
+    mode: reactive[RunRequest] = reactive(RunRequest, bindings=True, repaint=False, init=False)
+
+    def __init__(self, mode: RunRequest) -> None:
+        super().__init__()
+        self.set_reactive(StageScreen.mode, mode)
+        self.failure: str | None = None  # why the phase is FAILED (or why the run in progress failed)
+        self._drawn = (-1, -1)
+        self._header_status: Text | None = None
+        self._ready = False  # mounted, with every widget: drawing may start
+
+    @property
+    def gilviz(self) -> GilvizApp:
+        return self.app  # type: ignore[return-value]
+
+    # -- layout ---------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield LabHeader(id="header")
+        with Horizontal(id="stage"):
+            with Vertical(id="lanes", classes="panel") as panel:  # #lanes: the bordered panel
+                panel.border_title = "Lanes"
+                yield LanesHeader()
+                yield Lanes()
+                yield Legend()
+            yield self._titled(CoreMeters(id="meters", classes="panel"), "CPU")
+        yield self._titled(Scoreboard(id="scoreboard", classes="panel"), "Scoreboard")
+        yield Explainer(id="explainer")
+        yield Static(
+            f"gilviz needs a terminal of at least {MIN_SIZE[0]}x{MIN_SIZE[1]}: make this one larger "
+            "(q quits). Runs go on meanwhile.",
+            id="too-small",
+        )
+        yield Footer(compact=True)
+
+    @staticmethod
+    def _titled(widget, title: str):
+        widget.border_title = title
+        return widget
+
+    def on_mount(self) -> None:
+        self._ready = True
+        self.query_one(LanesHeader).period_s = getattr(self.gilviz.session, "period_s", None)
+        # lanes scrolled into view need their timelines now, not at the next tick
+        self.watch(self.query_one(Lanes), "scroll_y", lambda: self.draw(force=True), init=False)
+        self.app.theme_changed_signal.subscribe(self, self.on_theme_changed)
+        self.show_mode()
+        self.draw(force=True)
+        self.set_interval(1 / self.gilviz.draw_hz, self.draw)
+
+    def on_resize(self) -> None:
+        for footer in self.query(Footer):
+            footer.show_command_palette = self.size.width >= 120
+        self.call_after_refresh(self.draw, True)
+
+    # -- reactives --------------------------------------------------------------
+
+    def watch_mode(self) -> None:
+        self.show_mode()
+
+    def watch_phase(self) -> None:
+        self.show_header()  # the status; the footer refreshes itself (bindings=True)
+
+    def on_theme_changed(self, theme: object) -> None:
+        """Text already drawn keeps the colours it was made with: make it again."""
+        self.show_mode()
+        self.query_one(Scoreboard).restyle()
+        self.draw(force=True)
+
+    # -- drawing ----------------------------------------------------------------
+
+    def switch_interval(self) -> float | None:
+        if self.mode.switch_interval_s is not None:
+            return self.mode.switch_interval_s
+        lab = self.gilviz.lab
+        return lab.switch_interval_s if lab is not None else None
+
+    def status(self) -> Text:
+        phase, last = self.phase, self.gilviz.last_result
+        status = self.query_one(LabHeader).status
+        if self.failure:
+            return status(f"✗ {self.failure}", "failed")
+        if phase.stopping:
+            return status("■ stopping…", "stopping")
+        if phase.running:
+            # The elapsed time is drawn by the lanes (cheap); the header only
+            # changes on coarse events, since updating it costs a layout pass.
+            what = "comparing" if phase == Phase.COMPARING else "running"
+            t = "" if self.gilviz.live.view(0).t_s is not None else " (starting workers)"
+            return status(f"● {what}{t}   x to stop", "running")
+        if last is not None and not last.cancelled:
+            return status(f"✓ {last.workload} × {last.strategy} took {last.wall_s:.2f} s   ⏎ run again", "done")
+        if self.gilviz.lab is None:
+            return status("starting the lab…", "starting")
+        return status("ready: press ⏎ to run, ? for help", "ready")
+
+    def hint(self) -> str:
+        workers = "1 worker" if self.mode.strategy == "sequential" else f"{self.mode.workers} {self.mode.strategy}"
+        return (
+            f"Press Enter to run {self.mode.workload} with {workers}. "
+            "v compares sequential, threads and processes; ? lists every key."
+        )
+
+    def draw(self, force: bool = False) -> None:
+        """Paint the latest measurements: at most one frame per timer tick."""
+        if not self._ready or not self.app.screen_stack:  # not mounted yet, or shutting down
+            return
+        lanes = self.query_one(Lanes)
+        if not lanes.is_mounted:
+            return
+        live, lab = self.gilviz.live, self.gilviz.lab
+        visible = lanes.visible_lanes()
+        key = (live.version, lanes.size.width, visible)
+        if key == self._drawn and not force:
+            return
+        self._drawn = key
+        view = live.view(lanes.columns.timeline_w, visible)
+        workload = view.started.request.workload if view.started is not None else self.mode.workload
+        last = self.gilviz.last_result
+        finished = last if not self.phase.running and last and not last.cancelled else None
+        with self.app.batch_update():
+            self._show_lanes(view if view.started is not None else None, workload)
+            self.query_one(CoreMeters).show(
+                view, lab.cpu_count if lab else None, finished.cores_used if finished else None
+            )
+            if self.status() != self._header_status:  # a header update costs a layout pass
+                self.show_header()
+
+    def show_header(self) -> None:
+        if not self._ready:
+            return
+        self._header_status = self.status()
+        self.query_one(LabHeader).show(self.gilviz.lab, self.mode, self.switch_interval(), self._header_status)
+
+    def show_mode(self) -> None:
+        """The mode or the state changed: header, explainer, lanes' hint."""
+        if not self._ready or not self.app.screen_stack:  # an early or a late message
+            return
+        lab = self.gilviz.lab
+        self.show_header()
+        self.query_one(Explainer).show(
+            self.mode.workload, self.mode.strategy, self.mode.lock, lab.gil_enabled if lab else None,
+            self.mode.race_style,
+        )
+        if not self.phase.running:
+            view = self.query_one(Lanes).view
+            self._show_lanes(view, view.started.request.workload if view and view.started else self.mode.workload)
+
+    def _show_lanes(self, view: RunView | None, workload: str) -> None:
+        lanes = self.query_one(Lanes)
+        lanes.show(view, workload, self.hint())
+        total = len(view.lanes) if view is not None else 0
+        self.query_one(LanesHeader).show(view.t_s if view is not None else None, lanes.visible_lanes(), total)
+        self.query_one(Legend).show(workload)
+
+    # -- what the app tells the stage -------------------------------------------
+
+    def lab_ready(self) -> None:
+        if self.failure and self.failure.startswith("the lab did not start"):
+            self.failure = None
+        if self.phase in (Phase.STARTING, Phase.FAILED):
+            self.phase = Phase.FAILED if self.failure else Phase.READY
+        self.show_mode()
+        self.draw(force=True)
+
+    def run_began(self) -> None:
+        self.query_one(Lanes).scroll_home(animate=False)
+        self.show_mode()
+        self.draw(force=True)
+
+    def run_ended(self, result: RunResult, urls: tuple[str, ...]) -> None:
+        if not result.cancelled:
+            self.query_one(Scoreboard).add_result(result, urls)
+        if result.errors and not result.cancelled:
+            self.failure = f"{len(result.errors)} error(s): {result.errors[0]}"
+            self.app.notify(result.errors[0], title="A worker failed", severity="error", timeout=6)
+        self.draw(force=True)
+        self.show_mode()
+
+    def failed(self, message: str) -> None:
+        self.failure = message
+        if not self.phase.running:
+            self.phase = Phase.FAILED
+        self.app.notify(message, title="The lab failed", severity="error", timeout=8)
+        self.show_mode()
+
+    def run_idle(self) -> None:
+        """The run's thread is done: settle in an idle phase, or run what was asked meanwhile."""
+        then_run = self.phase == Phase.STOPPING_TO_RUN
+        if self.failure:
+            self.phase = Phase.FAILED
+        else:
+            self.phase = Phase.READY if self.gilviz.lab is not None else Phase.STARTING
+        self.draw(force=True)
+        self.show_mode()
+        if then_run:
+            self.action_run()
+
+    # -- actions ------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Dim (None) the keys that would do nothing now."""
+        busy = self.phase.busy
+        if action in ("run", "compare"):
+            return None if busy else True
+        if action == "stop":
+            return True if busy else None
+        if action == "workload":
+            return None if parameters and parameters[0] == self.mode.workload else True
+        if action == "strategy":
+            return None if parameters and parameters[0] == self.mode.strategy else True
+        if action == "workers":
+            n = self.mode.workers + (int(parameters[0]) if parameters else 1)
+            return True if MIN_WORKERS <= n <= MAX_WORKERS else None
+        if action == "switch":
+            up = bool(parameters) and int(parameters[0]) > 0
+            current = self.switch_interval() or DEFAULT_SWITCH_S
+            return True if _step_switch(current, up) != current else None
+        if action in ("lock", "race_style"):
+            return True if action in spec(self.mode.workload).options else None
+        if action == "export_trace":
+            last = self.gilviz.last_result
+            return True if last is not None and last.ticks else None
+        return True
+
+    def _start(self, compare: bool) -> None:
+        if self.gilviz.session is None:
+            return
+        self.failure = None
+        self.phase = Phase.COMPARING if compare else Phase.RUNNING
+        self.gilviz.run_in_lab(self.mode, compare)
+
+    def action_run(self) -> None:
+        if self.phase.running:
+            if self.phase.stopping:  # a mode change is stopping the last run: run when it has
+                self.phase = Phase.STOPPING_TO_RUN
+            return
+        self._start(compare=False)
+
+    def action_compare(self) -> None:
+        if not self.phase.running:
+            self._start(compare=True)
+
+    def action_stop(self) -> None:
+        if not self.phase.busy:
+            return
+        self.phase = Phase.STOPPING
+        self.gilviz.session.cancel()
+
+    def _change(self, **changes) -> None:
+        """Change the mode; a run going on is stopped first."""
+        new = replace(self.mode, **changes)
+        if new == self.mode:
+            return
+        if self.phase.busy:
+            self.action_stop()
+        self.mode = new
+
+    def action_workload(self, workload: str) -> None:
+        if workload in WORKLOADS:
+            changes = {"workload": workload}
+            # a worker count left at its default follows the workload's default
+            # (fetch: one thread per URL, so the waits overlap in one latency)
+            if self.mode.workers == default_workers(self.mode.workload, self.mode.urls):
+                changes["workers"] = default_workers(workload, self.mode.urls)
+            self._change(**changes)
+
+    def action_strategy(self, strategy: str) -> None:
+        if strategy in STRATEGIES:
+            self._change(strategy=strategy)
+
+    def action_workers(self, delta: int) -> None:
+        n = max(MIN_WORKERS, min(MAX_WORKERS, self.mode.workers + int(delta)))
+        self._change(workers=n)
+
+    def action_switch(self, direction: int) -> None:
+        current = self.switch_interval() or DEFAULT_SWITCH_S
+        self._change(switch_interval_s=_step_switch(current, int(direction) > 0))
+
+    def action_lock(self) -> None:
+        if "lock" in spec(self.mode.workload).options:
+            self._change(lock=not self.mode.lock)
+
+    def action_race_style(self) -> None:
+        if "race_style" in spec(self.mode.workload).options:
+            self._change(race_style="plain" if self.mode.race_style == "call" else "call")
+
+    def action_export_trace(self) -> None:
+        """Write the last run as a Chrome trace, next to the screenshots; a
+        new file each time, never over an existing one."""
+        from gilviz.export import write_trace_in_folder
+
+        r = self.gilviz.last_result
+        if r is None or not r.ticks:
+            return
+        folder = self.gilviz.screenshot_dir or os.getcwd()
+        try:
+            where = write_trace_in_folder(r, folder)
+        except OSError as exc:
+            self.app.notify(f"{exc.strerror or exc}: {folder}", title="Trace not saved", severity="error", timeout=8)
+            return
+        self.app.notify(f"{where}\nopen it in https://ui.perfetto.dev", title="Trace saved", timeout=8)
+
+    def action_save_svg(self) -> None:
+        path = self.app.save_screenshot(path=self.gilviz.screenshot_dir)
+        self.app.notify(path, title="Screenshot saved", timeout=6)
+
+    def action_help(self) -> None:
+        if not isinstance(self.app.screen, HelpScreen):
+            self.app.push_screen("help")
