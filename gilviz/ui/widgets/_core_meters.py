@@ -68,6 +68,11 @@ class CoreMeters(g.GlyphStyles, Widget):
     # -- painting ------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
+        # the widget's own colours under every cell, blank ones included:
+        # otherwise a light theme shows the terminal's default background there
+        return self._line(y).apply_style(self.rich_style)
+
+    def _line(self, y: int) -> Strip:
         width = self.size.width
         if y == 0:
             return self._cores_used_title(width)

@@ -85,6 +85,11 @@ class LanesHeader(g.GlyphStyles, Widget):
             self.refresh()
 
     def render_line(self, y: int) -> Strip:
+        # the widget's own colours under every cell, blank ones included:
+        # otherwise a light theme shows the terminal's default background there
+        return self._line(y).apply_style(self.rich_style)
+
+    def _line(self, y: int) -> Strip:
         width = self.size.width
         if y != 0:
             return Strip.blank(width)
@@ -135,6 +140,11 @@ class Legend(g.GlyphStyles, Widget):
         return len(self._legend_lines(width))
 
     def render_line(self, y: int) -> Strip:
+        # the widget's own colours under every cell, blank ones included:
+        # otherwise a light theme shows the terminal's default background there
+        return self._line(y).apply_style(self.rich_style)
+
+    def _line(self, y: int) -> Strip:
         lines = self._legend_lines(self.size.width)
         return lines[y] if 0 <= y < len(lines) else Strip.blank(self.size.width)
 
@@ -218,6 +228,11 @@ class Lanes(g.GlyphStyles, ScrollView):
     # -- painting -------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
+        # the widget's own colours under every cell, blank ones included:
+        # otherwise a light theme shows the terminal's default background there
+        return self._line(y).apply_style(self.rich_style)
+
+    def _line(self, y: int) -> Strip:
         width = self.size.width
         lanes = self._lanes()
         if not lanes:
