@@ -24,6 +24,7 @@ from textual.widgets import Footer, Static
 from gilviz.engine.model import MAX_WORKERS, MIN_WORKERS, STRATEGIES, RunRequest, RunResult
 from gilviz.engine.session import default_workers
 from gilviz.engine.workloads import WORKLOADS, spec
+from gilviz.export.text import human
 
 from .screens import HelpScreen
 from .timeline import RunView
@@ -261,7 +262,13 @@ class StageScreen(Screen[None]):
         lanes.show(view, workload, self.hint())
         total = len(view.lanes) if view is not None else 0
         self.query_one(LanesHeader).show(view.t_s if view is not None else None, lanes.visible_lanes(), total)
-        self.query_one(Legend).show(workload)
+        started = view.started if view is not None else None
+        full_block = "one worker alone on a free core"
+        if started is not None and started.solo_units_per_s:
+            full_block = f"{human(started.solo_units_per_s)} {started.unit}/s, one worker alone (measured)"
+        measured = view.states_measured if view is not None and view.t_s is not None else True
+        lock = (started.request if started is not None else self.mode).lock and workload == "race"
+        self.query_one(Legend).show(workload, measured, full_block, lock)
 
     # -- what the app tells the stage -------------------------------------------
 

@@ -15,7 +15,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from gilviz.engine.model import RunStarted, Tick, WorkerIdentity, WorkerSample, WorkerState
+from gilviz.engine.model import RunStarted, Tick, WorkerIdentity, WorkerSample, WorkerState, dominant_state
 
 #: Cells kept per lane: one per sample period, so 60 s at 100 ms.
 HISTORY_CELLS = 600
@@ -37,24 +37,32 @@ class CellKind(enum.IntEnum):
     DONE = 6
     ERROR = 7
     CANCELLED = 8
+    GIL_WAIT = 9  # no work done, measured: blocked with work to do (the GIL, or a lock)
+    CORE_WAIT = 10  # no work done, measured: runnable, but no core was free
 
 
 @dataclass(frozen=True)
 class Cell:
     kind: CellKind
     level: int = 0  # 1..LEVELS for WORK: units done vs one worker alone on a free core
+    #: the state the worker spent most of the period in, measured (model.STATES);
+    #: None where the kernel gave no split
+    state: str | None = None
 
 
 EMPTY_CELL = Cell(CellKind.EMPTY)
 
 
-def classify(sample: WorkerSample, period_s: float, solo_units_per_s: float | None) -> Cell:
+def classify(sample: WorkerSample, period_s: float, solo_units_per_s: float | None,
+             measured: str | None = None) -> Cell:
     """The cell one sample draws.
 
     Work is measured against ``solo_units_per_s``, what one worker does alone
     on a free core (the lab measures it before the run): a full block is full
     speed, an eighth is an eighth of it. Without a solo rate (fetch), a period
-    in which bytes arrived is RECEIVING.
+    in which bytes arrived is RECEIVING. ``measured`` is the state the worker
+    spent most of the period in (from the kernel), which colours the cell, and
+    says why a worker that did nothing did nothing.
     """
     state = sample.state
     did = sample.units_delta > 0
@@ -67,14 +75,18 @@ def classify(sample: WorkerSample, period_s: float, solo_units_per_s: float | No
     if state == WorkerState.DONE and not did:
         return Cell(CellKind.DONE)
     if state == WorkerState.WAITING:
-        return Cell(CellKind.RECEIVING if did else CellKind.WAITING)
+        return Cell(CellKind.RECEIVING if did else CellKind.WAITING, state=measured)
     if not did:
-        return Cell(CellKind.STALLED)
+        if measured == "gil_wait":
+            return Cell(CellKind.GIL_WAIT, state=measured)
+        if measured == "core_wait":
+            return Cell(CellKind.CORE_WAIT, state=measured)
+        return Cell(CellKind.STALLED, state=measured)
     if not solo_units_per_s or solo_units_per_s <= 0 or period_s <= 0:
-        return Cell(CellKind.RECEIVING)
+        return Cell(CellKind.RECEIVING, state=measured)
     fraction = sample.units_delta / period_s / solo_units_per_s
     level = max(1, min(LEVELS, round(fraction * LEVELS)))
-    return Cell(CellKind.WORK, level)
+    return Cell(CellKind.WORK, level, measured)
 
 
 @dataclass(frozen=True)
@@ -99,11 +111,13 @@ class RunView:
     cores_used: tuple[float, ...]  # history, oldest first
     cores_percent: tuple[tuple[float, ...], ...]  # per core: history, oldest first
     running: bool
+    #: the run's samples came with the kernel's split into four states
+    states_measured: bool
     version: int
 
 
 class _Lane:
-    __slots__ = ("identity", "sample", "cells", "units_expected", "last_task")
+    __slots__ = ("identity", "sample", "cells", "units_expected", "last_task", "last_state")
 
     def __init__(self, identity: WorkerIdentity, units_expected: int | None, capacity: int) -> None:
         self.identity = identity
@@ -111,6 +125,8 @@ class _Lane:
         self.cells: deque[Cell] = deque(maxlen=capacity)
         self.units_expected = units_expected
         self.last_task = -1  # the last task it worked on: still shown once it is done
+        #: its last measured state: with many workers the split comes every few periods
+        self.last_state: str | None = None
 
 
 class LiveRun:
@@ -127,6 +143,8 @@ class LiveRun:
         self._t_s: float | None = None
         self._period_s: float | None = None
         self._running = False
+        #: a sample of this run came with the kernel's split into states
+        self._states_measured = False
         self.version = 0  # bumped by every change: the UI redraws only when it moved
 
     def start(self, started: RunStarted) -> None:
@@ -140,6 +158,7 @@ class LiveRun:
             self._t_s = None
             self._period_s = None
             self._running = True
+            self._states_measured = False
             self.version += 1
 
     def feed(self, tick: Tick) -> None:
@@ -151,7 +170,10 @@ class LiveRun:
                     lane.sample = sample
                     if sample.task_index >= 0:
                         lane.last_task = sample.task_index
-                    lane.cells.append(classify(sample, tick.period_s, solo))
+                    if sample.split:
+                        lane.last_state = dominant_state(sample)
+                        self._states_measured = True
+                    lane.cells.append(classify(sample, tick.period_s, solo, lane.last_state))
             self._cores_used.append(tick.cores_used)
             if len(self._cores) != len(tick.cores_percent):
                 self._cores = [deque(maxlen=self.core_history) for _ in tick.cores_percent]
@@ -192,5 +214,6 @@ class LiveRun:
                 cores_used=tuple(self._cores_used),
                 cores_percent=tuple(tuple(h) for h in self._cores),
                 running=self._running,
+                states_measured=self._states_measured,
                 version=self.version,
             )

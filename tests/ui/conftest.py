@@ -129,6 +129,21 @@ class ScriptedTicks:
     def start(self) -> None:
         pass
 
+    def split(self, p: Period) -> dict:
+        """Where the period went, as the kernel would say: threads that do not
+        run wait for the GIL, processes for a core, fetches for the network."""
+        if p.state not in (WorkerState.RUNNING, WorkerState.WAITING):
+            return {"split": True}
+        running = round(p.cpu_share * PERIOD_S, 6)
+        rest = round(PERIOD_S - running, 6)
+        request = self.lab._request
+        assert request is not None
+        if p.state == WorkerState.WAITING:
+            return {"split": True, "running_s": running, "io_wait_s": rest}
+        if request.strategy == "processes":
+            return {"split": True, "running_s": running, "core_wait_s": rest}
+        return {"split": True, "running_s": running, "gil_wait_s": rest}
+
     def sample(self, final: bool = False) -> Tick:
         period_row = self.lab.next_period()
         self.seq += 1
@@ -148,7 +163,7 @@ class ScriptedTicks:
                 index=i, os_id=self.slots.get(i, OS_ID), state=p.state, units=self.units[i],
                 units_delta=p.units_delta, tasks_done=p.tasks_done, tasks_total=len(self.lab.plan.lanes[i]),
                 task_index=p.task_index, cpu_s=round(self.cpu_s[i], 6), cpu_share=p.cpu_share,
-                errors=1 if p.state == WorkerState.ERROR else 0,
+                errors=1 if p.state == WorkerState.ERROR else 0, **self.split(p),
             ))
         cores = self.lab.info_.cpu_count
         used = min(sum(p.cpu_share for p in period_row), float(cores))

@@ -31,12 +31,14 @@ VALUE = "glyph--value"
 TROUGH = "glyph--trough"
 BUSY = "glyph--busy"  # a CPU load above 60%
 SATURATED = "glyph--saturated"  # ... above 90%
+GIL_WAIT = "glyph--gil"  # measured: blocked with work to do (the GIL, or a lock)
+CORE_WAIT = "glyph--core"  # measured: runnable, no free core
 THREAD = "glyph--thread"  # a thread's name
 PROCESS = "glyph--process"  # a process's name
 
 COMPONENT_CLASSES = {
     WORK, STALLED, WAITING, RECEIVING, QUEUED, DONE, ERROR, CANCELLED,
-    DIM, LABEL, TEXT, VALUE, TROUGH, BUSY, SATURATED, THREAD, PROCESS,
+    DIM, LABEL, TEXT, VALUE, TROUGH, BUSY, SATURATED, THREAD, PROCESS, GIL_WAIT, CORE_WAIT,
 }
 
 
@@ -59,27 +61,41 @@ _GLYPHS: dict[CellKind, tuple[str, str]] = {
     CellKind.DONE: ("─", DONE),
     CellKind.ERROR: ("✗", ERROR),
     CellKind.CANCELLED: ("×", CANCELLED),
+    CellKind.GIL_WAIT: ("-", GIL_WAIT),
+    CellKind.CORE_WAIT: (":", CORE_WAIT),
 }
+
+#: The colour of a cell with work done, by the state it spent most of its period in.
+_WORK_BY_STATE = {"gil_wait": GIL_WAIT, "core_wait": CORE_WAIT}
 
 
 def glyph(cell: Cell) -> tuple[str, str]:
-    """The glyph of a cell, and the name of its style."""
+    """The glyph of a cell, and the name of its style: a work cell's height
+    is the work done, its colour the state the worker spent most of it in."""
     if cell.kind == CellKind.WORK:
-        return EIGHTHS[max(1, min(8, cell.level))], WORK
+        return EIGHTHS[max(1, min(8, cell.level))], _WORK_BY_STATE.get(cell.state or "", WORK)
     return _GLYPHS[cell.kind]
 
 
-def legend_items(io_bound: bool) -> list[tuple[str, str, str]]:
-    """(glyph, style name, meaning) for the legend under the lanes."""
+def legend_items(io_bound: bool, states_measured: bool = True, full_block: str = "one worker alone on a free core",
+                 lock: bool = False) -> list[tuple[str, str, str]]:
+    """(glyph, style name, meaning) for the legend under the lanes.
+    ``full_block`` says what a full block stands for (the measured solo rate)."""
     if io_bound:
         items = [
             ("░", WAITING, "waiting for the network"),
             ("█", RECEIVING, "receiving bytes"),
         ]
+    elif states_measured:
+        items = [
+            ("▂▅█", WORK, f"running: work done, █ = {full_block}"),
+            ("▅-", GIL_WAIT, "waiting for the GIL" + (" or the lock" if lock else "")),
+            ("▅:", CORE_WAIT, "waiting for a core"),
+        ]
     else:
         items = [
-            ("▂▅█", WORK, "work done (█ = one worker alone on a free core)"),
-            ("-", STALLED, "stalled (no GIL or no free core)"),
+            ("▂▅█", WORK, f"work done, █ = {full_block}"),
+            ("-", STALLED, "no work (no GIL or no free core: telling them apart needs Linux schedstat)"),
         ]
     return items + [
         ("·", QUEUED, "queued"),

@@ -124,13 +124,20 @@ class Legend(g.GlyphStyles, Widget):
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.workload = "count"
+        self.states_measured = True
+        self.full_block = "one worker alone on a free core"
+        self.lock = False
         self._lines: list[Strip] = []
         self._lines_key: tuple | None = None
 
-    def show(self, workload: str) -> None:
-        if workload != self.workload:
-            self.workload = workload
-            self.refresh(layout=True)  # an I/O workload's legend may take another number of lines
+    def show(self, workload: str, states_measured: bool = True,
+             full_block: str = "one worker alone on a free core", lock: bool = False) -> None:
+        """The legend for ``workload``; ``states_measured`` False where the
+        kernel gave no split; ``full_block``: what █ stands for."""
+        shown = (workload, states_measured, full_block, lock)
+        if shown != (self.workload, self.states_measured, self.full_block, self.lock):
+            self.workload, self.states_measured, self.full_block, self.lock = shown
+            self.refresh(layout=True)  # another legend may take another number of lines
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -149,7 +156,7 @@ class Legend(g.GlyphStyles, Widget):
         return lines[y] if 0 <= y < len(lines) else Strip.blank(self.size.width)
 
     def _legend_lines(self, width: int) -> list[Strip]:
-        key = (self.workload, width)
+        key = (self.workload, self.states_measured, self.full_block, self.lock, width)
         if self._lines_key != key:
             self._lines = self._make_legend(width)
             self._lines_key = key
@@ -158,7 +165,8 @@ class Legend(g.GlyphStyles, Widget):
     def _make_legend(self, width: int) -> list[Strip]:
         lines: list[list[Segment]] = [[]]
         used = 0
-        for glyph, style, text in g.legend_items(spec(self.workload).io_bound):
+        items = g.legend_items(spec(self.workload).io_bound, self.states_measured, self.full_block, self.lock)
+        for glyph, style, text in items:
             item = len(glyph) + 1 + len(text)
             if used and used + 3 + item > width:
                 lines.append([])
