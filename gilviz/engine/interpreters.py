@@ -150,8 +150,10 @@ def candidate_paths() -> list[str]:
     /opt, /usr/local/bin, /usr/bin. Not yet deduplicated nor probed."""
     found: list[str] = []
     for folder in os.environ.get("PATH", "").split(os.pathsep):
-        if folder:
-            found += sorted(glob.glob(os.path.join(folder, "python3*")))
+        # pyenv's shims are scripts that pick a version by the folder: the
+        # versions themselves are found below
+        if folder and os.path.basename(folder.rstrip(os.sep)) != "shims":
+            found += _specific_first(glob.glob(os.path.join(folder, "python3*")))
     pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
     patterns = [
         os.path.join(pyenv_root, "versions", "*", "bin", "python3*"),
@@ -161,18 +163,28 @@ def candidate_paths() -> list[str]:
         "/usr/bin/python3*",
     ]
     for pattern in patterns:
-        found += sorted(glob.glob(pattern))
+        found += _specific_first(glob.glob(pattern))
     return [p for p in found if _NAME.match(os.path.basename(p)) and os.path.isfile(p) and os.access(p, os.X_OK)]
 
 
+def _specific_first(paths: list[str]) -> list[str]:
+    """python3.13t before python3.13 before python3 in each folder: of two
+    names for one file, the one that says more is kept."""
+    return sorted(paths, key=lambda p: (os.path.dirname(p), -len(os.path.basename(p)), p))
+
+
 def _unique(paths: list[str]) -> list[str]:
-    """The first path to each real file."""
-    seen: set[str] = set()
+    """The first path to each real file (symbolic or hard links count once)."""
+    seen: set = set()
     out = []
     for p in paths:
-        real = os.path.realpath(p)
-        if real not in seen:
-            seen.add(real)
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        keys = {os.path.realpath(p), (st.st_dev, st.st_ino)}
+        if not keys & seen:
+            seen |= keys
             out.append(p)
     return out
 
