@@ -16,6 +16,7 @@ import glob
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +25,9 @@ from dataclasses import asdict, dataclass
 #: The oldest Python the lab runs on (3.7 lacks threading.get_native_id and
 #: typing.Protocol). Keep in step with lab.MIN_PYTHON.
 MIN_LAB_VERSION = (3, 8)
-PROBE_TIMEOUT_S = 8.0
+#: How long an interpreter gets to describe itself (a cold start of an old
+#: Python on a busy machine takes about a second).
+PROBE_TIMEOUT_S = 5.0
 #: Interpreter file names worth probing: python3, python3.12, python3.13t.
 _NAME = re.compile(r"^python3(\.\d+)?t?$")
 
@@ -106,18 +109,24 @@ def probe(path: str, timeout_s: float = PROBE_TIMEOUT_S) -> Interpreter:
         raise InterpreterError(f"{path!r} is not executable")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     try:
-        done = subprocess.run(
-            [path, "-c", PROBE_SCRIPT], capture_output=True, text=True, timeout=timeout_s,
-            stdin=subprocess.DEVNULL, env=env, errors="replace",
+        # its own process group: on a timeout, whatever it started ends with it
+        proc = subprocess.Popen(
+            [path, "-c", PROBE_SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, env=env, text=True, errors="replace", start_new_session=True,
         )
-    except subprocess.TimeoutExpired:
-        raise InterpreterError(f"{path!r} did not answer within {timeout_s:g} s: is it a Python?") from None
     except OSError as exc:
         raise InterpreterError(f"{path!r} cannot be run: {exc.strerror or exc}") from None
-    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("GILVIZ-PROBE ")), None)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise InterpreterError(f"{path!r} did not answer within {timeout_s:g} s: is it a Python?") from None
+    finally:
+        _kill_group(proc)  # a Python that answered may have left a child behind; never us
+    line = next((ln for ln in stdout.splitlines() if ln.startswith("GILVIZ-PROBE ")), None)
     if line is None:
-        first = (done.stderr.strip().splitlines() or [""])[-1][:200]
-        if "SyntaxError" in done.stderr:
+        first = (stderr.strip().splitlines() or [""])[-1][:200]
+        if "SyntaxError" in stderr:
             why = "a Python too old to answer (gilviz's lab needs 3.8 or newer)"
         else:
             why = "not a Python" + (f" ({first})" if first else "")
@@ -143,6 +152,19 @@ def probe(path: str, timeout_s: float = PROBE_TIMEOUT_S) -> Interpreter:
         short_name=_short_name(impl, version, bool(data["free_threaded"])),
         has_requests=bool(data["requests"]),
     )
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if proc.poll() is None:
+        proc.kill()
+    try:
+        proc.communicate(timeout=1.0)
+    except (subprocess.TimeoutExpired, ValueError, OSError):
+        pass
 
 
 def candidate_paths() -> list[str]:
