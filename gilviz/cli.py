@@ -407,9 +407,13 @@ class LabChoice:
     python: str | None  # None: the Python running gilviz
     gil: str | None  # "on", "off", None (the build's default)
     interpreter: Interpreter
+    #: how tables name this interpreter: its short name ("3.13t"), or its
+    #: version or path where two compared interpreters share a short name
+    name: str = ""
 
     def label(self, gil_enabled: bool) -> str:
-        return self.interpreter.label(gil_enabled)
+        """"3.11 GIL", "3.13t no-GIL": the GIL as the lab measured it."""
+        return f"{self.name or self.interpreter.short_name} {'GIL' if gil_enabled else 'no-GIL'}"
 
 
 def lab_choices(args: argparse.Namespace, workload: str) -> list[LabChoice]:
@@ -420,22 +424,34 @@ def lab_choices(args: argparse.Namespace, workload: str) -> list[LabChoice]:
     pythons = args.python if isinstance(args.python, list) else ([args.python] if args.python else [])
     gils = args.gil if isinstance(args.gil, list) else [args.gil]
     known: list[Interpreter] | None = None
-    found: list[tuple[str | None, Interpreter]] = []
-    for name in dict.fromkeys(pythons):  # in order, without repeats
+    found: dict[str, Interpreter] = {}  # by real path: one interpreter named twice runs once
+    for name in pythons:
         if not looks_like_path(name) and known is None:
             known = interpreters.discover()
-        found.append((name, interpreters.resolve(name, known)))
+        interp = interpreters.resolve(name, known)
+        found.setdefault(os.path.realpath(interp.path), interp)
     if not found:
-        found = [(None, interpreters.current())]
+        found = {sys.executable: interpreters.current()}
+    names = _distinct_names(list(found.values()))
     choices = []
-    for _, interp in found:
+    for interp, name in zip(found.values(), names, strict=True):
         for gil in dict.fromkeys(gils):
             interpreters.check_gil(interp, gil)
             if workload == "fetch" and not interp.has_requests:
                 raise InterpreterError(interp.requests_hint())
-            python = None if interp.path == sys.executable and not pythons else interp.path
-            choices.append(LabChoice(python, gil, interp))
+            python = interp.path if pythons else None
+            choices.append(LabChoice(python, gil, interp, name))
     return choices
+
+
+def _distinct_names(found: list[Interpreter]) -> list[str]:
+    """Short names, made longer (version, then path) where two would be the same."""
+    names = [i.short_name for i in found]
+    if len(set(names)) < len(names):
+        names = [i.version + ("t" if i.free_threaded else "") for i in found]
+    if len(set(names)) < len(names):
+        names = [i.path for i in found]
+    return names
 
 
 def list_pythons(as_json: bool) -> int:

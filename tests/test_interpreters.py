@@ -152,6 +152,23 @@ def test_an_unknown_short_name_lists_the_known_ones(tag, found):
     assert tagged_processes(tag) == []
 
 
+def test_the_same_interpreter_named_twice_runs_once_and_like_names_are_told_apart(found):
+    from gilviz.cli import _distinct_names, build_parser, lab_choices
+
+    here = interpreters.current()
+    args = build_parser().parse_args(["compare", "--python", sys.executable, "--python", here.short_name])
+    twice = lab_choices(args, "count")
+    if len(twice) == 1:
+        assert twice[0].label(True) == f"{here.short_name} GIL"
+    else:  # the short name picked another build of that version (say, /usr/bin's)
+        assert len({c.name for c in twice}) == 2
+    a = interpreters.Interpreter("/a/python3.11", "3.11.2", "CPython", False, True, True, "", "3.11")
+    b = interpreters.Interpreter("/b/python3.11", "3.11.7", "CPython", False, True, True, "", "3.11")
+    c = interpreters.Interpreter("/c/python3.11", "3.11.7", "CPython", False, True, True, "", "3.11")
+    assert _distinct_names([a, b]) == ["3.11.2", "3.11.7"]
+    assert _distinct_names([b, c]) == ["/b/python3.11", "/c/python3.11"]
+
+
 def test_resolve_takes_a_short_name_or_a_path(found):
     here = interpreters.current()
     assert interpreters.resolve(sys.executable).version == here.version
@@ -351,7 +368,35 @@ def test_cli_gil_switch_reaches_the_lab(tag, free_threaded):
     assert wait_no_tagged(tag) == []
 
 
+@pytest.mark.e2e
+def test_compare_gil_on_and_off_in_one_table(tag, free_threaded):
+    out = gilviz("compare", "--python", free_threaded.path, "--gil", "on", "--gil", "off",
+                 "-n", "2", "--size", "400000", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    name = free_threaded.short_name
+    assert [r["interpreter"] for r in rows] == [f"{name} GIL"] * 3 + [f"{name} no-GIL"] * 3
+    assert [r["gil_enabled"] for r in rows] == [True] * 3 + [False] * 3
+    assert wait_no_tagged(tag) == []
+
+
+def test_the_lab_client_refuses_a_gil_setting_that_is_not_on_or_off():
+    with pytest.raises(ValueError, match="'on' or 'off'"):
+        LabClient(gil="1")
+
+
 # --- pinning -------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+def test_the_lab_says_why_it_cannot_pin(tag):
+    """The CLI checks --cpus first; a LabClient given a core that is not
+    there still fails at once, with the lab's reason."""
+    client = LabClient(cpus=(4096,))
+    with pytest.raises(LabError, match="cannot pin the lab to cores"):
+        client.start()
+    client.close()
+    assert wait_no_tagged(tag) == []
 
 
 @pytest.mark.e2e
@@ -367,7 +412,8 @@ def test_processes_pinned_to_one_core_use_at_most_one(tag):
 
 @pytest.mark.e2e
 def test_cli_cpus_pins_the_run(tag):
-    out = gilviz("run", "-s", "processes", "-n", "2", "--size", "4000000", "--cpus", str(min(os.sched_getaffinity(0))), "--json")
+    core = str(min(os.sched_getaffinity(0)))
+    out = gilviz("run", "-s", "processes", "-n", "2", "--size", "4000000", "--cpus", core, "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["cores_used"] <= 1.1
     assert wait_no_tagged(tag) == []

@@ -84,10 +84,6 @@ class Interpreter:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def label(self, gil_enabled: bool) -> str:
-        """How a table names a run on this interpreter: "3.11 GIL", "3.13t no-GIL"."""
-        return f"{self.short_name} {'GIL' if gil_enabled else 'no-GIL'}"
-
     def requests_hint(self) -> str:
         return f"the fetch workload needs the package 'requests' in {self.path}: {self.path} -m pip install requests"
 

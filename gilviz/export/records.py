@@ -19,7 +19,7 @@ def compare_json(results: Iterable[RunResult], interpreters: Sequence[str] | Non
     per run, "3.13t no-GIL"), each object also has an "interpreter" key."""
     rows = [r.to_dict() for r in results]
     if interpreters is not None:
-        rows = [dict(row, interpreter=label) for row, label in zip(rows, interpreters)]
+        rows = [dict(row, interpreter=label) for row, label in zip(rows, interpreters, strict=True)]
     return json.dumps(rows, indent=2)
 
 
