@@ -335,6 +335,21 @@ def test_one_interpreter_keeps_the_table_unchanged(session):
     assert json.loads(export.compare_json(results)) == [r.to_dict() for r in results]
 
 
+def test_lost_plain_increments_are_explained_without_a_call(session):
+    """On 3.9 (or without the GIL) 'counter += 1' itself loses updates: the
+    summary must not blame a call that the plain style does not make."""
+    from dataclasses import replace
+
+    from gilviz.export.text import reading
+
+    r = session.run(RunRequest(workload="race", race_style="plain", workers=2, size=20_000))
+    lost = replace(r, lost=5, actual=r.expected - 5)
+    with_gil = " ".join(reading(replace(lost, gil_enabled=True)))
+    assert "5 of 20,000 increments were lost" in with_gil and "before 3.10" in with_gil
+    assert "at the call" not in with_gil
+    assert "without the GIL" in " ".join(reading(replace(lost, gil_enabled=False)))
+
+
 # --- the GIL switch on a free-threaded build ----------------------------------
 
 

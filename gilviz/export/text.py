@@ -35,7 +35,12 @@ def reading(r: RunResult) -> list[str]:
     """What the measured numbers say, in words. Only from the numbers."""
     lines = []
     if r.workload == "race" and r.lost is not None:
-        if r.lost:
+        if r.lost and r.race_style == "plain" and r.strategy == "threads":
+            why = ("this Python switched threads between the read and the write of 'counter += 1', "
+                   "as CPython did before 3.10" if r.gil_enabled else
+                   "without the GIL the threads ran 'counter += 1' at the same time")
+            lines.append(f"{r.lost:,} of {r.expected:,} increments were lost: {why}.")
+        elif r.lost:
             lines.append(
                 (f"{r.lost:,} of {r.expected:,} increments were lost: a worker read the counter, "
                  "was switched out at the call before its write, and then overwrote the "
