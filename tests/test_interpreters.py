@@ -90,6 +90,21 @@ def test_discovery_finds_each_file_once_with_a_short_name(found):
         assert bool(i.why_not) == (not i.lab_ok or not i.has_requests)
 
 
+def test_discovery_looks_on_path_first_and_counts_links_once(tmp_path, monkeypatch):
+    real = os.path.realpath(sys.executable)
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "python3.99").symlink_to(real)
+    (folder / "python3").symlink_to(folder / "python3.99")
+    (folder / "python3-config").write_text("#!/bin/sh\n")  # not a Python name: never run
+    monkeypatch.setenv("PATH", str(folder))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+    paths = interpreters._unique(interpreters.candidate_paths())
+    same = [p for p in paths if os.path.realpath(p) == real]
+    assert same == [str(folder / "python3.99")]  # the name that says more, found first
+    assert not any(p.endswith("-config") for p in paths)
+
+
 def test_gilviz_pythons_prints_a_table_and_json(tag):
     out = gilviz("pythons", "--json")
     assert out.returncode == 0, out.stderr
@@ -215,6 +230,14 @@ def test_gil_off_is_refused_on_a_build_with_a_gil(tag, found):
         assert out.returncode == 2
         assert "--gil off needs a free-threaded build" in out.stderr
     assert tagged_processes(tag) == []
+
+
+def test_serve_passes_the_resolved_python_and_gil_to_each_app():
+    from gilviz.cli import app_command, build_parser
+
+    args = build_parser().parse_args(["serve", "--python", sys.executable, "--gil", "on"])
+    command = app_command(args)
+    assert f"--python {sys.executable}" in command and "--gil on" in command
 
 
 def test_cpus_without_sched_setaffinity_is_refused(monkeypatch):
