@@ -1,4 +1,5 @@
-"""Command line: ``gilviz`` (the live app), ``gilviz run``, ``gilviz compare``."""
+"""Command line: ``gilviz`` (the live app), ``gilviz run``, ``gilviz compare``,
+``gilviz pythons``, ``gilviz serve``."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import math
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 from urllib.parse import urlsplit
 
 from . import __version__, export
+from .engine.interpreters import Interpreter, InterpreterError, looks_like_path, parse_cpus
 from .engine.loopback import MAX_LATENCY_S
 from .engine.model import MAX_WORKERS, MIN_WORKERS, RACE_STYLES, STRATEGIES, RunRequest, RunResult
 from .engine.workloads import WORKLOADS, spec
@@ -89,15 +92,24 @@ def url_arg(text: str) -> str:
 
 
 def python_arg(text: str) -> str:
-    if not os.path.isfile(text) or not os.access(text, os.X_OK):
+    """A path (checked now) or a short name such as 3.13t (looked up later)."""
+    if looks_like_path(text) and (not os.path.isfile(text) or not os.access(text, os.X_OK)):
         raise argparse.ArgumentTypeError(f"{text!r} is not an executable file")
     return text
+
+
+def cpus_arg(text: str) -> tuple[int, ...]:
+    try:
+        return parse_cpus(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 # --- the parser ----------------------------------------------------------------
 
 
-def _add_run_options(p: argparse.ArgumentParser, *, with_strategy: bool = True) -> None:
+def _add_run_options(p: argparse.ArgumentParser, *, with_strategy: bool = True, several: bool = False) -> None:
+    """The options of a run; ``several``: --python and --gil may repeat (compare)."""
     g = p.add_argument_group("what to run")
     g.add_argument(
         "-w", "--workload", choices=tuple(WORKLOADS), default=None,
@@ -155,9 +167,26 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_strategy: bool = True) 
     )
     a = p.add_argument_group("interpreter")
     a.add_argument(
-        "--python", type=python_arg, default=None, metavar="PATH",
-        help="run the lab (the workers) under this Python, e.g. a free-threaded 3.13t "
-        "(default: the Python running gilviz)",
+        "--python", type=python_arg, default=None, metavar="PYTHON",
+        action="append" if several else "store",
+        help="run the lab (the workers) under this Python: a path, or a name that "
+        "'gilviz pythons' lists, such as 3.13t, 3.12 or 3.9 (CPython 3.8 or newer; "
+        "gilviz itself needs 3.10+, its lab does not)"
+        + (". Repeat it to compare interpreters: --python 3.9 --python 3.11" if several else "")
+        + ". Default: the Python running gilviz",
+    )
+    a.add_argument(
+        "--gil", choices=("on", "off"), default=None, action="append" if several else "store",
+        help="on a free-threaded build (3.13t and newer): run the lab with the GIL turned on "
+        "(PYTHON_GIL=1) or off (PYTHON_GIL=0); 'off' is refused on a build that has a GIL"
+        + (". Give both (--gil on --gil off) to compare them" if several else "")
+        + ". Default: the build's own default",
+    )
+    a.add_argument(
+        "--cpus", type=cpus_arg, default=None, metavar="LIST",
+        help="run and compare: pin the lab and every worker to these cores, e.g. 0, 0,1 "
+        "or 0-3 (os.sched_setaffinity, Linux): processes pinned to one core take turns "
+        "like threads under the GIL. Default: every core",
     )
 
 
@@ -172,7 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
         "  gilviz --workload fetch                  open it on the I/O demo\n"
         "  gilviz run -w count -s threads           one run, as a summary\n"
         "  gilviz compare -w count --json           sequential vs threads vs processes\n"
-        "  gilviz run -w race --lock                the race, fixed by a lock\n",
+        "  gilviz run -w race --lock                the race, fixed by a lock\n"
+        "  gilviz pythons                           the interpreters gilviz can use\n"
+        "  gilviz compare --python 3.13t --gil on --gil off\n"
+        "                                           the free-threaded build with and without its GIL\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"gilviz {__version__}")
@@ -205,17 +237,27 @@ def build_parser() -> argparse.ArgumentParser:
         "compare", help="run sequential, threads and processes on the same work and compare",
         description="Run the same total work three times, sequential, threads, then "
         "processes, and print a table with the speedup of each against sequential "
-        "(measured, not assumed).",
+        "(measured, not assumed). With several --python or --gil, do so under each "
+        "interpreter and GIL setting; each one's speedups are against its own sequential run.",
     )
-    _add_run_options(compare, with_strategy=False)
+    _add_run_options(compare, with_strategy=False, several=True)
     out = compare.add_argument_group("output")
     fmt = out.add_mutually_exclusive_group()
-    fmt.add_argument("--json", action="store_true", help="print a JSON list of the three runs")
+    fmt.add_argument("--json", action="store_true",
+                     help="print a JSON list of the three runs (three per interpreter and GIL setting)")
     fmt.add_argument("--markdown", action="store_true", help="print the scoreboard as a Markdown table, for slides")
     out.add_argument(
         "--results", metavar="FILE.jsonl", default=None,
         help="also append each run as one JSON line to this file",
     )
+    pythons = sub.add_parser(
+        "pythons", help="list the Python interpreters gilviz can run its lab under",
+        description="Find the Pythons on this machine (PATH, pyenv, uv, /opt, /usr/local/bin, "
+        "/usr/bin), ask each what it is, and say whether gilviz's lab can run there "
+        "(CPython 3.8 or newer; fetch also needs requests). The short names in the first "
+        "column work with --python.",
+    )
+    pythons.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     serve = sub.add_parser(
         "serve", help="serve the live app to a web browser (for a projector showing a browser)",
         description="Serve the live app in a web browser with textual-serve. Each browser tab "
@@ -264,6 +306,8 @@ def app_command(args: argparse.Namespace) -> str:
     parts += ["--latency", repr(args.latency), "--timeout", repr(args.timeout)]
     if args.python:
         parts += ["--python", args.python]
+    if args.gil:
+        parts += ["--gil", args.gil]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -356,24 +400,114 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+@dataclass(frozen=True)
+class LabChoice:
+    """One interpreter and GIL setting to run the lab with."""
+
+    python: str | None  # None: the Python running gilviz
+    gil: str | None  # "on", "off", None (the build's default)
+    interpreter: Interpreter
+    #: how tables name this interpreter: its short name ("3.13t"), or its
+    #: version or path where two compared interpreters share a short name
+    name: str = ""
+
+    def label(self, gil_enabled: bool) -> str:
+        """"3.11 GIL", "3.13t no-GIL": the GIL as the lab measured it."""
+        return f"{self.name or self.interpreter.short_name} {'GIL' if gil_enabled else 'no-GIL'}"
+
+
+def lab_choices(args: argparse.Namespace, workload: str) -> list[LabChoice]:
+    """Every (interpreter, GIL setting) the options name, each checked before
+    anything starts: ValueError (InterpreterError) says what is wrong."""
+    from .engine import interpreters
+
+    pythons = args.python if isinstance(args.python, list) else ([args.python] if args.python else [])
+    gils = args.gil if isinstance(args.gil, list) else [args.gil]
+    known: list[Interpreter] | None = None
+    found: dict[str, Interpreter] = {}  # by real path: one interpreter named twice runs once
+    for name in pythons:
+        if not looks_like_path(name) and known is None:
+            known = interpreters.discover()
+        interp = interpreters.resolve(name, known)
+        found.setdefault(os.path.realpath(interp.path), interp)
+    if not found:
+        found = {sys.executable: interpreters.current()}
+    names = _distinct_names(list(found.values()))
+    choices = []
+    for interp, name in zip(found.values(), names, strict=True):
+        for gil in dict.fromkeys(gils):
+            interpreters.check_gil(interp, gil)
+            if workload == "fetch" and not interp.has_requests:
+                raise InterpreterError(interp.requests_hint())
+            python = interp.path if pythons else None
+            choices.append(LabChoice(python, gil, interp, name))
+    return choices
+
+
+def _distinct_names(found: list[Interpreter]) -> list[str]:
+    """Short names, made longer (version, then path) where two would be the same."""
+    names = [i.short_name for i in found]
+    if len(set(names)) < len(names):
+        names = [i.version + ("t" if i.free_threaded else "") for i in found]
+    if len(set(names)) < len(names):
+        names = [i.path for i in found]
+    return names
+
+
+def list_pythons(as_json: bool) -> int:
+    """``gilviz pythons``: the interpreters found here, as a table or JSON."""
+    import json
+
+    from .engine.interpreters import discover
+
+    found = discover()
+    if as_json:
+        print(json.dumps([i.to_dict() for i in found], indent=2))
+        return EXIT_OK
+    if not found:
+        print("no Python interpreter found")
+        return EXIT_OK
+    print(f"  {'name':<10} {'version':<9} {'build':<15} {'GIL by default':<15} {'lab':<4} path")
+    for i in found:
+        build = "free-threaded" if i.free_threaded else "GIL"
+        row = (f"  {i.short_name:<10} {i.version:<9} {build:<15} {'on' if i.gil_enabled_by_default else 'off':<15} "
+               f"{'yes' if i.lab_ok else 'no':<4} {i.path}")
+        if i.why_not:
+            row += f"   ({i.why_not})"
+        print(row)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "pythons":
+        return list_pythons(args.json)
     try:
         request = request_from_args(args)
         check_output_paths(args)
+        choices = lab_choices(args, request.workload)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.command in (None, "serve"):
+        if args.cpus:
+            parser.error("--cpus applies to 'gilviz run' and 'gilviz compare'; the live app does not pin its lab")
+        choice = choices[0]
+        args.python = choice.python
+        if choice.gil:
+            # the app starts its labs with this environment: PYTHON_GIL
+            # reaches each lab (and serve's apps) without a new app option
+            os.environ["PYTHON_GIL"] = "1" if choice.gil == "on" else "0"
     if args.command is None:
         from .ui.app import run_app
 
         return run_app(request, python=args.python)
     if args.command == "serve":
         return serve(args)
-    return headless(args, request)
+    return headless(args, request, choices)
 
 
-def headless(args: argparse.Namespace, request: RunRequest) -> int:
+def headless(args: argparse.Namespace, request: RunRequest, choices: list[LabChoice]) -> int:
     """``gilviz run`` and ``gilviz compare``: measure in the lab, print, export."""
     from .engine.client import LabError
     from .engine.session import RunFailed, Session
@@ -382,10 +516,20 @@ def headless(args: argparse.Namespace, request: RunRequest) -> int:
     # finally below, which ends the lab and every worker.
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_interrupt)
-    session = Session(python=args.python)
+    sessions: list[Session] = []
+
+    def open_session(choice: LabChoice) -> Session:
+        session = Session(python=choice.python, gil=choice.gil, cpus=args.cpus)
+        sessions.append(session)
+        return session
+
     try:
-        command = run_command if args.command == "run" else compare_command
-        results = command(args, request, session)
+        if args.command == "run":
+            results = run_command(args, request, open_session(choices[0]))
+        elif len(choices) == 1:
+            results = compare_command(args, request, open_session(choices[0]))
+        else:
+            results = compare_interpreters(args, request, choices, open_session)
         if args.results:
             export.append_json_lines(args.results, results)
         return EXIT_OK
@@ -396,7 +540,8 @@ def headless(args: argparse.Namespace, request: RunRequest) -> int:
         print("gilviz: interrupted; the lab and its workers were stopped", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
-        session.close()
+        for session in sessions:
+            session.close()
 
 
 def run_command(args: argparse.Namespace, request: RunRequest, session: Session) -> list[RunResult]:
@@ -418,6 +563,30 @@ def compare_command(args: argparse.Namespace, request: RunRequest, session: Sess
         print(export.compare_markdown(results))
     else:
         print(export.compare_table(results))
+    return results
+
+
+def compare_interpreters(args: argparse.Namespace, request: RunRequest, choices: list[LabChoice],
+                         open_session) -> list[RunResult]:
+    """The compare under each interpreter and GIL setting, one after another,
+    each lab ended before the next starts (they would compete for the cores);
+    one table with an interpreter column."""
+    results: list[RunResult] = []
+    labels: list[str] = []
+    for choice in choices:
+        session = open_session(choice)
+        try:
+            runs = session.compare(request)
+        finally:
+            session.close()
+        results += runs
+        labels += [choice.label(r.gil_enabled) for r in runs]
+    if args.json:
+        print(export.compare_json(results, interpreters=labels))
+    elif args.markdown:
+        print(export.compare_markdown(results, interpreters=labels))
+    else:
+        print(export.compare_table(results, interpreters=labels))
     return results
 
 

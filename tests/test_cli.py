@@ -122,8 +122,15 @@ def test_help_explains_the_options():
 
 
 def test_a_lab_under_a_missing_interpreter_is_a_clear_failure(tmp_path):
+    # it passes gilviz's interpreter check (see tests/test_interpreters.py for
+    # what fails it), then the lab itself does not start
     fake = tmp_path / "python"
-    fake.write_text("#!/bin/sh\necho 'not python' >&2\nexit 3\n")
+    fake.write_text(
+        "#!/bin/sh\n"
+        "if [ \"$1\" = -c ]; then echo 'GILVIZ-PROBE {\"version\": [3, 11, 0], \"implementation\": \"cpython\", "
+        "\"free_threaded\": false, \"gil_enabled\": true, \"requests\": true}'; exit 0; fi\n"
+        "echo 'not python' >&2\nexit 3\n"
+    )
     fake.chmod(0o755)
     out = gilviz("run", "--python", str(fake), "--size", "1000")
     assert out.returncode == 1

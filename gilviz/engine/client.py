@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import fields
 from pathlib import Path
 
+from .interpreters import gil_environment
 from .model import LabInfo
 
 HELLO_TIMEOUT_S = 30.0
@@ -28,8 +29,15 @@ class LabClient:
     """One lab process. Events arrive on ``events`` (a queue of dicts); a
     ``{"ev": "exit"}`` event is queued when the lab's stdout closes."""
 
-    def __init__(self, python: str | None = None) -> None:
+    def __init__(self, python: str | None = None, *, gil: str | None = None,
+                 cpus: tuple[int, ...] | None = None) -> None:
         self.python = python or sys.executable
+        #: "on" / "off": PYTHON_GIL=1 / 0 for the lab, its workers and its
+        #: fork server (a free-threaded build obeys it; None: leave it be)
+        self.gil = gil
+        #: the cores the lab pins itself (and so every worker) to; None: all
+        self.cpus = tuple(cpus) if cpus else None
+        gil_environment(gil)  # refuses anything but on/off/None now, not at start
         self.proc: subprocess.Popen | None = None
         self.info: LabInfo | None = None
         self.events: queue.Queue[dict] = queue.Queue()
@@ -42,9 +50,13 @@ class LabClient:
         env = dict(os.environ)
         env["PYTHONPATH"] = PACKAGE_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env["PYTHONUNBUFFERED"] = "1"
+        env.update(gil_environment(self.gil))
+        args = [self.python, "-m", "gilviz.engine.lab"]
+        if self.cpus:
+            args += ["--cpus", ",".join(str(c) for c in self.cpus)]
         try:
             self.proc = subprocess.Popen(
-                [self.python, "-m", "gilviz.engine.lab"],
+                args,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

@@ -1,8 +1,11 @@
 """The lab: the child process where the workloads run, never the UI's process.
 
-Started by the parent as ``python -m gilviz.engine.lab`` (any Python >= 3.10
-that can import this package: standard library only, plus requests for
-fetch). It speaks JSON lines: commands on stdin, events on stdout.
+Started by the parent as ``python -m gilviz.engine.lab [--cpus 0,1]`` (any
+CPython >= 3.8 that can import this package: standard library only, plus
+requests for fetch; gilviz itself needs 3.10+, the lab does not). With
+``--cpus`` the lab pins itself to those cores before any worker exists, so
+every worker thread and process (and the fork server) inherits the pinning.
+It speaks JSON lines: commands on stdin, events on stdout.
 
 Commands::
 
@@ -34,6 +37,10 @@ from dataclasses import asdict
 
 from .model import LabInfo, RunRequest
 from .slots import Slots
+
+#: The oldest Python the lab runs on: 3.7 lacks threading.get_native_id and
+#: typing.Protocol. (interpreters.MIN_LAB_VERSION says the same to the parent.)
+MIN_PYTHON = (3, 8)
 
 _out_lock = threading.Lock()
 _solo_cache: dict[tuple[str, bool, str, bool], float | None] = {}
@@ -117,6 +124,8 @@ class Lab:
 
             outcome = strategies.execute(request, plan, slots, on_started)
             final = {"ev": "finished", "outcome": asdict(outcome)}
+        except strategies.MissingPackage as exc:  # the message says what to install
+            final = {"ev": "error", "message": str(exc)}
         except Exception as exc:  # report, never die: the next run must work
             final = {"ev": "error", "message": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()}
         finally:
@@ -146,7 +155,41 @@ def _kill_group_and_exit(code: int) -> None:
     os._exit(code)
 
 
+def check_python() -> str | None:
+    """Why this interpreter cannot run the lab, or None."""
+    if sys.version_info < MIN_PYTHON:
+        found = ".".join(str(v) for v in sys.version_info[:3])
+        return (f"gilviz's lab needs Python {'.'.join(map(str, MIN_PYTHON))} or newer; "
+                f"{sys.executable} is {found}")
+    return None
+
+
+def pin_cpus(argv: list) -> str | None:
+    """Apply ``--cpus 0,1`` from the command line; why not, or None."""
+    if "--cpus" not in argv:
+        return None
+    i = argv.index("--cpus")
+    try:
+        cpus = {int(c) for c in argv[i + 1].split(",") if c.strip()}
+    except (IndexError, ValueError):
+        return "--cpus needs core numbers, e.g. --cpus 0,1"
+    if not cpus:
+        return "--cpus needs at least one core number"
+    if not hasattr(os, "sched_setaffinity"):
+        return "--cpus needs os.sched_setaffinity, which this operating system does not have"
+    try:
+        os.sched_setaffinity(0, cpus)
+    except (OSError, ValueError) as exc:
+        return f"cannot pin the lab to cores {sorted(cpus)}: {exc}"
+    return None
+
+
 def main() -> None:
+    why = check_python() or pin_cpus(sys.argv[1:])
+    if why is not None:
+        sys.stderr.write(why + "\n")
+        sys.stderr.flush()
+        sys.exit(2)
     # The parent's Ctrl+C is the parent's to handle; the lab ends when told or
     # when its stdin closes.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -47,10 +47,11 @@ def _race(r: RunResult) -> str | None:
         if r.strategy == "processes":
             return head + "the processes ran at the same time on different cores, and one's write overwrote another's."
         if not r.gil_enabled:
-            return head + "without a GIL the threads ran at the same time, and one's write overwrote another's."
+            return head + "without the GIL the threads ran at the same time, and one's write overwrote another's."
         if r.race_style == "plain":
-            return head + (f"CPython {r.python} can switch threads between the read and the write of "
-                           "'counter += 1', and the other threads' increments made meanwhile were overwritten.")
+            return head + (f"CPython {r.python} switched threads between the read and the write of "
+                           "'counter += 1', as CPython did before 3.10, and the increments made meanwhile "
+                           "were overwritten.")
         return head + ("a thread read the counter, was switched out at the call before its write, "
                        "and then overwrote the increments made meanwhile.")
     if r.lock:

@@ -183,13 +183,17 @@ class Session:
         python: str | None = None,
         period_s: float = DEFAULT_PERIOD_S,
         *,
+        gil: str | None = None,
+        cpus: tuple[int, ...] | None = None,
         lab_factory: LabFactory | None = None,
         tick_source: TickSourceFactory | None = None,
         url_source: UrlSource | None = None,
     ) -> None:
         self.python = python
         self.period_s = period_s
-        self.lab_factory: LabFactory = lab_factory or (lambda: LabClient(python))
+        self.gil = gil  # "on" / "off": PYTHON_GIL for the lab (free-threaded builds)
+        self.cpus = cpus  # the cores the lab and its workers are pinned to
+        self.lab_factory: LabFactory = lab_factory or (lambda: LabClient(python, gil=gil, cpus=cpus))
         self.tick_source: TickSourceFactory = tick_source or Sampler
         self.lab: LabConnection | None = None
         self.server: UrlSource = url_source or LoopbackServer()

@@ -161,10 +161,22 @@ def mp_context() -> Any:
     return _context
 
 
+class MissingPackage(RuntimeError):
+    """A workload needs a package this interpreter lacks; the message says
+    which, and the command that installs it."""
+
+
 def _warm_up(workload: str) -> None:
     """Import what a workload needs before the start signal, not on the clock."""
     if workload == "fetch":
-        import requests  # noqa: F401
+        try:
+            import requests  # noqa: F401
+        except ImportError:
+            raise MissingPackage(
+                f"the fetch workload needs the package 'requests', which {sys.executable} "
+                f"(Python {'.'.join(map(str, sys.version_info[:3]))}) lacks; install it with: "
+                f"{sys.executable} -m pip install requests"
+            ) from None
 
 
 def execute(request: RunRequest, plan: RunPlan, slots: Slots, on_started: Callable[[float], None]) -> Outcome:

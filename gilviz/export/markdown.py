@@ -2,32 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from ..engine.model import RunResult
 from .text import fastest_correct, total_work
 
 
-def compare_markdown(results: list[RunResult]) -> str:
+def compare_markdown(results: list[RunResult], interpreters: Sequence[str] | None = None) -> str:
     """The scoreboard as a Markdown table, for slides. The fastest run that
-    completed correctly (no error, no lost update) is in bold."""
+    completed correctly (no error, no lost update) is in bold.
+    ``interpreters``: a label per result; with more than one distinct label,
+    an interpreter column."""
     if not results:
         return "no run completed"
     first = results[0]
     race = first.workload == "race"
     states = any(r.gil_wait_share is not None for r in results)
+    labels = list(interpreters) if interpreters is not None and len(set(interpreters)) > 1 else None
     gil = "GIL enabled" if first.gil_enabled else "GIL disabled"
+    where = f"{first.implementation} {first.python} ({gil}), " if labels is None else ""
     out = [
-        f"**{first.workload}**, same total work ({total_work(first)}), "
-        f"{first.implementation} {first.python} ({gil}), {first.cpu_count} cores",
+        f"**{first.workload}**, same total work ({total_work(first)}), {where}{first.cpu_count} cores",
         "",
-        "| strategy | workers | wall (s) | CPU (s) | cores used | speedup |"
+        ("| interpreter " if labels else "")
+        + "| strategy | workers | wall (s) | CPU (s) | cores used | speedup |"
         + (" GIL wait |" if states else "") + (" lost updates |" if race else ""),
-        "| --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if states else "") + (" ---: |" if race else ""),
+        ("| --- " if labels else "") + "| --- | ---: | ---: | ---: | ---: | ---: |"
+        + (" ---: |" if states else "") + (" ---: |" if race else ""),
     ]
     best = fastest_correct(results)
-    for r in results:
+    for i, r in enumerate(results):
         name = f"**{r.strategy}**" if r is best else r.strategy
-        row = (f"| {name} | {1 if r.strategy == 'sequential' else r.workers} | {r.wall_s:.3f} | {r.cpu_s:.3f} | "
-               f"{r.cores_used:.2f} | {(r.speedup or 0):.2f}x |")
+        row = f"| {labels[i]} " if labels else ""
+        row += (f"| {name} | {1 if r.strategy == 'sequential' else r.workers} | {r.wall_s:.3f} | {r.cpu_s:.3f} | "
+                f"{r.cores_used:.2f} | {(r.speedup or 0):.2f}x |")
         if states:
             row += f" {r.gil_wait_share:.0%} |" if r.gil_wait_share is not None else " – |"
         if race:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from ..engine.model import RunResult
 
@@ -14,9 +14,13 @@ def run_json(result: RunResult) -> str:
     return json.dumps(result.to_dict(), indent=2)
 
 
-def compare_json(results: Iterable[RunResult]) -> str:
-    """Several runs as an indented JSON list."""
-    return json.dumps([r.to_dict() for r in results], indent=2)
+def compare_json(results: Iterable[RunResult], interpreters: Sequence[str] | None = None) -> str:
+    """Several runs as an indented JSON list; with ``interpreters`` (a label
+    per run, "3.13t no-GIL"), each object also has an "interpreter" key."""
+    rows = [r.to_dict() for r in results]
+    if interpreters is not None:
+        rows = [dict(row, interpreter=label) for row, label in zip(rows, interpreters, strict=True)]
+    return json.dumps(rows, indent=2)
 
 
 def append_json_lines(path: str, results: Iterable[RunResult]) -> None:

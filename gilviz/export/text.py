@@ -3,6 +3,8 @@ headless commands print them."""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from ..engine.model import RunResult
 from ..engine.reading import reading
 
@@ -86,21 +88,33 @@ def fastest_correct(results: list[RunResult]) -> RunResult | None:
     return min(ok, key=lambda r: r.wall_s) if ok else None
 
 
-def compare_table(results: list[RunResult]) -> str:
+def compare_table(results: list[RunResult], interpreters: Sequence[str] | None = None) -> str:
+    """The compare as a table. ``interpreters``: a label per result ("3.11
+    GIL", "3.13t no-GIL"); with more than one distinct label, the table gets
+    an interpreter column (and each speedup is against that interpreter's
+    own sequential run)."""
     if not results:
         return "no run completed"
     first = results[0]
-    out = [f"{first.workload} · same total work ({total_work(first)}) · " + headline(first).split(" · ", 3)[-1], ""]
+    labels = list(interpreters) if interpreters is not None and len(set(interpreters)) > 1 else None
+    if labels is None:
+        where = headline(first).split(" · ", 3)[-1]
+    else:
+        where = f"switch interval {interval(first.switch_interval_s)} · {first.cpu_count} cores"
+    out = [f"{first.workload} · same total work ({total_work(first)}) · {where}", ""]
+    width = max(len("interpreter"), *(len(label) for label in labels)) if labels else 0
     race = first.workload == "race"
     states = any(r.gil_wait_share is not None for r in results)
-    head = f"  {'strategy':<11} {'workers':>7} {'wall s':>8} {'CPU s':>8} {'cores used':>10} {'speedup':>8}"
+    head = f"  {'interpreter':<{width}}" if labels else ""
+    head += f"  {'strategy':<11} {'workers':>7} {'wall s':>8} {'CPU s':>8} {'cores used':>10} {'speedup':>8}"
     head += f" {'GIL wait':>8}" if states else ""
     head += f" {'lost':>10}" if race else ""
     head += "  errors"
     out.append(head)
     best = fastest_correct(results)
-    for r in results:
-        row = (
+    for i, r in enumerate(results):
+        row = f"  {labels[i]:<{width}}" if labels else ""
+        row += (
             f"  {r.strategy:<11} {1 if r.strategy == 'sequential' else r.workers:>7} {r.wall_s:>8.3f} "
             f"{r.cpu_s:>8.3f} {r.cores_used:>10.2f} {(r.speedup or 0):>7.2f}x"
         )
