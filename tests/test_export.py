@@ -21,7 +21,7 @@ def check_trace(doc: dict) -> None:
     assert isinstance(doc["traceEvents"], list) and doc["traceEvents"]
     last_ts: dict[tuple, float] = {}
     for e in doc["traceEvents"]:
-        assert REQUIRED <= e.keys(), e
+        assert e.keys() >= REQUIRED, e
         assert e["ph"] in {"M", "X", "C"}
         assert isinstance(e["pid"], int) and isinstance(e["tid"], int)
         if e["ph"] == "M":

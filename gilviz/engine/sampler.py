@@ -169,8 +169,8 @@ class Sampler:
             figures = self._kernel_figures(i) if self.schedstat else None
             if figures is not None:
                 cpu_s, wait_s = figures
-            elif psutil_cpu is not None and psutil_cpu[i] is not None:
-                cpu_s, wait_s = psutil_cpu[i], clock.core_wait_s
+            elif psutil_cpu is not None and (from_psutil := psutil_cpu[i]) is not None:
+                cpu_s, wait_s = from_psutil, clock.core_wait_s
             else:  # ended: it wrote its own CPU time (from the start signal) as it finished
                 own = row[CPU_NS] / 1e9 - (0.0 if self.schedstat else self._slot_base[i])
                 cpu_s, wait_s = own, clock.core_wait_s

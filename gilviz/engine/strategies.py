@@ -422,7 +422,8 @@ class _WorkerProcesses:
         errs = self.reported.get(index)
         if errs is None:
             p = self.procs[index]
-            errs = [] if self.slots.cancelled else [f"{p.name} (pid {p.pid}) ended with status {p.exitcode} without a result"]
+            why = f"{p.name} (pid {p.pid}) ended with status {p.exitcode} without a result"
+            errs = [] if self.slots.cancelled else [why]
         return errs
 
     def notes(self) -> list[str]:

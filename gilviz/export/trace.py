@@ -87,7 +87,7 @@ def _period_name(ws: WorkerSample, io_bound: bool, previous: str | None) -> str:
     state = dominant_state(ws)
     if in_run and state is not None:
         return STATE_NAMES[state]
-    if in_run and not ws.split and previous in STATE_NAMES.values():
+    if in_run and not ws.split and previous is not None and previous in STATE_NAMES.values():
         return previous  # many workers: read every few periods; the last split holds
     if ws.state in _ENDED and ws.units_delta > 0:
         return "running"  # it worked in this period, then ended

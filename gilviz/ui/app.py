@@ -22,7 +22,7 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from gilviz.engine.model import LabInfo, RunRequest, RunResult
-from gilviz.engine.session import RunFailed
+from gilviz.engine.session import RunFailed, Session
 
 from .messages import LabFailed, LabReady, RunBegan, RunEnded, RunIdle
 from .screens import HelpScreen
@@ -50,7 +50,7 @@ class GilvizApp(App[int]):
     def __init__(
         self,
         request: RunRequest | None = None,
-        session_factory: Callable[[], object] | None = None,
+        session_factory: Callable[[], Session] | None = None,
         python: str | None = None,
         screenshot_dir: str | None = None,
         draw_hz: float = DRAW_HZ,
@@ -58,12 +58,9 @@ class GilvizApp(App[int]):
         super().__init__()
         self.register_theme(GILVIZ_THEME)
         self.theme = GILVIZ_THEME.name
-        if session_factory is None:
-            from gilviz.engine.session import Session
-
-            session_factory = partial(Session, python)
-        self.session_factory = session_factory
-        self.session = None
+        self.session_factory: Callable[[], Session] = session_factory or partial(Session, python)
+        # made on mount, so that a factory that fails fails inside the app
+        self.session: Session = None  # type: ignore[assignment]
         self.lab: LabInfo | None = None
         self.live = LiveRun()
         self.last_result: RunResult | None = None
@@ -90,7 +87,7 @@ class GilvizApp(App[int]):
         self.session = self.session_factory()
         self.load_lab()
         # built once, now: opening help mid-run then costs one frame, not a compose
-        self.install_screen(HelpScreen(list(self.stage.BINDINGS)), name="help")
+        self.install_screen(HelpScreen(self.stage.bindings_list()), name="help")
 
     def on_unmount(self) -> None:
         self.close_session()
@@ -176,14 +173,15 @@ class GilvizApp(App[int]):
         """Textual's commands, then every binding of the stage that applies now."""
         yield from super().get_system_commands(screen)
         stage = self.stage
-        for binding in stage.BINDINGS:
+        for binding in stage.bindings_list():
             if not binding.show or binding.action.startswith("app."):  # Textual lists Quit itself
                 continue
             _, name, params = parse(binding.action)
             if stage.check_action(name, params) is not True:
                 continue
             group = binding.group.description.capitalize() + ": " if binding.group else ""
-            yield SystemCommand(f"{group}{binding.description}", binding.tooltip, partial(stage.run_action, binding.action))
+            yield SystemCommand(f"{group}{binding.description}", binding.tooltip,
+                                partial(stage.run_action, binding.action))
 
 
 def run_app(request: RunRequest, python: str | None = None) -> int:

@@ -82,5 +82,5 @@ class HelpScreen(g.GlyphStyles, ModalScreen[None]):
                 markup=False,
             )
 
-    def action_dismiss(self) -> None:
+    async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

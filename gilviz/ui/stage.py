@@ -93,16 +93,24 @@ class StageScreen(Screen[None]):
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Every key, and what the glyphs mean"),
         *[Binding(w.key, f"workload('{w.name}')", w.name, group=_WORKLOAD, tooltip=f"Workload: {w.title}")
           for w in WORKLOADS.values()],
-        Binding("s", "strategy('sequential')", "seq", group=_STRATEGY, tooltip="Strategy: one worker does every task in turn"),
-        Binding("t", "strategy('threads')", "threads", group=_STRATEGY, tooltip="Strategy: one thread per worker, sharing one GIL"),
-        Binding("p", "strategy('processes')", "procs", group=_STRATEGY, tooltip="Strategy: one process per worker, a GIL each"),
+        Binding("s", "strategy('sequential')", "seq", group=_STRATEGY,
+                tooltip="Strategy: one worker does every task in turn"),
+        Binding("t", "strategy('threads')", "threads", group=_STRATEGY,
+                tooltip="Strategy: one thread per worker, sharing one GIL"),
+        Binding("p", "strategy('processes')", "procs", group=_STRATEGY,
+                tooltip="Strategy: one process per worker, a GIL each"),
         Binding("plus,equals_sign", "workers(1)", "+1", key_display="+", group=_WORKERS, tooltip="One more worker"),
         Binding("minus", "workers(-1)", "-1", key_display="-", group=_WORKERS, tooltip="One worker fewer"),
-        Binding("left_square_bracket", "switch(-1)", "½", key_display="[", group=_SWITCH, tooltip="Halve the switch interval"),
-        Binding("right_square_bracket", "switch(1)", "×2", key_display="]", group=_SWITCH, tooltip="Double the switch interval (100 ms shows the GIL's baton)"),
+        Binding("left_square_bracket", "switch(-1)", "½", key_display="[", group=_SWITCH,
+                tooltip="Halve the switch interval"),
+        Binding("right_square_bracket", "switch(1)", "×2", key_display="]", group=_SWITCH,
+                tooltip="Double the switch interval (100 ms shows the GIL's baton)"),
         Binding("l", "lock", "Lock", tooltip="Race: take a lock around read and write, or not"),
-        Binding("k", "race_style", "+=1", tooltip="Race: the seed notes' plain 'counter += 1' (no call between read and write), or read-call-write"),
-        Binding("e", "export_trace", "Trace", tooltip="Export the last run as a Chrome trace (Perfetto, chrome://tracing)"),
+        Binding("k", "race_style", "+=1",
+                tooltip="Race: the seed notes' plain 'counter += 1' (no call between read and write), "
+                "or read-call-write"),
+        Binding("e", "export_trace", "Trace",
+                tooltip="Export the last run as a Chrome trace (Perfetto, chrome://tracing)"),
         Binding("ctrl+s", "save_svg", "SVG", tooltip="Save an SVG screenshot of the screen"),
         Binding("q", "app.quit", "Quit", tooltip="Quit (stops the run, ends the lab)"),
         # on stage, Ctrl+C means stop everything and leave, as in any terminal program
@@ -110,13 +118,17 @@ class StageScreen(Screen[None]):
     ]
 
     phase: reactive[Phase] = reactive(Phase.STARTING, bindings=True, repaint=False, init=False)
+
+    def bindings_list(self) -> list[Binding]:
+        """The stage's key bindings (BINDINGS holds only Binding objects)."""
+        return [b for b in self.BINDINGS if isinstance(b, Binding)]
     mode: reactive[RunRequest] = reactive(RunRequest, bindings=True, repaint=False, init=False)
 
     def __init__(self, mode: RunRequest) -> None:
         super().__init__()
         self.set_reactive(StageScreen.mode, mode)
         self.failure: str | None = None  # why the phase is FAILED (or why the run in progress failed)
-        self._drawn = (-1, -1)
+        self._drawn: tuple[int, int, range] | None = None
         self._header_status: Text | None = None
         self._ready = False  # mounted, with every widget: drawing may start
 
@@ -327,10 +339,10 @@ class StageScreen(Screen[None]):
         if action == "strategy":
             return None if parameters and parameters[0] == self.mode.strategy else True
         if action == "workers":
-            n = self.mode.workers + (int(parameters[0]) if parameters else 1)
+            n = self.mode.workers + (int(str(parameters[0])) if parameters else 1)
             return True if MIN_WORKERS <= n <= MAX_WORKERS else None
         if action == "switch":
-            up = bool(parameters) and int(parameters[0]) > 0
+            up = bool(parameters) and int(str(parameters[0])) > 0
             current = self.switch_interval() or DEFAULT_SWITCH_S
             return True if _step_switch(current, up) != current else None
         if action in ("lock", "race_style"):
@@ -375,7 +387,7 @@ class StageScreen(Screen[None]):
 
     def action_workload(self, workload: str) -> None:
         if workload in WORKLOADS:
-            changes = {"workload": workload}
+            changes: dict[str, object] = {"workload": workload}
             # a worker count left at its default follows the workload's default
             # (fetch: one thread per URL, so the waits overlap in one latency)
             if self.mode.workers == default_workers(self.mode.workload, self.mode.urls):

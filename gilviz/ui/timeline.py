@@ -177,7 +177,7 @@ class LiveRun:
             self._cores_used.append(tick.cores_used)
             if len(self._cores) != len(tick.cores_percent):
                 self._cores = [deque(maxlen=self.core_history) for _ in tick.cores_percent]
-            for history, value in zip(self._cores, tick.cores_percent):
+            for history, value in zip(self._cores, tick.cores_percent, strict=True):
                 history.append(value)
             self._t_s = tick.t_s
             self._period_s = tick.period_s

@@ -220,7 +220,7 @@ async def test_q_quits_and_closes_the_session():
 @async_test
 async def test_every_binding_is_in_the_footer_with_a_description():
     app, fake = make_app()
-    async with app.run_test(size=(200, 30)) as pilot:
+    async with app.run_test(size=(200, 30)):
         footer = app.query_one(Footer)
         assert footer is not None
         for binding in app.stage.BINDINGS:
@@ -232,7 +232,7 @@ async def test_every_binding_is_in_the_footer_with_a_description():
 @async_test
 async def test_every_action_is_in_the_command_palette():
     app, fake = make_app(workload="race")
-    async with app.run_test() as pilot:
+    async with app.run_test():
         commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
         assert {"Run", "Compare", "Workload: fetch", "Strategy: procs", "Workers: +1", "Switch: ×2",
                 "Lock", "+=1", "SVG", "Help", "Quit"} <= set(commands)

@@ -6,7 +6,6 @@ and look at the result (tests/ui/__snapshots__/).
 
 from __future__ import annotations
 
-
 from .conftest import FakeLab, make_app, settle
 
 

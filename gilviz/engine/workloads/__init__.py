@@ -15,6 +15,7 @@ imports requests when it runs).
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from . import count, fetch, hashing, race
 from ._spec import WorkloadSpec
@@ -65,6 +66,8 @@ def _calibrate(s: WorkloadSpec, lock: bool, seconds: float, race_style: str,
     """(units per second, share of a core the thread got) of one measurement."""
     import threading
 
+    cell: race.Cell | race.SharedCell
+    the_lock: Any
     if processes:
         import multiprocessing
 

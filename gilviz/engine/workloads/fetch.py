@@ -48,7 +48,9 @@ def run(p: Progress, task: Task, ctx: TaskContext) -> None:
                 if p.cancelled():
                     return
     except requests.exceptions.HTTPError as exc:
-        raise TaskError(f"HTTP {exc.response.status_code} {exc.response.reason}") from None
+        response = exc.response
+        status = f"{response.status_code} {response.reason}" if response is not None else str(exc)
+        raise TaskError(f"HTTP {status}") from None
     except requests.exceptions.ConnectionError as exc:
         raise TaskError(f"connection failed: {reason(exc)}") from None
     except requests.exceptions.Timeout:

@@ -47,7 +47,7 @@ class CoreMeters(g.GlyphStyles, Widget):
     def _cores_used_now(self) -> float | None:
         if self.run_cores_used is not None:
             return self.run_cores_used
-        if self._live() and self.view.cores_used:
+        if self._live() and self.view is not None and self.view.cores_used:
             return self.view.cores_used[-1]
         return None
 
@@ -91,7 +91,8 @@ class CoreMeters(g.GlyphStyles, Widget):
         if value is None:
             segments.append(Segment("–", self.glyph_style(g.DIM)))
         else:
-            segments.append(Segment(f"{value:.2f}", self.glyph_style(g.load_style(value / n if n else 0)) + Style(bold=True)))
+            style = self.glyph_style(g.load_style(value / n if n else 0)) + Style(bold=True)
+            segments.append(Segment(f"{value:.2f}", style))
         if n:
             segments.append(Segment(f" of {n}", self.glyph_style(g.DIM)))
         if self.run_cores_used is not None:
@@ -155,7 +156,8 @@ class CoreMeters(g.GlyphStyles, Widget):
         spark_w = room if room < 16 else max(8, room // 2)
         bar_w = room - spark_w - 1 if room >= 16 else 0
         fraction = (value or 0.0) / 100
-        segments = [Segment(label, self.glyph_style(g.DIM)), Segment(g.spark(history, spark_w, 100.0), self.glyph_style(g.RECEIVING))]
+        segments = [Segment(label, self.glyph_style(g.DIM)),
+                    Segment(g.spark(history, spark_w, 100.0), self.glyph_style(g.RECEIVING))]
         if bar_w > 0:
             segments += [Segment(" "), Segment(g.bar(fraction, bar_w), self.glyph_style(g.load_style(fraction)))]
         segments.append(Segment(pct + " ", self.glyph_style(g.VALUE) if value is not None else self.glyph_style(g.DIM)))

@@ -6,6 +6,7 @@ from textual.widgets import Static
 
 from gilviz.engine.workloads import spec
 
+
 def explanation(
     workload: str, strategy: str, lock: bool = False, gil_enabled: bool | None = True, race_style: str = "call"
 ) -> str:

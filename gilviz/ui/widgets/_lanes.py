@@ -126,7 +126,7 @@ class Legend(g.GlyphStyles, Widget):
         self.workload = "count"
         self.states_measured = True
         self.full_block = "one worker alone on a free core"
-        self.lock = False
+        self.race_lock = False  # not ``lock``: every Textual widget has its own ``lock``
         self._lines: list[Strip] = []
         self._lines_key: tuple | None = None
 
@@ -135,8 +135,8 @@ class Legend(g.GlyphStyles, Widget):
         """The legend for ``workload``; ``states_measured`` False where the
         kernel gave no split; ``full_block``: what █ stands for."""
         shown = (workload, states_measured, full_block, lock)
-        if shown != (self.workload, self.states_measured, self.full_block, self.lock):
-            self.workload, self.states_measured, self.full_block, self.lock = shown
+        if shown != (self.workload, self.states_measured, self.full_block, self.race_lock):
+            self.workload, self.states_measured, self.full_block, self.race_lock = shown
             self.refresh(layout=True)  # another legend may take another number of lines
 
     def notify_style_update(self) -> None:
@@ -156,7 +156,7 @@ class Legend(g.GlyphStyles, Widget):
         return lines[y] if 0 <= y < len(lines) else Strip.blank(self.size.width)
 
     def _legend_lines(self, width: int) -> list[Strip]:
-        key = (self.workload, self.states_measured, self.full_block, self.lock, width)
+        key = (self.workload, self.states_measured, self.full_block, self.race_lock, width)
         if self._lines_key != key:
             self._lines = self._make_legend(width)
             self._lines_key = key
@@ -165,7 +165,7 @@ class Legend(g.GlyphStyles, Widget):
     def _make_legend(self, width: int) -> list[Strip]:
         lines: list[list[Segment]] = [[]]
         used = 0
-        items = g.legend_items(spec(self.workload).io_bound, self.states_measured, self.full_block, self.lock)
+        items = g.legend_items(spec(self.workload).io_bound, self.states_measured, self.full_block, self.race_lock)
         for glyph, style, text in items:
             item = len(glyph) + 1 + len(text)
             if used and used + 3 + item > width:
@@ -220,7 +220,7 @@ class Lanes(g.GlyphStyles, ScrollView):
         self.workload = workload
         self.hint = hint
         self.virtual_size = Size(0, len(self._lanes()))
-        if partial:
+        if partial and view is not None:
             self.refresh_lines(self.scroll_offset.y, min(self.size.height, len(view.lanes)))
         else:
             self.refresh()
@@ -300,10 +300,10 @@ class Lanes(g.GlyphStyles, ScrollView):
         cells = lane.cells[-width:]
         segments: list[Segment] = []
         run_text: list[str] = []
-        run_style: str | None = None
+        run_style = ""
         for cell in cells:
             text, style = g.glyph(cell)
-            if style is not run_style and run_text:
+            if style != run_style and run_text:
                 segments.append(Segment("".join(run_text), self.glyph_style(run_style)))
                 run_text = []
             run_style = style
