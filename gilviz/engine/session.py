@@ -404,11 +404,11 @@ class Session:
             return min((done_ns - go_ns) / 1e9, run_wall_s)
         return run_wall_s
 
-    def _result(self, request: RunRequest, info: LabInfo, started: RunStarted, slots: Slots, outcome: dict,
-                ticks: tuple[Tick, ...], states: StateTotals | None = None, own_cores: float = 0.0) -> RunResult:
+    def _worker_results(self, request: RunRequest, started: RunStarted, slots: Slots, outcome: dict,
+                        states: StateTotals) -> list[WorkerResult]:
+        """Each worker's result, from its slot (what it wrote) and the states measured."""
         rows = []
         kind = "process" if request.strategy == "processes" else "thread"
-        states = states or StateTotals(len(outcome["workers"]))
         for i, w in enumerate(outcome["workers"]):
             running, core_wait, gil_wait, io_wait = states.seconds[i] if i < len(states.seconds) else (0, 0, 0, 0)
             rows.append(
@@ -429,6 +429,12 @@ class Session:
                     io_wait_s=io_wait,
                 )
             )
+        return rows
+
+    def _result(self, request: RunRequest, info: LabInfo, started: RunStarted, slots: Slots, outcome: dict,
+                ticks: tuple[Tick, ...], states: StateTotals | None = None, own_cores: float = 0.0) -> RunResult:
+        states = states or StateTotals(len(outcome["workers"]))
+        rows = self._worker_results(request, started, slots, outcome, states)
         units = sum(r.units for r in rows)
         wall_s = outcome["wall_s"]
         cpu_s = outcome["cpu_s"]
