@@ -241,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
         "interpreter and GIL setting; each one's speedups are against its own sequential run.",
     )
     _add_run_options(compare, with_strategy=False, several=True)
+    compare.add_argument(
+        "--repeat", type=repeat_arg, default=1, metavar="N",
+        help=f"run the three strategies N times, interleaved (1-{MAX_REPEAT}), and report each one's "
+        "median pass with the range of its wall times: one pass on a machine whose speed drifts is "
+        "one sample. Default: 1",
+    )
     out = compare.add_argument_group("output")
     fmt = out.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true",
@@ -270,6 +276,20 @@ def build_parser() -> argparse.ArgumentParser:
                      help="address to listen on (default 127.0.0.1: this machine only)")
     web.add_argument("--port", type=port_arg, default=8000, help="port to listen on (default 8000)")
     return parser
+
+
+#: compare --repeat: at most this many passes
+MAX_REPEAT = 50
+
+
+def repeat_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_REPEAT:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: repeat 1 to {MAX_REPEAT} times")
+    return value
 
 
 def port_arg(text: str) -> int:
@@ -556,7 +576,7 @@ def run_command(args: argparse.Namespace, request: RunRequest, session: Session)
 
 def compare_command(args: argparse.Namespace, request: RunRequest, session: Session) -> list[RunResult]:
     """Sequential, threads, processes on the same work: print the comparison."""
-    results = session.compare(request)
+    results = session.compare(request, repeat=args.repeat)
     if args.json:
         print(export.compare_json(results))
     elif args.markdown:
@@ -576,7 +596,7 @@ def compare_interpreters(args: argparse.Namespace, request: RunRequest, choices:
     for choice in choices:
         session = open_session(choice)
         try:
-            runs = session.compare(request)
+            runs = session.compare(request, repeat=args.repeat)
         finally:
             session.close()
         results += runs

@@ -176,3 +176,23 @@ def test_python_dash_m_and_the_console_script_agree():
     if out.returncode != 0 and "not found" in out.stderr:
         pytest.skip("console script not installed")
     assert out.stdout == gilviz("--version").stdout
+
+
+def test_compare_repeat_reports_the_median_pass_and_every_wall_time(tag):
+    out = gilviz("compare", "-w", "count", "-n", "2", "--size", "300000", "--repeat", "3", "--json")
+    assert out.returncode == 0, out.stderr
+    runs = json.loads(out.stdout)
+    assert [r["strategy"] for r in runs] == ["sequential", "threads", "processes"]
+    for r in runs:
+        walls = r["repeat_walls_s"]
+        assert len(walls) == 3 and r["wall_s"] == sorted(walls)[1]
+        assert r["speedup"] == pytest.approx(runs[0]["wall_s"] / r["wall_s"])
+    table = gilviz("compare", "-w", "count", "-n", "2", "--size", "300000", "--repeat", "2")
+    assert "median s" in table.stdout and "wall range s" in table.stdout and "2 passes, interleaved" in table.stdout
+    assert wait_no_tagged(tag) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "51", "two", "1.5"])
+def test_compare_repeat_refuses_bad_counts(value):
+    out = gilviz("compare", "--repeat", value)
+    assert out.returncode == 2 and "--repeat" in out.stderr

@@ -220,6 +220,9 @@ class RunResult:
     #: the workers' time blocked with CPU work to do (the GIL, or a lock), over
     #: their wall time: ~0.5 for two pure-Python threads, ~0 for processes
     gil_wait_share: float | None = None
+    #: compare --repeat: every pass's wall time of this strategy, in order;
+    #: this result is the pass with the median wall time
+    repeat_walls_s: tuple[float, ...] = ()
     ticks: tuple[Tick, ...] = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,29 +14,12 @@ from typing import Callable
 
 from .model import RunResult
 from .workloads import spec
+from .workloads.race import plain_increment_is_atomic, version_tuple
+
+__all__ = ["BUSY_CORES", "plain_increment_is_atomic", "reading", "version_tuple"]
 
 #: Other programs' load (in cores) from which a note says the machine was busy.
 BUSY_CORES = 0.3
-
-
-def version_tuple(python: str) -> tuple[int, ...]:
-    """"3.9.18" -> (3, 9, 18); unparsable parts are dropped."""
-    import re
-
-    out = []
-    for part in python.split("."):
-        digits = re.match(r"\d+", part)
-        if digits is None:
-            break
-        out.append(int(digits.group()))
-    return tuple(out)
-
-
-def plain_increment_is_atomic(python: str, gil_enabled: bool) -> bool:
-    """On a GIL build of CPython 3.10+, a thread switch never falls between the
-    read and the write of ``counter += 1`` (switches happen only at calls and
-    backward jumps). Before 3.10 it can; without a GIL threads truly overlap."""
-    return gil_enabled and version_tuple(python)[:2] >= (3, 10)
 
 
 def _race(r: RunResult) -> str | None:

@@ -50,6 +50,17 @@ def kept_ticks(n_workers: int) -> int:
     return max(MIN_KEPT_TICKS, MAX_KEPT_SAMPLES // max(1, n_workers))
 
 
+def median_pass(runs: list[RunResult], repeat: int) -> RunResult:
+    """The pass with the median wall time (the lower middle of an even count),
+    carrying every pass's wall time."""
+    from dataclasses import replace
+
+    if repeat <= 1:
+        return runs[0]
+    ordered = sorted(runs, key=lambda r: r.wall_s)
+    return replace(ordered[(len(ordered) - 1) // 2], repeat_walls_s=tuple(r.wall_s for r in runs))
+
+
 class StateTotals:
     """Each worker's time per state, summed over every tick of a run (the
     run keeps only its newest ticks; these totals cover all of them)."""
@@ -478,22 +489,34 @@ class Session:
         self,
         request: RunRequest,
         on_result: Callable[[RunResult], None] | None = None,
+        repeat: int = 1,
         **callbacks,
     ) -> list[RunResult]:
-        """Sequential, threads, processes on the same total work, one after another."""
+        """Sequential, threads, processes on the same total work, one after
+        another. With ``repeat`` > 1 the three run that many times,
+        interleaved (a machine whose speed drifts affects each strategy
+        alike), and each strategy's result is its median pass, with every
+        pass's wall time in ``repeat_walls_s``; speedups are of the medians."""
         from dataclasses import replace
 
-        results: list[RunResult] = []
+        passes: dict[str, list[RunResult]] = {s: [] for s in STRATEGIES}
         self._cancel.clear()
         request = self.prepare(request)
-        for strategy in STRATEGIES:
-            if self._cancel.is_set():
-                break
-            result = self._run(replace(request, strategy=strategy), **callbacks)
-            result = result.with_speedup(results[0].wall_s if results else result.wall_s)
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
-            if result.cancelled:
-                break
+        for _ in range(repeat):
+            for strategy in STRATEGIES:
+                if self._cancel.is_set():
+                    break
+                result = self._run(replace(request, strategy=strategy), **callbacks)
+                passes[strategy].append(result)
+                if result.cancelled:
+                    self._cancel.set()
+                    break
+                if repeat == 1 and on_result is not None:
+                    base = passes["sequential"][0].wall_s
+                    on_result(result.with_speedup(base))
+        results = [median_pass(runs, repeat) for runs in passes.values() if runs]
+        results = [r.with_speedup(results[0].wall_s) for r in results]
+        if repeat > 1 and on_result is not None:
+            for r in results:
+                on_result(r)
         return results

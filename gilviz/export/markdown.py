@@ -18,6 +18,8 @@ def compare_markdown(results: list[RunResult], interpreters: Sequence[str] | Non
     first = results[0]
     race = first.workload == "race"
     states = any(r.gil_wait_share is not None for r in results)
+    repeats = max(len(r.repeat_walls_s) for r in results)
+    wall = f"wall (s), median of {repeats}" if repeats > 1 else "wall (s)"
     labels = list(interpreters) if interpreters is not None and len(set(interpreters)) > 1 else None
     gil = "GIL enabled" if first.gil_enabled else "GIL disabled"
     where = f"{first.implementation} {first.python} ({gil}), " if labels is None else ""
@@ -25,10 +27,11 @@ def compare_markdown(results: list[RunResult], interpreters: Sequence[str] | Non
         f"**{first.workload}**, same total work ({total_work(first)}), {where}{first.cpu_count} cores",
         "",
         ("| interpreter " if labels else "")
-        + "| strategy | workers | wall (s) | CPU (s) | cores used | speedup |"
-        + (" GIL wait |" if states else "") + (" lost updates |" if race else ""),
+        + f"| strategy | workers | {wall} | CPU (s) | cores used | speedup |"
+        + (" wall range (s) |" if repeats > 1 else "") + (" GIL wait |" if states else "")
+        + (" lost updates |" if race else ""),
         ("| --- " if labels else "") + "| --- | ---: | ---: | ---: | ---: | ---: |"
-        + (" ---: |" if states else "") + (" ---: |" if race else ""),
+        + (" ---: |" if repeats > 1 else "") + (" ---: |" if states else "") + (" ---: |" if race else ""),
     ]
     best = fastest_correct(results)
     for i, r in enumerate(results):
@@ -36,6 +39,9 @@ def compare_markdown(results: list[RunResult], interpreters: Sequence[str] | Non
         row = f"| {labels[i]} " if labels else ""
         row += (f"| {name} | {1 if r.strategy == 'sequential' else r.workers} | {r.wall_s:.3f} | {r.cpu_s:.3f} | "
                 f"{r.cores_used:.2f} | {(r.speedup or 0):.2f}x |")
+        if repeats > 1:
+            walls = r.repeat_walls_s or (r.wall_s,)
+            row += f" {min(walls):.3f}–{max(walls):.3f} |"
         if states:
             row += f" {r.gil_wait_share:.0%} |" if r.gil_wait_share is not None else " – |"
         if race:

@@ -106,7 +106,10 @@ def compare_table(results: list[RunResult], interpreters: Sequence[str] | None =
     race = first.workload == "race"
     states = any(r.gil_wait_share is not None for r in results)
     head = f"  {'interpreter':<{width}}" if labels else ""
-    head += f"  {'strategy':<11} {'workers':>7} {'wall s':>8} {'CPU s':>8} {'cores used':>10} {'speedup':>8}"
+    repeats = max(len(r.repeat_walls_s) for r in results)
+    wall = "median s" if repeats > 1 else "wall s"
+    head += f"  {'strategy':<11} {'workers':>7} {wall:>8} {'CPU s':>8} {'cores used':>10} {'speedup':>8}"
+    head += f" {'wall range s':>13}" if repeats > 1 else ""
     head += f" {'GIL wait':>8}" if states else ""
     head += f" {'lost':>10}" if race else ""
     head += "  errors"
@@ -118,6 +121,9 @@ def compare_table(results: list[RunResult], interpreters: Sequence[str] | None =
             f"  {r.strategy:<11} {1 if r.strategy == 'sequential' else r.workers:>7} {r.wall_s:>8.3f} "
             f"{r.cpu_s:>8.3f} {r.cores_used:>10.2f} {(r.speedup or 0):>7.2f}x"
         )
+        if repeats > 1:
+            walls = r.repeat_walls_s or (r.wall_s,)
+            row += f" {f'{min(walls):.3f}-{max(walls):.3f}':>13}"
         if states:
             row += f" {r.gil_wait_share:>8.0%}" if r.gil_wait_share is not None else f" {'-':>8}"
         if race:
@@ -126,6 +132,10 @@ def compare_table(results: list[RunResult], interpreters: Sequence[str] | None =
         if r is best and len(results) > 1:
             row += "   <- fastest" + (" correct" if race else "")
         out.append(row)
+    if repeats > 1:
+        out.append("")
+        out.append(f"  {repeats} passes, interleaved; each row is its strategy's median pass, "
+                   "speedups are of the medians")
     notes = [line for r in results for line in reading(r) if line.startswith("Note:")]
     if notes:
         out.append("")

@@ -29,6 +29,7 @@ from gilviz.export.text import human
 from .screens import HelpScreen
 from .timeline import RunView
 from .widgets import CoreMeters, Explainer, LabHeader, Lanes, LanesHeader, Legend, Scoreboard
+from .widgets._explainer import explanation, measured
 
 if TYPE_CHECKING:
     from .app import GilvizApp
@@ -255,16 +256,23 @@ class StageScreen(Screen[None]):
         self._header_status = self.status()
         self.query_one(LabHeader).show(self.gilviz.lab, self.mode, self.switch_interval(), self._header_status)
 
+    def explainer_text(self) -> str:
+        """What the last run of the mode on screen measured, once there is
+        one; before that, what to look at, for the interpreter the lab runs."""
+        last, mode, lab = self.gilviz.last_result, self.mode, self.gilviz.lab
+        if last is not None and not last.cancelled and not self.phase.running and (
+            last.workload, last.strategy, last.lock, last.race_style or mode.race_style
+        ) == (mode.workload, mode.strategy, mode.lock, mode.race_style):
+            return measured(last)
+        return explanation(mode.workload, mode.strategy, mode.lock, lab.gil_enabled if lab else None,
+                           mode.race_style, lab.python if lab else None)
+
     def show_mode(self) -> None:
         """The mode or the state changed: header, explainer, lanes' hint."""
         if not self._ready or not self.app.screen_stack:  # an early or a late message
             return
-        lab = self.gilviz.lab
         self.show_header()
-        self.query_one(Explainer).show(
-            self.mode.workload, self.mode.strategy, self.mode.lock, lab.gil_enabled if lab else None,
-            self.mode.race_style,
-        )
+        self.query_one(Explainer).show(self.explainer_text())
         if not self.phase.running:
             view = self.query_one(Lanes).view
             self._show_lanes(view, view.started.request.workload if view and view.started else self.mode.workload)

@@ -14,8 +14,9 @@ from typing import Callable, Mapping, Optional
 from ._task import Runner, Task
 
 #: Picks an explainer text for a mode, or None to fall back to the spec's
-#: per-strategy text. Arguments: strategy, lock, race_style, gil_enabled.
-ExplainHook = Callable[[str, bool, str, Optional[bool]], Optional[str]]
+#: per-strategy text. Arguments: strategy, lock, race_style, gil_enabled, and
+#: the lab's Python version ("3.11.7"; None before the lab reported it).
+ExplainHook = Callable[[str, bool, str, Optional[bool], Optional[str]], Optional[str]]
 
 
 def split_evenly(unit: str) -> Callable[[int, Optional[int], tuple], list[Task]]:
@@ -69,13 +70,15 @@ class WorkloadSpec:
         return planner(workers, size, urls)
 
     def explain(self, strategy: str, lock: bool = False, race_style: str = "call",
-                gil_enabled: bool | None = True) -> str:
-        """Two or three sentences (Rich markup) for the mode on screen."""
+                gil_enabled: bool | None = True, python: str | None = None) -> str:
+        """Two or three sentences (Rich markup) for the mode on screen, true
+        of the interpreter the lab runs (its version, whether the GIL is on)."""
         text = None
         if self.explain_hook is not None:
-            text = self.explain_hook(strategy, lock, race_style, gil_enabled)
-        if text is None:
-            text = self.explainer.get(strategy, "")
+            text = self.explain_hook(strategy, lock, race_style, gil_enabled, python)
+        if text is not None:
+            return text
+        text = self.explainer.get(strategy, "")
         if gil_enabled is False:
             text = "[b]This Python runs without the GIL[/]: pure-Python threads can run in parallel here. " + text
         return text

@@ -27,6 +27,15 @@ def run(p: Progress, task: Task, ctx: TaskContext) -> None:
         p.cpu()
 
 
+def _explain(strategy: str, lock: bool, race_style: str, gil_enabled: bool | None,
+             python: str | None) -> str | None:
+    if strategy == "threads" and gil_enabled is False:
+        return ("[b]This Python runs without the GIL[/]: the threads count at the same time, each lane at full "
+                "height as long as there is a free core, and [b]cores used[/] climbs above 1, up to the core count. "
+                "There is no baton to pass here: compare with a GIL build (--python, or --gil on).")
+    return None
+
+
 SPEC = WorkloadSpec(
     name="count",
     key="c",
@@ -38,6 +47,7 @@ SPEC = WorkloadSpec(
     max_size=10**11,
     runner=run,
     calibration_units=CHUNK,
+    explain_hook=_explain,
     explainer={
         "sequential": (
             "One worker counts every chunk in turn: full-height blocks on one lane, one core busy. "

@@ -49,6 +49,26 @@ class SharedCell:
         self.words[self.index] = v
 
 
+def version_tuple(python: str) -> tuple[int, ...]:
+    """"3.9.18" -> (3, 9, 18); unparsable parts are dropped."""
+    import re
+
+    out = []
+    for part in python.split("."):
+        digits = re.match(r"\d+", part)
+        if digits is None:
+            break
+        out.append(int(digits.group()))
+    return tuple(out)
+
+
+def plain_increment_is_atomic(python: str, gil_enabled: bool) -> bool:
+    """On a GIL build of CPython 3.10+, a thread switch never falls between the
+    read and the write of ``counter += 1`` (switches happen only at calls and
+    backward jumps). Before 3.10 it can; without a GIL threads truly overlap."""
+    return gil_enabled and version_tuple(python)[:2] >= (3, 10)
+
+
 def switch_point() -> None:
     """Any call will do: entering a function is where CPython (3.10+) checks
     whether another thread asked for the GIL, so a thread switch can happen
@@ -137,17 +157,32 @@ _LOCKED = {
 }
 
 _PLAIN_THREADS = (
-    "This is the seed notes' [b]counter += 1[/]. Since 3.10 CPython switches threads only at calls and "
-    "backward jumps, and there is neither between its read and its write, so no update is lost: the race "
-    "is still there in principle, the interpreter just never lands in it. Press k to put a call in between."
+    "This is the seed notes' [b]counter += 1[/]. Since 3.10 a GIL build of CPython switches threads only at "
+    "calls and backward jumps, and there is neither between its read and its write, so no update is lost: the "
+    "race is still there in principle, the interpreter just never lands in it. Press k to put a call in between."
 )
 
 
-def _explain(strategy: str, lock: bool, race_style: str, gil_enabled: bool | None) -> str | None:
+_PLAIN_THREADS_LOSE = (
+    "This is the seed notes' [b]counter += 1[/]. {why}, so a thread can be switched out between the read "
+    "and the write, and the other threads' increments made meanwhile are overwritten: see [b]lost[/]. "
+    "Press l for a lock."
+)
+
+
+def _explain(strategy: str, lock: bool, race_style: str, gil_enabled: bool | None,
+             python: str | None) -> str | None:
     if lock and strategy in _LOCKED:
         return _LOCKED[strategy]
-    if race_style == "plain" and strategy == "threads" and gil_enabled is not False:
-        return _PLAIN_THREADS
+    if race_style == "plain" and strategy == "threads":
+        if python is None or plain_increment_is_atomic(python, gil_enabled is not False):
+            return _PLAIN_THREADS
+        why = ("Without the GIL the threads run at the same time" if gil_enabled is False
+               else f"CPython {python} (before 3.10) may switch threads anywhere between two bytecodes")
+        return _PLAIN_THREADS_LOSE.format(why=why)
+    if strategy == "threads" and gil_enabled is False:
+        return ("[b]This Python runs without the GIL[/]: the threads run at the same time, so they can lose "
+                "updates even with the read and the write close together. Press l for a lock.")
     return None
 
 

@@ -1,17 +1,28 @@
-"""Explainer: what to look at for the current workload and strategy, and why."""
+"""Explainer: what to look at for the current mode, and, once a run of it has
+finished, what that run measured, in words."""
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual.widgets import Static
 
+from gilviz.engine.model import RunResult
+from gilviz.engine.reading import reading
 from gilviz.engine.workloads import spec
 
 
 def explanation(
-    workload: str, strategy: str, lock: bool = False, gil_enabled: bool | None = True, race_style: str = "call"
+    workload: str, strategy: str, lock: bool = False, gil_enabled: bool | None = True, race_style: str = "call",
+    python: str | None = None,
 ) -> str:
-    """Two or three sentences (Rich markup) for the mode on screen, from the workload's spec."""
-    return spec(workload).explain(strategy, lock, race_style, gil_enabled)
+    """Two or three sentences (Rich markup) for the mode on screen, from the
+    workload's spec, true of the interpreter the lab runs."""
+    return spec(workload).explain(strategy, lock, race_style, gil_enabled, python)
+
+
+def measured(result: RunResult) -> str:
+    """What a finished run measured, in words (the same rules as the CLI's)."""
+    return "[b]Measured:[/] " + " ".join(escape(line) for line in reading(result))
 
 
 class Explainer(Static):
@@ -21,7 +32,5 @@ class Explainer(Static):
     }
     """
 
-    def show(
-        self, workload: str, strategy: str, lock: bool, gil_enabled: bool | None, race_style: str = "call"
-    ) -> None:
-        self.update(explanation(workload, strategy, lock, gil_enabled, race_style))
+    def show(self, text: str) -> None:
+        self.update(text)

@@ -1,9 +1,11 @@
 """Scoreboard: one row per finished run of this session.
 
 Speedup is measured, never assumed: a run's wall time against the wall time of
-a *sequential* run of the same work (workload, size, lock, URLs) in this
-session; "–" until there is one. The best run of each kind of work (the
-fastest one that lost no updates and had no errors) is highlighted.
+a *sequential* run of the same work in this session (same workload, size,
+URLs, race style and lock, on the same interpreter with the same GIL setting
+and switch interval); "–" until there is one. Each is one sample: the
+border says so. The best run of each kind of work (the fastest one that lost
+no updates and had no errors) is highlighted.
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ class ScoreRow:
 
 
 def work_key(result: RunResult, urls: tuple[str, ...] = ()) -> tuple:
-    return (result.workload, result.size, result.lock if result.workload == "race" else None, urls)
+    """What must be equal for two runs to be compared: like with like."""
+    race = result.workload == "race"
+    return (
+        result.workload, result.size, urls,
+        result.lock if race else None, result.race_style if race else None,
+        result.implementation, result.python, result.gil_enabled, result.switch_interval_s,
+    )
 
 
 def best_indices(rows: list[ScoreRow]) -> set[int]:
@@ -69,9 +77,11 @@ class Scoreboard(DataTable):
         "scoreboard--bad",  # errors, lost updates
     }
 
-    COLUMNS = (" ", "workload", "strategy", "workers", "wall", "CPU", "cores", "speedup", "errors", "lost")
+    COLUMNS = (" ", "workload", "strategy", "workers", "wall", "cores", "speedup", "GIL wait", "errors", "lost")
     #: Fixed widths (with the leading space): the table does not jump as rows come, and fits 80 columns.
-    WIDTHS = (2, 10, 11, 8, 8, 8, 6, 9, 7, 9)
+    #: (CPU seconds are cores × wall: the GIL-wait share says more.)
+    WIDTHS = (2, 10, 11, 8, 8, 6, 9, 9, 7, 9)
+    ERRORS, LOST = 8, 9
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="none", zebra_stripes=False, show_cursor=False, cell_padding=0, **kwargs)
@@ -86,6 +96,9 @@ class Scoreboard(DataTable):
         row = ScoreRow(result, key, speedup_for(result, key, self.rows_data))
         self.rows_data.append(row)
         del self.rows_data[:-MAX_ROWS]
+        if row.speedup is not None and result.strategy != "sequential":
+            # a VM's speed drifts by tens of percent: one run is one sample
+            self.border_subtitle = "speedups: one run each; gilviz compare --repeat N gives medians"
         self._rebuild()
         return row
 
@@ -121,9 +134,9 @@ class Scoreboard(DataTable):
             r.strategy,
             str(r.workers) if r.strategy != "sequential" else "1",
             _seconds(r.wall_s),
-            _seconds(r.cpu_s),
             f"{r.cores_used:.2f}",
             f"{row.speedup:.2f}×" if row.speedup is not None else "–",
+            f"{r.gil_wait_share:.0%}" if r.gil_wait_share is not None else "–",
             errors,
             lost,
         ]
@@ -131,7 +144,7 @@ class Scoreboard(DataTable):
         cells = [Scoreboard._pad(v, i, style) for i, v in enumerate(values)]
         bad = self.get_component_rich_style("scoreboard--bad", partial=True)
         if r.errors and not r.cancelled:
-            cells[8].stylize(bad)
+            cells[self.ERRORS].stylize(bad)
         if r.workload == "race" and (r.lost or 0) > 0:
-            cells[9].stylize(bad)
+            cells[self.LOST].stylize(bad)
         return cells
