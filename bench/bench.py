@@ -11,7 +11,11 @@ Prints, measured side by side in one run:
    against sequential (2 idle cores: threads about 1.0 and at most 1.2,
    processes at least 1.6);
 3. fetch of 6 URLs at 0.5 s latency from the embedded server: sequential
-   against threads (the limit for threads is one latency plus overhead).
+   against threads (the limit for threads is one latency plus overhead);
+4. the sampler's own cost with the kernel's schedstat read for the four
+   states: the CPU time of the thread that samples, per worker per tick, and
+   as a share of one core, at 16 and 256 workers sampled at 10 Hz (target for
+   256: under 10% of a core).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 
 from gilviz.engine.model import STRATEGIES, RunRequest
 from gilviz.engine.session import Session
@@ -95,6 +100,31 @@ def main() -> None:
             r = session.run(RunRequest(workload="fetch", strategy=strategy, workers=6, latency_s=0.5))
             note = "6 x 0.5 s = 3.0 s" if strategy == "sequential" else "one latency (0.5 s) + overhead"
             print(f"| fetch, 6 URLs at 0.5 s, {strategy}: wall | {r.wall_s:.3f} s | {note} |")
+
+        # 4. the sampler's cost: session.run samples in the calling thread
+        for workers in (16, 256):
+            sampler_cost(session, workers)
+
+
+def sampler_cost(session: Session, workers: int, seconds: float = 5.0) -> None:
+    """Run ``workers`` sleeping-and-counting threads for about ``seconds``
+    and measure the sampling thread's own CPU time (schedstat on)."""
+    size = 10**11  # never finishes: cancelled after ``seconds``
+    import threading
+
+    ticks = []
+    timer = threading.Timer(seconds, session.cancel)
+    cpu0, t0 = time.thread_time(), time.perf_counter()
+    timer.start()
+    session.run(RunRequest(workload="count", strategy="threads", workers=workers, size=size),
+                on_tick=ticks.append)
+    cpu, wall = time.thread_time() - cpu0, time.perf_counter() - t0
+    timer.cancel()
+    split = any(w.split for t in ticks for w in t.workers)
+    per = cpu / max(1, len(ticks) * workers) * 1e6
+    target = "< 10% of a core" if workers == 256 else ""
+    print(f"| sampler, {workers} threads at 10 Hz, schedstat {'on' if split else 'off'}: CPU per worker per "
+          f"tick / share of a core | {per:.1f} µs / {cpu / wall:.1%} | {target} |")
 
 
 if __name__ == "__main__":

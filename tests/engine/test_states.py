@@ -7,6 +7,8 @@ work to do; processes and fetching threads must not."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from gilviz.engine.model import RunRequest
@@ -60,3 +62,28 @@ def test_the_json_gives_every_worker_its_four_states(session):
     assert d["states_measured"] is True and 0 <= d["gil_wait_share"] <= 1
     for w in d["worker_results"]:
         assert {"wall_s", "running_s", "core_wait_s", "gil_wait_s", "io_wait_s"} <= set(w)
+
+
+def test_more_processes_than_cores_wait_for_a_core_not_the_gil(session):
+    cores = os.cpu_count() or 2
+    result = session.run(RunRequest(workload="count", strategy="processes", workers=2 * cores, size=COUNT))
+    worker_sums_cover_their_wall_time(result)
+    core_wait = sum(w.core_wait_s for w in result.worker_results)
+    gil_wait = sum(w.gil_wait_s for w in result.worker_results)
+    wall = sum(w.wall_s for w in result.worker_results)
+    assert core_wait > 0.2 * wall and core_wait > 3 * gil_wait, (core_wait, gil_wait, wall)
+
+
+def test_the_baton_at_100_ms_shows_in_the_lanes(session):
+    """Two counting threads at a 100 ms switch interval, fed to the lanes'
+    model as the app feeds it: each lane has periods running (work done, in
+    the running colour) and periods waiting for the GIL with no work at all."""
+    from gilviz.ui.timeline import CellKind, LiveRun
+
+    live = LiveRun()
+    session.run(RunRequest(workload="count", strategy="threads", workers=2, size=40_000_000, switch_interval_s=0.1),
+                on_started=live.start, on_tick=live.feed)
+    for lane in live.view(200).lanes:
+        kinds = [(c.kind, c.state) for c in lane.cells]
+        assert (CellKind.WORK, "running") in kinds, kinds
+        assert (CellKind.GIL_WAIT, "gil_wait") in kinds, kinds
