@@ -8,7 +8,7 @@ import math
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 from urllib.parse import urlsplit
 
@@ -58,6 +58,21 @@ def _float_in(text: str, low: float, high: float, what: str) -> float:
     if not math.isfinite(value) or not low <= value <= high:
         raise argparse.ArgumentTypeError(f"{text} is out of range: {what} must be {low:g} to {high:g} seconds")
     return value
+
+
+#: The app's compare (v) is sized so a sequential run takes about this long.
+APP_SECONDS = 5.0
+#: --seconds: fixed work sized by time; --duration: how long a live run goes on
+MIN_SECONDS, MAX_SECONDS = 0.1, 600.0
+MIN_DURATION_S, MAX_DURATION_S = 0.5, 86_400.0
+
+
+def seconds_arg(text: str) -> float:
+    return _float_in(text, MIN_SECONDS, MAX_SECONDS, "--seconds")
+
+
+def duration_arg(text: str) -> float:
+    return _float_in(text, MIN_DURATION_S, MAX_DURATION_S, "--duration")
 
 
 def switch_interval_arg(text: str) -> float:
@@ -165,6 +180,21 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_strategy: bool = True, 
         "--timeout", type=timeout_arg, default=10.0, metavar="SECONDS",
         help="give up on a URL after this long (default 10)",
     )
+    t = p.add_argument_group("how long")
+    t.add_argument(
+        "--seconds", type=seconds_arg, default=None, metavar="S",
+        help="size the work by time: as much as one worker alone does in about S seconds on this "
+        "machine (measured by the lab), so a sequential run takes about that long and every "
+        f"strategy does the same work ({MIN_SECONDS:g}-{MAX_SECONDS:g}; not with --size; fetch is "
+        "sized by --latency). Default: the workload's fixed size; in the app, 5 for v (compare)",
+    )
+    if with_strategy:
+        t.add_argument(
+            "--duration", type=duration_arg, default=None, metavar="S",
+            help="a live run: every worker repeats its work until stopped, or for S seconds "
+            f"({MIN_DURATION_S:g}-{MAX_DURATION_S:g}), and the result is a throughput. 'gilviz run "
+            "--duration 10' measures one for 10 s; the app's runs are live and end at x, or after S",
+        )
     a = p.add_argument_group("interpreter")
     a.add_argument(
         "--python", type=python_arg, default=None, metavar="PYTHON",
@@ -328,6 +358,10 @@ def app_command(args: argparse.Namespace) -> str:
         parts += ["--python", args.python]
     if args.gil:
         parts += ["--gil", args.gil]
+    if args.seconds:
+        parts += ["--seconds", repr(args.seconds)]
+    if args.duration:
+        parts += ["--duration", repr(args.duration)]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -399,7 +433,12 @@ def request_from_args(args: argparse.Namespace) -> RunRequest:
         raise ValueError(f"--url only applies to the fetch workload, not {workload}")
     if urls and args.size is not None:
         raise ValueError("--size sets the embedded server's body size; with --url the servers decide")
+    if args.size is not None and args.seconds is not None:
+        raise ValueError("--size and --seconds both say how much work to do: give one of them")
+    duration = getattr(args, "duration", None)
     return RunRequest(
+        live=duration is not None and args.command == "run",
+        duration_s=duration,
         workload=workload,
         strategy=getattr(args, "strategy", "threads"),
         workers=args.workers or default_workers(workload, urls),
@@ -521,7 +560,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         from .ui.app import run_app
 
-        return run_app(request, python=args.python)
+        return run_app(request, python=args.python, seconds=args.seconds or APP_SECONDS)
     if args.command == "serve":
         return serve(args)
     return headless(args, request, choices)
@@ -564,9 +603,18 @@ def headless(args: argparse.Namespace, request: RunRequest, choices: list[LabCho
             session.close()
 
 
+def sized(args: argparse.Namespace, request: RunRequest, session: Session) -> RunRequest:
+    """With --seconds, the work one worker alone does in that long (measured
+    on a sequential worker, so every strategy does the same work)."""
+    if args.seconds is None or request.live:
+        return request
+    sequential = session.sized_by_time(replace(request, strategy="sequential"), args.seconds)
+    return replace(request, size=sequential.size)
+
+
 def run_command(args: argparse.Namespace, request: RunRequest, session: Session) -> list[RunResult]:
     """One run: print it (summary or JSON), write its trace if asked."""
-    result = session.run(request)
+    result = session.run(sized(args, request, session))
     print(export.run_json(result) if args.json else export.run_summary(result))
     if args.trace:
         where = export.write_trace(result, args.trace, force=args.force)
@@ -576,7 +624,7 @@ def run_command(args: argparse.Namespace, request: RunRequest, session: Session)
 
 def compare_command(args: argparse.Namespace, request: RunRequest, session: Session) -> list[RunResult]:
     """Sequential, threads, processes on the same work: print the comparison."""
-    results = session.compare(request, repeat=args.repeat)
+    results = session.compare(sized(args, request, session), repeat=args.repeat)
     if args.json:
         print(export.compare_json(results))
     elif args.markdown:
@@ -596,7 +644,7 @@ def compare_interpreters(args: argparse.Namespace, request: RunRequest, choices:
     for choice in choices:
         session = open_session(choice)
         try:
-            runs = session.compare(request, repeat=args.repeat)
+            runs = session.compare(sized(args, request, session), repeat=args.repeat)
         finally:
             session.close()
         results += runs

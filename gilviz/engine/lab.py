@@ -82,6 +82,19 @@ def lab_info() -> LabInfo:
     )
 
 
+def solo_for(request: RunRequest) -> float | None:
+    """The request's solo rate, measured once per lab for everything that
+    changes what one unit costs."""
+    from . import workloads
+
+    processes = request.strategy == "processes"
+    key = (request.workload, request.lock, request.race_style, processes)
+    if key not in _solo_cache:
+        _solo_cache[key] = workloads.solo_rate(request.workload, request.lock,
+                                               race_style=request.race_style, processes=processes)
+    return _solo_cache[key]
+
+
 class Lab:
     def __init__(self) -> None:
         self.runner: threading.Thread | None = None
@@ -98,7 +111,7 @@ class Lab:
         self.runner.start()
 
     def _run(self, msg: dict) -> None:
-        from . import strategies, workloads
+        from . import strategies
         from .plan import RunPlan
 
         final: dict
@@ -107,18 +120,13 @@ class Lab:
             plan = RunPlan.from_message(msg["plan"])
             slots = self.slots = Slots(msg["slots"])
             sys.setswitchinterval(request.switch_interval_s or self.default_switch_interval_s)
-            # everything that changes what one unit costs
-            processes = request.strategy == "processes"
-            key = (request.workload, request.lock, request.race_style, processes)
-            if key not in _solo_cache:
-                _solo_cache[key] = workloads.solo_rate(request.workload, request.lock,
-                                                       race_style=request.race_style, processes=processes)
+            solo = solo_for(request)
 
             def on_started(startup_s: float) -> None:
                 emit({
                     "ev": "started",
                     "startup_s": startup_s,
-                    "solo_units_per_s": _solo_cache[key],
+                    "solo_units_per_s": solo,
                     "switch_interval_s": sys.getswitchinterval(),
                 })
 
@@ -133,6 +141,14 @@ class Lab:
                 self.slots.close()
                 self.slots = None
         emit(final)  # last: once the parent reads it, the lab is ready for the next run
+
+    def calibrate(self, msg: dict) -> None:
+        """What one worker of this request does alone on a free core (units
+        per second): the session sizes fixed-work runs by time from it."""
+        try:
+            emit({"ev": "calibrated", "solo_units_per_s": solo_for(RunRequest.from_dict(msg["request"]))})
+        except Exception as exc:
+            emit({"ev": "error", "message": f"{type(exc).__name__}: {exc}"})
 
     def cancel(self) -> None:
         slots = self.slots
@@ -205,6 +221,8 @@ def main() -> None:
         op = msg.get("op")
         if op == "run":
             lab.start_run(msg)
+        elif op == "calibrate":
+            lab.calibrate(msg)
         elif op == "cancel":
             lab.cancel()
         elif op == "quit":

@@ -48,6 +48,10 @@ class RunRequest:
     urls: tuple[str, ...] = ()
     latency_s: float = 0.5
     timeout_s: float = 10.0
+    #: a live run: every worker repeats its tasks until the run is stopped
+    #: (or ``duration_s`` has passed); the result is a throughput, not a time
+    live: bool = False
+    duration_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -144,6 +148,8 @@ class Tick:
     workers: tuple[WorkerSample, ...]
     cores_percent: tuple[float, ...]  # psutil.cpu_percent(percpu=True) over this period
     cores_used: float  # lab + worker CPU seconds per wall second, this period
+    #: race: the shared counter as the lab last published it (live runs count up); None otherwise
+    race_counter: int | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +229,8 @@ class RunResult:
     #: compare --repeat: every pass's wall time of this strategy, in order;
     #: this result is the pass with the median wall time
     repeat_walls_s: tuple[float, ...] = ()
+    #: a live run (workers repeated their tasks until stopped): read units_per_s
+    live: bool = False
     ticks: tuple[Tick, ...] = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:

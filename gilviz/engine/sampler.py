@@ -36,6 +36,7 @@ from .slots import (
     GO_NS,
     ON_CPU0_NS,
     OS_ID,
+    RACE_COUNTER,
     STATE,
     TASK_INDEX,
     TASKS_DONE,
@@ -78,8 +79,10 @@ class _WorkerClock:
 
 
 class Sampler:
-    def __init__(self, slots: Slots, lab_pid: int, strategy: str, tasks_per_worker: list[int]) -> None:
+    def __init__(self, slots: Slots, lab_pid: int, strategy: str, tasks_per_worker: list[int],
+                 race: bool = False) -> None:
         self.slots = slots
+        self.race = race  # publish the race's shared counter with every tick
         self.n = slots.n_workers
         self.threads = strategy != "processes"
         self.tasks_per_worker = tasks_per_worker
@@ -238,6 +241,7 @@ class Sampler:
             workers=workers,
             cores_percent=tuple(psutil.cpu_percent(percpu=True)),
             cores_used=self._cores_used,
+            race_counter=int(self.slots.words[RACE_COUNTER]) if self.race else None,
         )
 
     def _worker_sample(self, i: int, row: tuple[int, ...], read: bool) -> WorkerSample:

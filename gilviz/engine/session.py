@@ -185,7 +185,7 @@ class UrlSource(Protocol):
 
 LabFactory = Callable[[], LabConnection]
 #: (slots, lab pid, strategy, tasks per worker) -> a tick source for one run
-TickSourceFactory = Callable[[Slots, int, str, list[int]], TickSource]
+TickSourceFactory = Callable[..., TickSource]
 
 
 class Session:
@@ -264,6 +264,39 @@ class Session:
             return replace(request, urls=urls, size=size)
         return replace(request, size=size)
 
+    def solo_rate(self, request: RunRequest) -> float | None:
+        """Units per second one worker of ``request`` does alone on a free
+        core, measured by the lab (None for I/O work)."""
+        try:
+            lab = self.ensure_lab()
+            lab.discard_events()
+            lab.send({"op": "calibrate", "request": request.to_dict()})
+            deadline = time.perf_counter() + STARTED_MARGIN_S
+            while time.perf_counter() < deadline:
+                event = lab.wait_event(0.1)
+                if event is None:
+                    if not lab.alive:
+                        self._lab_died(lab)
+                    continue
+                if self._check_event(lab, event) == "calibrated":
+                    rate = event.get("solo_units_per_s")
+                    return float(rate) if rate else None
+        except LabError as exc:
+            raise RunFailed(str(exc)) from None
+        raise RunFailed("the lab did not calibrate in time")
+
+    def sized_by_time(self, request: RunRequest, seconds: float) -> RunRequest:
+        """``request`` with the work one worker alone does in about ``seconds``
+        on this machine (measured), so a sequential run takes about that long
+        and every strategy does the same work. I/O work is left as it is."""
+        from dataclasses import replace
+
+        rate = self.solo_rate(request)
+        if not rate:
+            return request
+        s = spec(request.workload)
+        return replace(request, size=max(1, min(s.max_size, int(rate * seconds))))
+
     def cancel(self) -> None:
         """Ask the current run to stop (thread-safe). The run returns soon after."""
         self._cancel.set()
@@ -310,7 +343,8 @@ class Session:
                 on_tick: Callable[[Tick], None] | None) -> RunResult:
         started_event = self._wait_started(lab, slots)
         assert lab.pid is not None and lab.info is not None
-        sampler = self.tick_source(slots, lab.pid, request.strategy, [len(lane) for lane in plan.lanes])
+        sampler = self.tick_source(slots, lab.pid, request.strategy, [len(lane) for lane in plan.lanes],
+                                   race=request.workload == "race")
         sampler.start()
         started = self._started(request, plan, slots, started_event, lab.info)
         if on_started is not None:
@@ -328,7 +362,12 @@ class Session:
 
         next_at = time.perf_counter() + self.period_s
         cancel_deadline = None
+        # a live run with a duration ends when it is over, as if stopped
+        ends_at = time.perf_counter() + request.duration_s if request.live and request.duration_s else None
         while True:
+            if ends_at is not None and time.perf_counter() >= ends_at:
+                slots.cancel()
+                ends_at = None
             event = lab.wait_event(max(0.0, next_at - time.perf_counter()))
             if event is not None:
                 if self._check_event(lab, event) == "finished":
@@ -367,7 +406,8 @@ class Session:
             workers=identities,
             unit=spec(request.workload).unit,
             tasks=tuple(t.label for t in plan.tasks),
-            planned_units=plan.planned_units(),
+            # a live run repeats its tasks: it has no planned total
+            planned_units=(None,) * plan.workers if request.live else plan.planned_units(),
             solo_units_per_s=event.get("solo_units_per_s"),
             startup_s=event.get("startup_s", 0.0),
             switch_interval_s=event.get("switch_interval_s", info.switch_interval_s),
@@ -473,7 +513,9 @@ class Session:
             switch_interval_s=started.switch_interval_s,
             cpu_count=info.cpu_count,
             errors=tuple(errors),
-            cancelled=bool(outcome["cancelled"]),
+            # stopping is how a live run ends
+            cancelled=bool(outcome["cancelled"]) and not request.live,
+            live=request.live,
             worker_results=tuple(rows),
             expected=units if race else None,
             actual=actual,

@@ -120,6 +120,7 @@ def _process_main(
     lab_pid: int,
     go: Any,
     results: Any,
+    live: bool = False,
 ) -> None:
     threading.Thread(target=_watch_lab, args=(lab_pid,), daemon=True).start()
     _warm_up(workload)
@@ -128,7 +129,8 @@ def _process_main(
     slots = Slots(slots_path)
     words = slots.words
     base = slots.base(index)
-    ctx = TaskContext(cell=race.SharedCell(words, RACE_COUNTER), lock=lock, race_style=race_style, timeout_s=timeout_s)
+    ctx = TaskContext(cell=race.SharedCell(words, RACE_COUNTER), lock=lock, race_style=race_style,
+                      timeout_s=timeout_s, live=live)
     words[base + OS_ID] = os.getpid()
     _wait_for_go(go, words)
     start_ns = time.process_time_ns()
@@ -298,7 +300,7 @@ class _WorkerThreads:
         name = "sequential" if self.request.strategy == "sequential" else "thread"
         for i, lane in enumerate(self.lanes):
             ctx = TaskContext(cell=self.cell, lock=self.lock, race_style=self.request.race_style,
-                              timeout_s=self.request.timeout_s)
+                              timeout_s=self.request.timeout_s, live=self.request.live)
             t = threading.Thread(
                 target=_thread_main,
                 args=(self.slots, i, self.request.workload, lane, ctx, self.go, self.outs[i]),
@@ -324,6 +326,10 @@ class _WorkerThreads:
         alive = [t for t in self.threads if t.is_alive()]
         if alive:
             alive[0].join(0.05)
+        if self.request.workload == "race":
+            # the threads' counter lives in the lab: publish it for the sampler
+            # (processes count in the shared word itself)
+            self.slots.words[RACE_COUNTER] = self.race_actual()
         return bool(alive)
 
     def give_up(self) -> bool:
@@ -371,7 +377,7 @@ class _WorkerProcesses:
             p = self.ctx.Process(
                 target=_process_main,
                 args=(self.slots.path, i, r.workload, lane, self.lock, r.timeout_s,
-                      r.switch_interval_s, r.race_style, os.getpid(), self.go, self.results),
+                      r.switch_interval_s, r.race_style, os.getpid(), self.go, self.results, r.live),
                 name=f"process-{i}",
                 daemon=True,
             )

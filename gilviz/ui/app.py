@@ -13,6 +13,7 @@ with the number of samples.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from functools import partial
 from typing import Callable, Iterable
 
@@ -21,7 +22,7 @@ from textual.actions import parse
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
-from gilviz.engine.model import LabInfo, RunRequest, RunResult
+from gilviz.engine.model import LabInfo, RunRequest, RunResult, RunStarted
 from gilviz.engine.session import RunFailed, Session
 
 from .messages import LabFailed, LabReady, RunBegan, RunEnded, RunIdle
@@ -54,6 +55,8 @@ class GilvizApp(App[int]):
         python: str | None = None,
         screenshot_dir: str | None = None,
         draw_hz: float = DRAW_HZ,
+        seconds: float = 5.0,
+        duration_s: float | None = None,
     ) -> None:
         super().__init__()
         self.register_theme(GILVIZ_THEME)
@@ -66,6 +69,12 @@ class GilvizApp(App[int]):
         self.last_result: RunResult | None = None
         self.screenshot_dir = screenshot_dir or os.getcwd()
         self.draw_hz = draw_hz
+        #: compare (v) is sized so a sequential run takes about this long
+        self.seconds = seconds
+        #: a live run goes on until stopped, or for this long
+        self.duration_s = duration_s
+        #: the mode a live run switches to once its workers have stopped
+        self.next_live: RunRequest | None = None
         self.stage = StageScreen(request or RunRequest())
         self._session_closed = False
 
@@ -122,12 +131,27 @@ class GilvizApp(App[int]):
         except Exception as exc:  # the app stays usable; the next run retries
             self.post_message(LabFailed(f"the lab did not start: {exc}"))
 
+    def switch_live(self, request: RunRequest) -> None:
+        """During a live run: replace its workers by ``request``'s (the run's
+        thread starts it as soon as the current workers have stopped)."""
+        self.next_live = request
+        self.session.cancel()
+
+    def stop(self) -> None:
+        """Stop the run going on, live or not; no switch follows."""
+        self.next_live = None
+        self.session.cancel()
+
     @work(thread=True, group="run", exit_on_error=False)
     def run_in_lab(self, request: RunRequest, compare: bool) -> None:
+        """Compare (fixed work, sized by time) or a live run, which goes on,
+        switching mode when asked, until stopped."""
         session = self.session
+        previous: list[RunStarted] = []
 
-        def on_started(started) -> None:
-            self.live.start(started)
+        def on_started(started: RunStarted) -> None:
+            self.live.start(started, switched_from=previous[-1] if previous and not compare else None)
+            previous.append(started)
             self.post_message(RunBegan(started))
 
         def on_result(result: RunResult) -> None:
@@ -135,10 +159,18 @@ class GilvizApp(App[int]):
 
         try:
             if compare:
-                session.compare(request, on_result=on_result, on_started=on_started, on_tick=self.live.feed)
-            else:
-                result = session.run(request, on_started=on_started, on_tick=self.live.feed)
-                on_result(result)
+                sized = session.sized_by_time(replace(request, strategy="sequential", live=False), self.seconds)
+                session.compare(replace(request, size=sized.size, live=False), on_result=on_result,
+                                on_started=on_started, on_tick=self.live.feed)
+                return
+            self.next_live = None
+            while True:
+                live = replace(request, live=True, duration_s=self.duration_s)
+                on_result(session.run(live, on_started=on_started, on_tick=self.live.feed))
+                switch, self.next_live = self.next_live, None
+                if switch is None:
+                    break
+                request = switch
         except RunFailed as exc:
             self.post_message(LabFailed(str(exc)))
         except Exception as exc:  # a bug must not leave the app stuck "running"
@@ -184,9 +216,9 @@ class GilvizApp(App[int]):
                                 partial(stage.run_action, binding.action))
 
 
-def run_app(request: RunRequest, python: str | None = None) -> int:
+def run_app(request: RunRequest, python: str | None = None, seconds: float = 5.0) -> int:
     """Run the app until the user quits; the lab and its workers end with it."""
-    app = GilvizApp(request, python=python)
+    app = GilvizApp(replace(request, live=False), python=python, seconds=seconds, duration_s=request.duration_s)
     try:
         app.run()
     finally:

@@ -281,7 +281,10 @@ class StageScreen(Screen[None]):
         lanes = self.query_one(Lanes)
         lanes.show(view, workload, self.hint())
         total = len(view.lanes) if view is not None else 0
-        self.query_one(LanesHeader).show(view.t_s if view is not None else None, lanes.visible_lanes(), total)
+        live = view is not None and view.started is not None and view.started.request.live
+        switch = f"{view.switches[-1][0]:.1f} s: {view.switches[-1][1]}" if view is not None and view.switches else ""
+        self.query_one(LanesHeader).show(view.t_s if view is not None else None, lanes.visible_lanes(), total,
+                                         live, switch)
         started = view.started if view is not None else None
         full_block = "one worker alone on a free core"
         if started is not None and started.solo_units_per_s:
@@ -306,7 +309,7 @@ class StageScreen(Screen[None]):
         self.draw(force=True)
 
     def run_ended(self, result: RunResult, urls: tuple[str, ...]) -> None:
-        if not result.cancelled:
+        if not result.cancelled and not result.live:  # the scoreboard compares the same work
             self.query_one(Scoreboard).add_result(result, urls)
         if result.errors and not result.cancelled:
             self.failure = f"{len(result.errors)} error(s): {result.errors[0]}"
@@ -382,16 +385,19 @@ class StageScreen(Screen[None]):
         if not self.phase.busy:
             return
         self.phase = Phase.STOPPING
-        self.gilviz.session.cancel()
+        self.gilviz.stop()
 
     def _change(self, **changes) -> None:
-        """Change the mode; a run going on is stopped first."""
+        """Change the mode. A live run switches to it at once (its workers
+        are replaced, the lanes go on); a compare is stopped first."""
         new = replace(self.mode, **changes)
         if new == self.mode:
             return
-        if self.phase.busy:
-            self.action_stop()
         self.mode = new
+        if self.phase == Phase.RUNNING:
+            self.gilviz.switch_live(new)
+        elif self.phase.busy:
+            self.action_stop()
 
     def action_workload(self, workload: str) -> None:
         if workload in WORKLOADS:

@@ -39,6 +39,7 @@ class CellKind(enum.IntEnum):
     CANCELLED = 8
     GIL_WAIT = 9  # no work done, measured: blocked with work to do (the GIL, or a lock)
     CORE_WAIT = 10  # no work done, measured: runnable, but no core was free
+    SWITCH = 11  # a live run switched mode here: other workers from this cell on
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,35 @@ class RunView:
     running: bool
     #: the run's samples came with the kernel's split into four states
     states_measured: bool
-    version: int
+    #: live runs: units per second of all workers, per period (oldest first)
+    throughput: tuple[float, ...] = ()
+    #: the workers' share of time waiting for the GIL, per measured period
+    gil_wait: tuple[float, ...] = ()
+    #: race: (expected, actual) as the lab last published them, else None
+    race: tuple[int, int] | None = None
+    #: where a live run switched mode: (time in s, what changed), oldest first
+    switches: tuple[tuple[float, str], ...] = ()
+    version: int = 0
+
+
+def what_changed(before: RunStarted, after: RunStarted) -> str:
+    """A switch's label: the mode's parts that differ, old → new."""
+    a, b = before.request, after.request
+    parts = []
+    for name in ("workload", "strategy", "workers", "switch_interval_s", "lock", "race_style"):
+        old, new = getattr(a, name), getattr(b, name)
+        if old != new:
+            if name == "switch_interval_s":
+                old, new = (f"{(v or before.switch_interval_s) * 1000:g} ms" for v in (old, new))
+            elif name == "lock":
+                old, new = ("on" if v else "off" for v in (old, new))
+            elif name == "race_style":
+                old, new = ("counter += 1" if v == "plain" else "read-call-write" for v in (old, new))
+            label = {"workers": "workers ", "lock": "lock "}.get(name, "")
+            parts.append(f"{label}{old} → {new}")
+    if before.lab.python != after.lab.python or before.lab.gil_enabled != after.lab.gil_enabled:
+        parts.append(f"Python {before.lab.python} → {after.lab.python}")
+    return ", ".join(parts) or "restarted"
 
 
 class _Lane:
@@ -145,20 +174,41 @@ class LiveRun:
         self._running = False
         #: a sample of this run came with the kernel's split into states
         self._states_measured = False
+        self._throughput: deque[float] = deque(maxlen=core_history)
+        self._gil_wait: deque[float] = deque(maxlen=core_history)
+        self._race: tuple[int, int] | None = None
+        self._switches: deque[tuple[float, str]] = deque(maxlen=16)
+        self._t_offset = 0.0  # a switched live run's time carries on from the last one's
         self.version = 0  # bumped by every change: the UI redraws only when it moved
 
-    def start(self, started: RunStarted) -> None:
+    def start(self, started: RunStarted, switched_from: RunStarted | None = None) -> None:
         """A new run: new lanes, with the plan the session made. Core history
-        carries on (it is the machine's)."""
+        carries on (it is the machine's). ``switched_from``: a live run that
+        switched mode; its lanes' histories carry on, with a marker, and the
+        clock goes on from where it was."""
         expected = started.planned_units
         with self._lock:
-            self._started = started
+            old = self._lanes if switched_from is not None else []
             self._lanes = [_Lane(w, expected[i] if i < len(expected) else None, self.capacity)
                            for i, w in enumerate(started.workers)]
-            self._t_s = None
+            if switched_from is not None:
+                self._t_offset = self._t_s or 0.0
+                self._switches.append((self._t_offset, what_changed(switched_from, started)))
+                for i, lane in enumerate(self._lanes):
+                    if i < len(old):
+                        lane.cells.extend(old[i].cells)
+                    lane.cells.append(Cell(CellKind.SWITCH))
+            else:
+                self._t_offset = 0.0
+                self._switches.clear()
+                self._throughput.clear()
+                self._gil_wait.clear()
+            self._started = started
+            self._t_s = self._t_offset if switched_from is not None else None
             self._period_s = None
             self._running = True
             self._states_measured = False
+            self._race = None
             self.version += 1
 
     def feed(self, tick: Tick) -> None:
@@ -175,11 +225,17 @@ class LiveRun:
                         self._states_measured = True
                     lane.cells.append(classify(sample, tick.period_s, solo, lane.last_state))
             self._cores_used.append(tick.cores_used)
+            self._throughput.append(sum(w.units_delta for w in tick.workers) / tick.period_s if tick.period_s else 0.0)
+            in_run = sum(w.running_s + w.core_wait_s + w.gil_wait_s + w.io_wait_s for w in tick.workers if w.split)
+            if in_run > 0:
+                self._gil_wait.append(sum(w.gil_wait_s for w in tick.workers if w.split) / in_run)
+            if tick.race_counter is not None:
+                self._race = (sum(w.units for w in tick.workers), tick.race_counter)
             if len(self._cores) != len(tick.cores_percent):
                 self._cores = [deque(maxlen=self.core_history) for _ in tick.cores_percent]
             for history, value in zip(self._cores, tick.cores_percent, strict=True):
                 history.append(value)
-            self._t_s = tick.t_s
+            self._t_s = self._t_offset + tick.t_s
             self._period_s = tick.period_s
             self.version += 1
 
@@ -215,5 +271,9 @@ class LiveRun:
                 cores_percent=tuple(tuple(h) for h in self._cores),
                 running=self._running,
                 states_measured=self._states_measured,
+                throughput=tuple(self._throughput),
+                gil_wait=tuple(self._gil_wait),
+                race=self._race,
+                switches=tuple(self._switches),
                 version=self.version,
             )

@@ -99,14 +99,14 @@ def script(request: RunRequest, plan: RunPlan, cores: int, max_periods: int,
                     task_pos[i] += 1
                     row.append(Period(WorkerState.WAITING, request.size or 0, current, task_pos[i] - 1, 0.04))
                 continue
-            left = (expected[i] or 0) - units[i]
+            left = (expected[i] or 0) - units[i] if not request.live else 10**18
             if left <= 0:
                 row.append(Period(end_state[i], 0, -1, len(lane), 0.0))
                 continue
             fraction = _cpu_fraction(request, cores, n, i, seq)
             delta = min(int(solo * PERIOD_S * fraction), left)
             units[i] += delta
-            done = units[i] >= (expected[i] or 0)
+            done = units[i] >= (expected[i] or 0) and not request.live
             row.append(Period(end_state[i] if done else WorkerState.RUNNING, delta,
                               -1 if done else current, len(lane) if done else 0, fraction))
         periods.append(row)
@@ -222,6 +222,8 @@ class FakeLab:
         self.cancelled = _Cancelled(self)
         self.released = threading.Event()
         self.in_run = threading.Event()
+        #: a live run's script has been played: the run waits to be stopped
+        self.played = threading.Event()
         self.closed = False
         self._alive = False
         self._events: queue.Queue[dict] = queue.Queue()
@@ -247,6 +249,10 @@ class FakeLab:
         return self.info_
 
     def send(self, msg: dict) -> None:
+        if msg.get("op") == "calibrate":  # the lab's solo rate, for runs sized by time
+            workload = msg["request"]["workload"]
+            self._events.put({"ev": "calibrated", "solo_units_per_s": SOLO[workload]})
+            return
         if msg.get("op") != "run":
             return
         request = RunRequest.from_dict(msg["request"])
@@ -256,6 +262,7 @@ class FakeLab:
             self._events.put({"ev": "exit"})
             return
         self.cancelled.clear()
+        self.played.clear()
         self._request = request
         self.plan = RunPlan.from_message(msg["plan"])
         self._slots = Slots(msg["slots"])
@@ -277,9 +284,11 @@ class FakeLab:
             return None
         if self._slots.cancelled:
             return self._finish(cancelled=True)
-        if len(self._periods) > (0 if self.hold else 1):
+        hold = self.hold or (self._request is not None and self._request.live)
+        if len(self._periods) > (0 if hold else 1):
             return None  # the session samples the next period
-        while self.hold and not (self._slots.cancelled or self.released.is_set()):
+        self.played.set()
+        while hold and not (self._slots.cancelled or self.released.is_set()):
             self.released.wait(0.01)
         return self._finish(cancelled=self._slots.cancelled)
 
@@ -339,7 +348,7 @@ class FakeLab:
     def session(self) -> Session:
         """A real Session whose lab, ticks and URLs are this fake's."""
         return Session(period_s=PERIOD_S, lab_factory=lambda: self,
-                       tick_source=lambda slots, pid, strategy, tasks: ScriptedTicks(self, slots),
+                       tick_source=lambda slots, pid, strategy, tasks, **kw: ScriptedTicks(self, slots),
                        url_source=FakeUrls())
 
 
@@ -348,23 +357,31 @@ def fake():
     return FakeLab()
 
 
-def make_app(lab: FakeLab | None = None, **request):
+def make_app(lab: FakeLab | None = None, seconds: float = 1.0, **request):
     from gilviz.ui.app import GilvizApp
 
     lab = lab or FakeLab()
     defaults = dict(workload="count", strategy="threads", workers=4)
     defaults.update(request)
-    return GilvizApp(RunRequest(**defaults), session_factory=lab.session), lab
+    app = GilvizApp(RunRequest(**defaults), session_factory=lab.session, seconds=seconds)
+    app.test_lab = lab  # settle() knows when a live run has played its script
+    return app, lab
 
 
 async def settle(app, pilot) -> None:
-    """Wait until the run's thread is done, its last message handled and the
-    frame drawn. Polls the app's state, never a clock."""
-    await app.workers.wait_for_complete()
-    for _ in range(2000):
+    """Wait until the run's thread is done (or a live run has played its
+    script and waits to be stopped), its last message handled and the frame
+    drawn. Polls the app's state, never a clock."""
+    lab = getattr(app, "test_lab", None)
+    for _ in range(4000):
         await pilot.pause()
         if not app.running:
             break
+        if lab is not None and lab.played.is_set() and app.live.version == getattr(app, "_settled", None):
+            break
+        app._settled = app.live.version
+    if not app.running:
+        await app.workers.wait_for_complete()
     app.draw(force=True)
     await pilot.pause()
 

@@ -45,22 +45,34 @@ def alive(pids: set[int]) -> set[int]:
     return out
 
 
+def ticking(app) -> bool:
+    """A live run is going and its lanes have drawn a few periods."""
+    view = app.live.view(5)
+    return app.running and view.t_s is not None and view.t_s > 0.3 and all(lane.cells for lane in view.lanes)
+
+
 @async_test
-async def test_a_real_count_run_draws_lanes_and_scores_and_quitting_leaves_no_child():
+async def test_a_real_live_run_then_a_compare_and_quitting_leaves_no_child():
     before = descendants()
-    request = RunRequest(workload="count", strategy="threads", workers=3, size=2_000_000)
-    app = GilvizApp(request, session_factory=Session)
+    request = RunRequest(workload="count", strategy="threads", workers=3)
+    app = GilvizApp(request, session_factory=Session, seconds=0.3)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.lab is not None)
         assert app.lab.cpu_count >= 1
         await pilot.press("enter")
-        await until(pilot, lambda: len(app.query_one(Scoreboard).rows_data) == 1 and not app.running)
+        await until(pilot, lambda: ticking(app))
         lanes = app.query_one(Lanes)
         assert [lane.identity.name for lane in lanes.view.lanes] == ["thread-0", "thread-1", "thread-2"]
         assert all(lane.identity.os_id > 0 for lane in lanes.view.lanes)
-        assert all(lane.cells for lane in lanes.view.lanes)
-        row = app.query_one(Scoreboard).rows_data[0].result
-        assert row.units == 2_000_000 and not row.errors
+        await pilot.press("x")
+        await until(pilot, lambda: not app.running)
+        live = app.last_result
+        assert live is not None and live.live and live.units > 0 and not live.errors
+        assert app.query_one(Scoreboard).rows_data == []  # live runs are not scored
+        await pilot.press("v")  # fixed work, sized by time
+        await until(pilot, lambda: len(app.query_one(Scoreboard).rows_data) == 3 and not app.running)
+        rows = [r.result for r in app.query_one(Scoreboard).rows_data]
+        assert len({r.units for r in rows}) == 1 and not any(r.errors for r in rows)
         started = descendants() - before
         assert started  # the lab
         await pilot.press("q")
@@ -69,22 +81,24 @@ async def test_a_real_count_run_draws_lanes_and_scores_and_quitting_leaves_no_ch
 
 
 @async_test
-async def test_a_real_fetch_run_on_the_embedded_server():
+async def test_a_real_live_fetch_on_the_embedded_server():
     request = RunRequest(workload="fetch", strategy="threads", workers=6, size=10_000, latency_s=0.2)
     app = GilvizApp(request, session_factory=Session)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("enter")
-        await until(pilot, lambda: len(app.query_one(Scoreboard).rows_data) == 1 and not app.running)
-        result = app.query_one(Scoreboard).rows_data[0].result
-        assert result.errors == ()
-        assert result.units == 6 * 10_000
+        await until(pilot, lambda: app.running and app.live.view(0).t_s is not None and app.live.view(0).t_s > 0.6)
+        await pilot.press("x")
+        await until(pilot, lambda: not app.running)
+        result = app.last_result
+        assert result is not None and result.errors == ()
+        assert result.units >= 6 * 10_000  # every URL at least once, again and again
         await pilot.press("q")
 
 
 @async_test
 async def test_quitting_during_a_process_run_leaves_no_child_process():
     before = descendants()
-    request = RunRequest(workload="count", strategy="processes", workers=2, size=2_000_000_000)
+    request = RunRequest(workload="count", strategy="processes", workers=2)
     app = GilvizApp(request, session_factory=Session)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter")
@@ -101,44 +115,66 @@ async def test_quitting_during_a_process_run_leaves_no_child_process():
 
 
 @async_test
-async def test_stop_then_a_new_mode_runs_cleanly():
-    request = RunRequest(workload="count", strategy="threads", workers=2, size=2_000_000_000)
+async def test_a_live_run_switched_from_threads_to_processes_and_back():
+    """p during a threads count replaces the threads by processes without
+    Enter: the second core fills; t brings the threads back; no worker
+    process is left behind."""
+    before = descendants()
+    request = RunRequest(workload="count", strategy="threads", workers=2)
     app = GilvizApp(request, session_factory=Session)
-    async with app.run_test(size=(100, 30)) as pilot:
+
+    def running(strategy: str) -> bool:
+        view = app.live.view(0)
+        return (app.running and view.started is not None and view.started.request.strategy == strategy
+                and view.t_s is not None and view.t_s > view.switches[-1][0] + 0.5 if view.switches else False)
+
+    async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("enter")
-        await until(pilot, lambda: app.running and app.live.view(0).t_s is not None)
-        await pilot.press("r")  # changing the mode stops the run first
-        assert app.stage.mode.workload == "race"
+        await until(pilot, lambda: ticking(app))
+        threads_cores = max(app.live.view(0).cores_used[-3:])
+        await pilot.press("p")
+        await until(pilot, lambda: running("processes"))
+        view = app.live.view(0)
+        assert [lane.identity.kind for lane in view.lanes] == ["process", "process"]
+        assert "threads → processes" in view.switches[-1][1]
+        processes_cores = max(view.cores_used[-3:])
+        if (app.lab.cpu_count or 1) >= 2:
+            assert processes_cores > threads_cores + 0.3, (threads_cores, processes_cores)
+        await pilot.press("t")
+        await until(pilot, lambda: running("threads"))
+        assert [lane.identity.kind for lane in app.live.view(0).lanes] == ["thread", "thread"]
+        await pilot.press("x")
         await until(pilot, lambda: not app.running)
-        assert app.query_one(Scoreboard).rows_data == []  # the stopped run is not scored
-        app.stage.mode = RunRequest(workload="race", strategy="threads", workers=2, size=20_000)
-        await pilot.press("enter")
-        await until(pilot, lambda: len(app.query_one(Scoreboard).rows_data) == 1 and not app.running)
-        assert app.query_one(Scoreboard).rows_data[0].result.workload == "race"
+        workers = [p for p in alive(descendants() - before) if "forkserver" not in " ".join(psutil.Process(p).cmdline())]
+        assert len(workers) <= 2  # the lab (and its server), no worker process
         await pilot.press("q")
+    app.close_session()
+    assert alive(descendants() - before) == set()
 
 
 @pytest.mark.parametrize("strategy", ["threads", "processes"])
 @async_test
 async def test_256_workers_in_the_app_with_keys_still_answering(strategy):
     """Scale: 256 lanes of real workers; the help key works mid-run, the lanes
-    scroll, the run completes and quitting leaves nothing behind."""
+    scroll, the run stops and quitting leaves nothing behind."""
     from gilviz.ui.screens import HelpScreen
 
     before = descendants()
-    request = RunRequest(workload="count", strategy=strategy, workers=256, size=256 * 400_000)
+    request = RunRequest(workload="count", strategy=strategy, workers=256)
     app = GilvizApp(request, session_factory=Session)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.lab is not None)
         await pilot.press("enter")
-        await until(pilot, lambda: app.running and app.stage.query_one(Lanes).view is not None and len(app.stage.query_one(Lanes).view.lanes) == 256)
+        await until(pilot, lambda: app.running and app.stage.query_one(Lanes).view is not None
+                    and len(app.stage.query_one(Lanes).view.lanes) == 256)
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), 30)
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, HelpScreen), 30)
-        await until(pilot, lambda: len(app.query_one(Scoreboard).rows_data) == 1 and not app.running)
-        result = app.query_one(Scoreboard).rows_data[0].result
-        assert result.errors == () and result.units == 256 * 400_000
+        await pilot.press("x")
+        await until(pilot, lambda: not app.running)
+        result = app.last_result
+        assert result is not None and result.errors == () and result.units > 0
         await pilot.press("q")
     app.close_session()
     assert alive(descendants() - before) == set()
@@ -146,7 +182,7 @@ async def test_256_workers_in_the_app_with_keys_still_answering(strategy):
 
 @async_test
 async def test_the_lab_killed_mid_run_shows_why_and_the_next_run_works():
-    request = RunRequest(workload="count", strategy="processes", workers=2, size=10**10)
+    request = RunRequest(workload="count", strategy="processes", workers=2)
     app = GilvizApp(request, session_factory=Session)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.lab is not None)
@@ -156,9 +192,11 @@ async def test_the_lab_killed_mid_run_shows_why_and_the_next_run_works():
         await until(pilot, lambda: not app.running, 30)
         assert "SIGKILL" in str(app.stage.status())
         assert any("SIGKILL" in str(n.message) for n in app._notifications)
-        app.stage.mode = RunRequest(workload="count", strategy="threads", workers=2, size=500_000)
+        app.stage.mode = RunRequest(workload="count", strategy="threads", workers=2)
         await pilot.press("enter")
-        await until(pilot, lambda: len(app.query_one(Scoreboard).rows_data) == 1 and not app.running)
-        assert app.query_one(Scoreboard).rows_data[0].result.units == 500_000
+        await until(pilot, lambda: ticking(app))
+        await pilot.press("x")
+        await until(pilot, lambda: not app.running)
+        assert app.last_result is not None and app.last_result.units > 0
         await pilot.press("q")
     app.close_session()

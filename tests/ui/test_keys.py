@@ -18,17 +18,23 @@ def enabled(app: GilvizApp, action: str, *params) -> bool | None:
 
 
 @async_test
-async def test_enter_runs_the_mode_and_the_scoreboard_gets_a_row():
+async def test_enter_starts_a_live_run_that_goes_on_until_x():
     app, fake = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("enter")
         await settle(app, pilot)
-        assert fake.requests[-1].workload == "count" and fake.requests[-1].strategy == "threads"
+        request = fake.requests[-1]
+        assert request.workload == "count" and request.strategy == "threads" and request.live
+        assert app.running  # a live run does not end by itself
         lanes = app.query_one(Lanes)
         assert len(lanes.view.lanes) == 4
-        assert len(app.query_one(Scoreboard).rows_data) == 1
         text = "".join(seg.text for seg in lanes.render_line(0))
-        assert "thread-0" in text and "5000" in text
+        assert "thread-0" in text and "5000" in text and "%" in text  # its rate against solo
+        await pilot.press("x")
+        await settle(app, pilot)
+        assert not app.running and app.last_result is not None and app.last_result.live
+        assert app.query_one(Scoreboard).rows_data == []  # the scoreboard compares fixed work
+        assert "Measured:" in str(app.stage.query_one(Explainer).render())
 
 
 @async_test
@@ -131,24 +137,30 @@ async def test_stop_cancels_the_run_and_is_dimmed_when_idle():
 
 
 @async_test
-async def test_changing_the_mode_during_a_run_stops_it_first():
-    fake = FakeLab(hold=True)
-    app, _ = make_app(fake)
-    async with app.run_test() as pilot:
+async def test_a_mode_key_during_a_live_run_replaces_its_workers_and_the_lanes_go_on():
+    from gilviz.ui.timeline import CellKind
+
+    app, fake = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("enter")
-        await pilot.pause()
-        assert fake.in_run.wait(5)
-        await pilot.press("p")
-        assert fake.cancelled.is_set()
-        assert app.stage.mode.strategy == "processes"
-        await pilot.press("enter")  # queued until the stopped run has returned
+        await settle(app, pilot)
+        await pilot.press("p")  # no Enter: the switch is immediate
         for _ in range(500):
-            if len(fake.requests) == 2:
+            if len(fake.requests) == 2 and fake.played.is_set():
                 break
             await pilot.pause(0.01)
-        fake.release()
         await settle(app, pilot)
-        assert [r.strategy for r in fake.requests] == ["threads", "processes"]
+        assert [(r.strategy, r.live) for r in fake.requests] == [("threads", True), ("processes", True)]
+        assert app.running and app.stage.mode.strategy == "processes"
+        view = app.live.view(200)
+        assert view.switches and "threads → processes" in view.switches[-1][1]
+        assert view.t_s > view.switches[-1][0] > 0  # the clock went on
+        cells = view.lanes[0].cells
+        assert CellKind.SWITCH in [c.kind for c in cells]
+        assert cells.index(next(c for c in cells if c.kind == CellKind.SWITCH)) > 0  # history kept
+        await pilot.press("x")
+        await settle(app, pilot)
+        assert not app.running and len(fake.requests) == 2
 
 
 @async_test
@@ -165,18 +177,20 @@ async def test_compare_fills_the_scoreboard_with_measured_speedups():
 
 
 @async_test
-async def test_speedup_is_unknown_until_a_sequential_run():
-    app, fake = make_app()
-    async with app.run_test() as pilot:
-        await pilot.press("enter")
+async def test_speedups_compare_like_with_like():
+    """A compare of the plain race is not the baseline of the read-call-write race."""
+    app, fake = make_app(workload="race")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("v")
         await settle(app, pilot)
-        assert app.query_one(Scoreboard).rows_data[0].speedup is None
-        await pilot.press("s", "enter")
-        await settle(app, pilot)
-        await pilot.press("t", "enter")
+        await pilot.press("k", "v")
         await settle(app, pilot)
         rows = app.query_one(Scoreboard).rows_data
-        assert rows[2].speedup == pytest.approx(rows[1].result.wall_s / rows[2].result.wall_s)
+        assert [r.result.race_style for r in rows] == ["call"] * 3 + ["plain"] * 3
+        assert rows[3].key != rows[0].key
+        plain_seq = rows[3].result
+        assert rows[5].speedup == pytest.approx(plain_seq.wall_s / rows[5].result.wall_s)
+        assert "one run each" in str(app.query_one(Scoreboard).border_subtitle)
 
 
 @async_test
@@ -251,10 +265,10 @@ async def test_a_failed_lab_shows_a_message_and_the_app_stays_usable():
         assert "died" in (app.stage.failure or "")
         assert enabled(app, "run") is True
         fake.fail = None
-        await pilot.press("enter")
+        await pilot.press("v")
         await settle(app, pilot)
         assert app.stage.failure is None
-        assert len(app.query_one(Scoreboard).rows_data) == 1
+        assert len(app.query_one(Scoreboard).rows_data) == 3
 
 
 @async_test
@@ -262,7 +276,7 @@ async def test_a_worker_error_is_shown_and_scored():
     fake = FakeLab(worker_error="connection failed: Connection refused")
     app, _ = make_app(fake)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("enter")
+        await pilot.press("v")
         await settle(app, pilot)
         assert "Connection refused" in app.stage.failure
         row = app.query_one(Scoreboard).rows_data[0]
@@ -288,9 +302,9 @@ async def test_resizing_during_a_run(size):
         for y in range(lanes.size.height):
             assert lanes.render_line(y).cell_length == lanes.size.width
         assert all(len(l.cells) <= max(cols.timeline_w, 0) for l in lanes.view.lanes)
-        fake.release()
+        await pilot.press("x")
         await settle(app, pilot)
-        assert len(app.query_one(Scoreboard).rows_data) == 1
+        assert not app.running and app.last_result is not None
 
 
 @async_test
@@ -334,9 +348,12 @@ async def test_e_exports_the_last_run_as_a_chrome_trace(tmp_path):
 
     fake = FakeLab()
     app = GilvizApp(session_factory=fake.session, screenshot_dir=str(tmp_path))
+    app.test_lab = fake
     async with app.run_test() as pilot:
         assert app.stage.check_action("export_trace", ()) is None  # nothing to export yet
         await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("x")  # a live run is exported once stopped
         await settle(app, pilot)
         await pilot.press("e")
         await pilot.press("e")  # a second export is a second file, never an overwrite
@@ -356,9 +373,9 @@ async def test_a_tiny_terminal_gets_a_message_not_a_jumble():
         too_small = app.query_one("#too-small")
         assert too_small.display and too_small.region.height > 0
         assert not app.stage.query_one(Lanes).display or app.stage.query_one(Lanes).region.height == 0
-        await pilot.press("enter")  # keys still work
+        await pilot.press("v")  # keys still work
         await settle(app, pilot)
-        assert len(app.query_one(Scoreboard).rows_data) == 1
+        assert len(app.query_one(Scoreboard).rows_data) == 3
         await pilot.resize_terminal(100, 30)
         await pilot.pause()
         await pilot.pause()

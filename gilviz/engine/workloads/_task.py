@@ -119,7 +119,12 @@ class TaskContext:
     race_style: str = "call"
     timeout_s: float = 10.0
     http_session: Any = None
+    #: a live run: repeat the tasks until cancelled
+    live: bool = False
 
+
+#: A live run that keeps failing (a URL that is gone) stops after this many errors.
+MAX_LIVE_ERRORS = 20
 
 #: A workload's task runner: does ``task``, reporting progress into ``p``.
 Runner = Callable[[Progress, Task, TaskContext], None]
@@ -128,22 +133,25 @@ Runner = Callable[[Progress, Task, TaskContext], None]
 def run_tasks(p: Progress, runner: Runner, tasks: list[tuple[int, Task]], ctx: TaskContext) -> list[str]:
     """Run a worker's tasks in turn. Returns the error messages (one per failed task)."""
     errors: list[str] = []
-    for index, task in tasks:
-        if p.cancelled():
+    while True:  # once, or in a live run until cancelled
+        for index, task in tasks:
+            if p.cancelled():
+                break
+            p.task(index)
+            p.state(WorkerState.RUNNING)
+            try:
+                runner(p, task, ctx)
+            except TaskError as exc:
+                p.error()
+                errors.append(f"{task.label}: {exc}")
+            except Exception as exc:  # a bug in a workload must not kill the lab
+                p.error()
+                errors.append(f"{task.label}: {type(exc).__name__}: {exc}")
+            else:
+                if not p.cancelled():
+                    p.task_done()
+        if not ctx.live or p.cancelled() or not tasks or len(errors) > MAX_LIVE_ERRORS:
             break
-        p.task(index)
-        p.state(WorkerState.RUNNING)
-        try:
-            runner(p, task, ctx)
-        except TaskError as exc:
-            p.error()
-            errors.append(f"{task.label}: {exc}")
-        except Exception as exc:  # a bug in a workload must not kill the lab
-            p.error()
-            errors.append(f"{task.label}: {type(exc).__name__}: {exc}")
-        else:
-            if not p.cancelled():
-                p.task_done()
     p.task(-1)
     p.cpu()
     p.finished()

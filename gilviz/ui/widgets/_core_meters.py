@@ -16,9 +16,14 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from gilviz.export.text import human
 from gilviz.ui.timeline import RunView
 
 from . import _glyphs as g
+
+#: Rows above the per-core meters: cores used (title, bar, history), the
+#: run's work rate, GIL wait and race counter, and the per-core heading.
+TOP_ROWS = 7
 
 
 class CoreMeters(g.GlyphStyles, Widget):
@@ -41,7 +46,7 @@ class CoreMeters(g.GlyphStyles, Widget):
         self.view = view
         self.cpu_count = cpu_count
         self.run_cores_used = run_cores_used
-        rows = 4 + max(1, self._n_cores())  # the rest is blank: not repainted
+        rows = TOP_ROWS + max(1, self._n_cores())  # the rest is blank: not repainted
         self.refresh(Region(0, 0, self.size.width, min(self.size.height, rows)))
 
     def _cores_used_now(self) -> float | None:
@@ -80,9 +85,38 @@ class CoreMeters(g.GlyphStyles, Widget):
             return self._cores_used_bar(width)
         if y == 2:
             return self._cores_used_history(width)
-        if y == 3:
+        if y in (3, 4, 5):
+            return self._run_figure(y - 3, width)
+        if y == 6:
             return Strip([Segment("per core (psutil)", self.glyph_style(g.DIM))]).adjust_cell_length(width)
-        return self._core_row(y - 4, width)
+        return self._core_row(y - TOP_ROWS, width)
+
+    def _run_figure(self, row: int, width: int) -> Strip:
+        """Under cores used: the run's throughput against one worker alone,
+        its GIL-wait share, and for the race the counter, all as they go."""
+        view = self.view
+        dim, value = self.glyph_style(g.DIM), self.glyph_style(g.VALUE)
+        started = view.started if view is not None else None
+        segments: list[Segment] = []
+        if view is None or started is None or view.t_s is None:
+            pass
+        elif row == 0 and view.throughput:
+            rate = sum(view.throughput[-5:]) / len(view.throughput[-5:])  # the last half second
+            segments = [Segment("work ", self.glyph_style(g.LABEL)), Segment(f"{human(rate)} {started.unit}/s", value)]
+            if started.solo_units_per_s:
+                segments.append(Segment(f" = {rate / started.solo_units_per_s:.2f}× solo", dim))
+        elif row == 1 and view.gil_wait:
+            share = sum(view.gil_wait[-5:]) / len(view.gil_wait[-5:])
+            segments = [Segment("GIL wait ", self.glyph_style(g.LABEL)),
+                        Segment(f"{share:.0%}", self.glyph_style(g.GIL_WAIT if share >= 0.2 else g.VALUE)),
+                        Segment(" of the workers' time", dim)]
+        elif row == 2 and view.race is not None:
+            expected, actual = view.race
+            lost = max(0, expected - actual)
+            segments = [Segment("lost ", self.glyph_style(g.LABEL)),
+                        Segment(f"{human(lost)}", self.glyph_style(g.ERROR if lost else g.VALUE)),
+                        Segment(f" of {human(expected)} (counter {human(actual)})", dim)]
+        return Strip(segments).adjust_cell_length(width)
 
     def _cores_used_title(self, width: int) -> Strip:
         n = self._n_cores()
@@ -126,7 +160,7 @@ class CoreMeters(g.GlyphStyles, Widget):
     def _core_row(self, row: int, width: int) -> Strip:
         cores = self._cores()
         n = len(cores)
-        rows = max(1, self.size.height - 4)
+        rows = max(1, self.size.height - TOP_ROWS)
         if n == 0:
             if row == 0:
                 return Strip([Segment("–", self.glyph_style(g.DIM))]).adjust_cell_length(width)

@@ -63,6 +63,7 @@ _GLYPHS: dict[CellKind, tuple[str, str]] = {
     CellKind.CANCELLED: ("×", CANCELLED),
     CellKind.GIL_WAIT: ("-", GIL_WAIT),
     CellKind.CORE_WAIT: (":", CORE_WAIT),
+    CellKind.SWITCH: ("┃", LABEL),
 }
 
 #: The colour of a cell with work done, by the state it spent most of its period in.

@@ -77,9 +77,12 @@ class LanesHeader(g.GlyphStyles, Widget):
         self.period_s: float | None = None  # the session's sample period
         self._shown: tuple = ()
 
-    def show(self, t_s: float | None, visible: range, total: int) -> None:
-        """The clock of the run on screen, and the lanes shown of ``total``."""
-        shown = (t_s, visible, total)
+    def show(self, t_s: float | None, visible: range, total: int, live: bool = False,
+             switch: str = "") -> None:
+        """The clock of the run on screen, the lanes shown of ``total``; in a
+        live run the lanes give each worker's rate, and ``switch`` says what
+        the last mode switch changed."""
+        shown = (t_s, visible, total, live, switch)
         if shown != self._shown:
             self._shown = shown
             self.refresh()
@@ -93,18 +96,21 @@ class LanesHeader(g.GlyphStyles, Widget):
         width = self.size.width
         if y != 0:
             return Strip.blank(width)
-        t_s, visible, total = self._shown or (None, range(0), 0)
+        t_s, visible, total, live, switch = self._shown or (None, range(0), 0, False, "")
         cols = LaneColumns.fit(width)
         text = f"{'worker':<{NAME_W}} {'os id':>{ID_W}} "
         if cols.task_w:
             text += f"{'task':<{cols.task_w}} "
-        text += f"{'done':>{DONE_W}} {'cpu':>{CPU_W}} │"
+        text += f"{'rate' if live else 'done':>{DONE_W}} {'cpu':>{CPU_W}} │"
         ms = f"{round(self.period_s * 1000)} ms" if self.period_s else "sample period"
         more = ""
         if total > len(visible):
             more = f" lanes {visible.start + 1}-{min(total, visible.stop)} of {total} (scroll)"
         clock = f", {t_s:.1f} s" if t_s is not None else ""
-        timeline = f" time → 1 cell = {ms}{clock}{more}"
+        if switch:  # a live run switched: say what, the rest is on screen already
+            timeline = f" {ms}/cell{clock} ┃ {switch}"
+        else:
+            timeline = f" time → 1 cell = {ms}{clock}{more}"
         dim = self.glyph_style(g.DIM)
         segments = [Segment(text, dim), Segment(timeline[: max(0, cols.timeline_w)], dim)]
         return Strip(segments).adjust_cell_length(width)
@@ -270,7 +276,7 @@ class Lanes(g.GlyphStyles, ScrollView):
         ]
         if cols.task_w:
             segments.append(Segment(f"{short_task(lane.task, cols.task_w):<{cols.task_w}} ", style(g.TEXT)))
-        done_text, done_style = self._done(lane)
+        done_text, done_style = self._done(lane, self.view)
         segments.append(Segment(f"{done_text:>{DONE_W}} ", style(done_style)))
         if sample is None or sample.state in (WorkerState.DONE, WorkerState.CANCELLED) and sample.units_delta == 0:
             cpu_text, cpu_style = "–", g.DIM
@@ -282,12 +288,20 @@ class Lanes(g.GlyphStyles, ScrollView):
         return Strip(segments).adjust_cell_length(width)
 
     @staticmethod
-    def _done(lane: LaneView) -> tuple[str, str]:
+    def _done(lane: LaneView, view: RunView | None) -> tuple[str, str]:
+        """How far the worker got; in a live run, its rate against one
+        worker alone on a free core (100% = full speed)."""
         sample = lane.sample
         if sample is None:
             return "–", g.DIM
         if sample.state == WorkerState.ERROR:
             return "err", g.ERROR
+        started = view.started if view is not None else None
+        if started is not None and started.request.live:
+            solo, period = started.solo_units_per_s, view.period_s if view is not None else None
+            if not solo or not period:
+                return "–", g.DIM
+            return f"{min(999, round(100 * sample.units_delta / period / solo))}%", g.VALUE
         if lane.units_expected:
             pct = min(100, int(100 * sample.units / lane.units_expected))
             style = g.WORK if sample.state == WorkerState.DONE else g.VALUE
