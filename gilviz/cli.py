@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from . import __version__, export
 from .engine.interpreters import Interpreter, InterpreterError, looks_like_path, parse_cpus
 from .engine.loopback import MAX_LATENCY_S
-from .engine.model import MAX_WORKERS, MIN_WORKERS, RACE_STYLES, STRATEGIES, RunRequest, RunResult
+from .engine.model import ALL_STRATEGIES, MAX_WORKERS, MIN_WORKERS, RACE_STYLES, RunRequest, RunResult
 from .engine.workloads import WORKLOADS, spec
 
 if TYPE_CHECKING:
@@ -118,10 +118,11 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_strategy: bool = True, 
     )
     if with_strategy:
         g.add_argument(
-            "-s", "--strategy", choices=STRATEGIES, default="threads",
+            "-s", "--strategy", choices=ALL_STRATEGIES, default="threads",
             help="sequential: one worker does every task in turn; threads: one thread per "
             "worker, all sharing one GIL; processes: one process per worker, each with "
-            "its own GIL. Default: threads",
+            "its own GIL; asyncio (fetch only): one thread, one event loop, one task per "
+            "URL, on aiohttp. Default: threads",
         )
     g.add_argument(
         "-n", "--workers", type=workers_arg, default=None, metavar="N",
@@ -399,6 +400,9 @@ def request_from_args(args: argparse.Namespace) -> RunRequest:
         raise ValueError(f"--url only applies to the fetch workload, not {workload}")
     if urls and args.size is not None:
         raise ValueError("--size sets the embedded server's body size; with --url the servers decide")
+    refused = spec(workload).refusal(getattr(args, "strategy", "threads"))
+    if refused:
+        raise ValueError(refused)
     return RunRequest(
         workload=workload,
         strategy=getattr(args, "strategy", "threads"),

@@ -12,6 +12,10 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 STRATEGIES = ("sequential", "threads", "processes")
+#: one thread, one event loop, one task per URL: for workloads that wait on
+#: I/O only (a WorkloadSpec lists the strategies that apply to it)
+ASYNCIO = "asyncio"
+ALL_STRATEGIES = STRATEGIES + (ASYNCIO,)
 RACE_STYLES = ("call", "plain")
 
 MIN_WORKERS = 1
@@ -76,12 +80,22 @@ class LabInfo:
     cpu_count: int
 
 
+def worker_kind(strategy: str) -> str:
+    """What one lane of ``strategy`` is: a process, a thread, or an asyncio task."""
+    return {"processes": "process", ASYNCIO: "task"}.get(strategy, "thread")
+
+
+def worker_name(strategy: str, index: int) -> str:
+    """A lane's name: "sequential", "thread-2", "process-0", "task-5"."""
+    return "sequential" if strategy == "sequential" else f"{worker_kind(strategy)}-{index}"
+
+
 @dataclass(frozen=True)
 class WorkerIdentity:
     index: int
     name: str  # "thread-0", "process-1", "sequential"
-    kind: str  # "thread" or "process"
-    os_id: int  # native thread id or pid; 0 until the worker has started
+    kind: str  # "thread", "process" or "task" (asyncio: every task shares one thread)
+    os_id: int  # native thread id or pid (asyncio: the loop's thread); 0 until the worker has started
 
 
 @dataclass(frozen=True)

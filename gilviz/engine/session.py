@@ -21,7 +21,6 @@ import psutil
 from .client import LabClient, LabError
 from .loopback import LoopbackError, LoopbackServer
 from .model import (
-    STRATEGIES,
     LabInfo,
     RunRequest,
     RunResult,
@@ -30,6 +29,8 @@ from .model import (
     WorkerIdentity,
     WorkerResult,
     WorkerState,
+    worker_kind,
+    worker_name,
 )
 from .plan import RunPlan, make_plan
 from .sampler import Sampler
@@ -352,11 +353,11 @@ class Session:
     @staticmethod
     def _started(request: RunRequest, plan: RunPlan, slots: Slots, event: dict, info: LabInfo) -> RunStarted:
         """What the screen needs to know of a run at its start signal."""
-        kind = "process" if request.strategy == "processes" else "thread"
+        kind = worker_kind(request.strategy)
         identities = tuple(
             WorkerIdentity(
                 index=i,
-                name=("sequential" if request.strategy == "sequential" else f"{kind}-{i}"),
+                name=worker_name(request.strategy, i),
                 kind=kind,
                 os_id=slots.get(i, OS_ID),
             )
@@ -419,7 +420,7 @@ class Session:
                         states: StateTotals) -> list[WorkerResult]:
         """Each worker's result, from its slot (what it wrote) and the states measured."""
         rows = []
-        kind = "process" if request.strategy == "processes" else "thread"
+        kind = worker_kind(request.strategy)
         for i, w in enumerate(outcome["workers"]):
             running, core_wait, gil_wait, io_wait = states.seconds[i] if i < len(states.seconds) else (0, 0, 0, 0)
             rows.append(
@@ -492,18 +493,20 @@ class Session:
         repeat: int = 1,
         **callbacks,
     ) -> list[RunResult]:
-        """Sequential, threads, processes on the same total work, one after
-        another. With ``repeat`` > 1 the three run that many times,
+        """Sequential, threads, processes (and asyncio, for I/O: the
+        strategies that apply to the workload) on the same total work, one
+        after another. With ``repeat`` > 1 the three run that many times,
         interleaved (a machine whose speed drifts affects each strategy
         alike), and each strategy's result is its median pass, with every
         pass's wall time in ``repeat_walls_s``; speedups are of the medians."""
         from dataclasses import replace
 
-        passes: dict[str, list[RunResult]] = {s: [] for s in STRATEGIES}
+        strategies = spec(request.workload).strategies
+        passes: dict[str, list[RunResult]] = {s: [] for s in strategies}
         self._cancel.clear()
         request = self.prepare(request)
         for _ in range(repeat):
-            for strategy in STRATEGIES:
+            for strategy in strategies:
                 if self._cancel.is_set():
                     break
                 result = self._run(replace(request, strategy=strategy), **callbacks)
@@ -512,7 +515,7 @@ class Session:
                     self._cancel.set()
                     break
                 if repeat == 1 and on_result is not None:
-                    base = passes["sequential"][0].wall_s
+                    base = passes[strategies[0]][0].wall_s
                     on_result(result.with_speedup(base))
         results = [median_pass(runs, repeat) for runs in passes.values() if runs]
         results = [r.with_speedup(results[0].wall_s) for r in results]

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import count, fetch, hashing, race
 from ._spec import WorkloadSpec
-from ._task import LocalProgress, Progress, Runner, Task, TaskContext, TaskError, run_tasks
+from ._task import LocalProgress, Progress, Runner, Task, TaskContext, TaskError, run_tasks, run_tasks_async
 
 _SPECS = (count.SPEC, hashing.SPEC, race.SPEC, fetch.SPEC)
 
@@ -87,5 +87,5 @@ def _calibrate(s: WorkloadSpec, lock: bool, seconds: float, race_style: str,
 
 __all__ = [
     "NAMES", "WORKLOADS", "LocalProgress", "Progress", "Runner", "Task", "TaskContext", "TaskError",
-    "WorkloadSpec", "run_tasks", "solo_rate", "spec",
+    "WorkloadSpec", "run_tasks", "run_tasks_async", "solo_rate", "spec",
 ]
