@@ -62,3 +62,14 @@ def test_compare_runs_asyncio_last_for_fetch(session, workload):
     results = session.compare(RunRequest(workload=workload, workers=3, latency_s=0.1, size=1000))
     assert [r.strategy for r in results] == ["sequential", "threads", "processes", "asyncio"]
     assert results[-1].speedup is not None and results[-1].speedup > 1.5
+
+
+def test_a_lab_without_aiohttp_says_what_to_install(monkeypatch):
+    import sys
+
+    from gilviz.engine import strategies
+
+    monkeypatch.setitem(sys.modules, "aiohttp", None)  # import aiohttp now fails
+    with pytest.raises(strategies.MissingPackage) as err:
+        strategies._warm_up_async("fetch")
+    assert "'aiohttp'" in str(err.value) and f"{sys.executable} -m pip install aiohttp" in str(err.value)
