@@ -128,7 +128,7 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_strategy: bool = True, 
         "-n", "--workers", type=workers_arg, default=None, metavar="N",
         help=f"how many threads or processes ({MIN_WORKERS}-{MAX_WORKERS}); the work is split "
         "into one task per worker, so every strategy does the same total work. "
-        "Default: 4 (fetch: one per URL)",
+        "Default: 4 (fetch: one per URL; convoy: the CPU workers beside its I/O thread, default 1)",
     )
     g.add_argument(
         "--size", type=positive_int_arg, default=None, metavar="N",
@@ -570,7 +570,7 @@ def headless(args: argparse.Namespace, request: RunRequest, choices: list[LabCho
 
 def run_command(args: argparse.Namespace, request: RunRequest, session: Session) -> list[RunResult]:
     """One run: print it (summary or JSON), write its trace if asked."""
-    result = session.run(request)
+    result = session.convoy(request) if spec(request.workload).sweep else session.run(request)
     print(export.run_json(result) if args.json else export.run_summary(result))
     if args.trace:
         where = export.write_trace(result, args.trace, force=args.force)

@@ -197,6 +197,20 @@ class WorkerResult:
 
 
 @dataclass(frozen=True)
+class ConvoyPoint:
+    """The convoy workload's I/O thread in one configuration: how many CPU
+    workers counted beside it, as threads or processes, at which switch interval."""
+
+    cpu_workers: int
+    cpu_strategy: str  # "threads": in the I/O thread's process; "processes": each in its own
+    switch_interval_s: float
+    io_requests: int
+    io_requests_per_s: float
+    io_latency_p50_ms: float | None
+    io_latency_p99_ms: float | None
+
+
+@dataclass(frozen=True)
 class RunResult:
     """The measured outcome of one run. ``to_dict`` is the ``--json`` object."""
 
@@ -237,6 +251,12 @@ class RunResult:
     #: compare --repeat: every pass's wall time of this strategy, in order;
     #: this result is the pass with the median wall time
     repeat_walls_s: tuple[float, ...] = ()
+    #: convoy only: the I/O thread's requests per second and latency in this run
+    io_requests_per_s: float | None = None
+    io_latency_p50_ms: float | None = None
+    io_latency_p99_ms: float | None = None
+    #: convoy's ``gilviz run``: every configuration of its sweep
+    convoy: tuple[ConvoyPoint, ...] = ()
     ticks: tuple[Tick, ...] = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -247,6 +267,8 @@ class RunResult:
             value = getattr(self, f.name)
             if f.name == "worker_results":
                 value = [asdict(w) | {"errors": list(w.errors)} for w in value]
+            elif f.name == "convoy":
+                value = [asdict(c) for c in value]
             elif isinstance(value, tuple):
                 value = list(value)
             d[f.name] = value

@@ -19,6 +19,7 @@ from typing import Callable, Protocol
 import psutil
 
 from .client import LabClient, LabError
+from .latency import convoy_point, discard_records, sweep_configurations, with_io_figures
 from .loopback import LoopbackError, LoopbackServer
 from .model import (
     LabInfo,
@@ -36,7 +37,7 @@ from .plan import RunPlan, make_plan
 from .sampler import Sampler
 from .slots import CPU_NS, DONE_NS, GO_NS, OS_ID, STATE, TASKS_DONE, UNITS, Slots
 from .strategies import CANCEL_GRACE_S, START_TIMEOUT_S
-from .workloads import spec
+from .workloads import convoy, spec
 
 DEFAULT_PERIOD_S = 0.1
 #: A run keeps its newest samples, at most this many worker-samples in all
@@ -255,6 +256,12 @@ class Session:
         if "urls" in s.options and request.urls:
             return request  # real URLs: their sizes are the servers'
         size = request.size if request.size is not None else s.default_size
+        if "loopback" in s.options and not request.urls:  # convoy: one small answer at once, again and again
+            try:
+                urls = self.server.urls(1, 0.0, convoy.BODY_BYTES)
+            except LoopbackError as exc:
+                raise RunFailed(str(exc)) from None
+            return replace(request, urls=urls, size=size)
         if "urls" in s.options:
             try:
                 # as many URLs as the workload's default workers, whatever the
@@ -298,13 +305,14 @@ class Session:
         lab.discard_events()  # events of an earlier, abandoned run
         try:
             lab.send({"op": "run", "request": request.to_dict(), "plan": plan.to_message(), "slots": slots.path})
-            return self._follow(lab, request, plan, slots, on_started, on_tick)
+            return with_io_figures(self._follow(lab, request, plan, slots, on_started, on_tick), plan)
         except LabError as exc:
             raise RunFailed(str(exc)) from None
         finally:
             self._slots = None
             slots.close()
             slots.unlink()
+            discard_records(plan)
 
     def _follow(self, lab: LabConnection, request: RunRequest, plan: RunPlan, slots: Slots,
                 on_started: Callable[[RunStarted], None] | None,
@@ -523,3 +531,35 @@ class Session:
             for r in results:
                 on_result(r)
         return results
+
+    def convoy(self, request: RunRequest, on_result: Callable[[RunResult], None] | None = None,
+               **callbacks) -> RunResult:
+        """The convoy sweep: the I/O thread with 0, 1, 2, 4 CPU workers as
+        threads and as processes, and with one CPU thread at a short and a
+        long switch interval, one run each (``request.size`` ms). Returns
+        the run of ``request``'s own configuration (run apart if the sweep
+        has none like it), carrying every configuration in ``convoy``."""
+        from dataclasses import replace
+
+        self._cancel.clear()
+        request = self.prepare(request)
+        own = (request.strategy, request.workers, request.switch_interval_s)
+        mine: RunResult | None = None
+        points = []
+        for strategy, cpu_workers, interval in sweep_configurations(spec(request.workload).strategies):
+            if self._cancel.is_set():
+                break
+            result = self._run(replace(request, strategy=strategy, workers=cpu_workers,
+                                       switch_interval_s=interval), **callbacks)
+            points.append(convoy_point(result))
+            if on_result is not None:
+                on_result(result)
+            if (strategy, cpu_workers, interval) == own:
+                mine = result
+            if result.cancelled:
+                break
+        if mine is None and not self._cancel.is_set():
+            mine = self._run(request, **callbacks)
+        if mine is None:
+            raise RunFailed("the convoy sweep was cancelled")
+        return replace(mine, convoy=tuple(points))

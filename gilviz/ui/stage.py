@@ -404,8 +404,8 @@ class StageScreen(Screen[None]):
             # (fetch: one thread per URL, so the waits overlap in one latency)
             if self.mode.workers == default_workers(self.mode.workload, self.mode.urls):
                 changes["workers"] = default_workers(workload, self.mode.urls)
-            if spec(workload).refusal(self.mode.strategy):  # asyncio, leaving fetch
-                changes["strategy"] = spec(workload).strategies[0]
+            if spec(workload).refusal(self.mode.strategy):  # asyncio, leaving fetch: threads
+                changes["strategy"] = "threads"
             self._change(**changes)
 
     def action_strategy(self, strategy: str) -> None:

@@ -80,6 +80,8 @@ class WorkloadSpec:
     async_runner: AsyncRunner | None = field(default=None, compare=False)
     #: every task gets a lane of its own, whatever the worker count
     lane_per_task: bool = False
+    #: ``gilviz run`` measures a sweep of configurations (Session.convoy), not one run
+    sweep: bool = False
 
     def refusal(self, strategy: str) -> str | None:
         """Why ``strategy`` does not apply to this workload, or None if it does."""
