@@ -73,3 +73,16 @@ def test_a_lab_without_aiohttp_says_what_to_install(monkeypatch):
     with pytest.raises(strategies.MissingPackage) as err:
         strategies._warm_up_async("fetch")
     assert "'aiohttp'" in str(err.value) and f"{sys.executable} -m pip install aiohttp" in str(err.value)
+
+
+def test_a_cancel_reaches_tasks_blocked_in_a_request(session):
+    import threading
+    import time
+
+    urls = (fault_url(session, "hang"),) * 3
+    timer = threading.Timer(0.5, session.cancel)
+    t = time.monotonic()
+    timer.start()
+    r = session.run(RunRequest(workload="fetch", strategy="asyncio", workers=3, urls=urls, timeout_s=30.0))
+    assert time.monotonic() - t < 5  # not the 30 s timeout: the loop cancels its tasks
+    assert r.cancelled and {w.state for w in r.worker_results} == {"cancelled"}
