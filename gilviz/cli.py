@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from . import __version__, export
 from .engine.interpreters import Interpreter, InterpreterError, looks_like_path, parse_cpus
 from .engine.loopback import MAX_LATENCY_S
-from .engine.model import MAX_WORKERS, MIN_WORKERS, RACE_STYLES, STRATEGIES, RunRequest, RunResult
+from .engine.model import ALL_STRATEGIES, MAX_WORKERS, MIN_WORKERS, RACE_STYLES, RunRequest, RunResult
 from .engine.workloads import WORKLOADS, spec
 
 if TYPE_CHECKING:
@@ -133,16 +133,17 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_strategy: bool = True, 
     )
     if with_strategy:
         g.add_argument(
-            "-s", "--strategy", choices=STRATEGIES, default="threads",
+            "-s", "--strategy", choices=ALL_STRATEGIES, default="threads",
             help="sequential: one worker does every task in turn; threads: one thread per "
             "worker, all sharing one GIL; processes: one process per worker, each with "
-            "its own GIL. Default: threads",
+            "its own GIL; asyncio (fetch only): one thread, one event loop, one task per "
+            "URL, on aiohttp. Default: threads",
         )
     g.add_argument(
         "-n", "--workers", type=workers_arg, default=None, metavar="N",
         help=f"how many threads or processes ({MIN_WORKERS}-{MAX_WORKERS}); the work is split "
         "into one task per worker, so every strategy does the same total work. "
-        "Default: 4 (fetch: one per URL)",
+        "Default: 4 (fetch: one per URL; convoy: the CPU workers beside its I/O thread, default 1)",
     )
     g.add_argument(
         "--size", type=positive_int_arg, default=None, metavar="N",
@@ -433,6 +434,9 @@ def request_from_args(args: argparse.Namespace) -> RunRequest:
         raise ValueError(f"--url only applies to the fetch workload, not {workload}")
     if urls and args.size is not None:
         raise ValueError("--size sets the embedded server's body size; with --url the servers decide")
+    refused = spec(workload).refusal(getattr(args, "strategy", "threads"))
+    if refused:
+        raise ValueError(refused)
     if args.size is not None and args.seconds is not None:
         raise ValueError("--size and --seconds both say how much work to do: give one of them")
     duration = getattr(args, "duration", None)
@@ -614,7 +618,8 @@ def sized(args: argparse.Namespace, request: RunRequest, session: Session) -> Ru
 
 def run_command(args: argparse.Namespace, request: RunRequest, session: Session) -> list[RunResult]:
     """One run: print it (summary or JSON), write its trace if asked."""
-    result = session.run(sized(args, request, session))
+    request = sized(args, request, session)
+    result = session.convoy(request) if spec(request.workload).sweep and not request.live else session.run(request)
     print(export.run_json(result) if args.json else export.run_summary(result))
     if args.trace:
         where = export.write_trace(result, args.trace, force=args.force)

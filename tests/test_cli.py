@@ -103,6 +103,8 @@ def test_a_refused_url_is_listed_and_the_run_completes(refused_url):
         (["run", "--workload", "sleep"], "invalid choice"),
         (["run", "--python", "/nonexistent/python"], "not an executable"),
         (["compare", "--url", "gopher://x"], "only http:// and https://"),
+        (["run", "-w", "count", "-s", "asyncio"], "awaits I/O"),
+        (["run", "-w", "race", "--strategy", "asyncio"], "does not run with --strategy asyncio"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_and_starts_nothing(tag, args, message):

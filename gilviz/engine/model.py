@@ -12,6 +12,10 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 STRATEGIES = ("sequential", "threads", "processes")
+#: one thread, one event loop, one task per URL: for workloads that wait on
+#: I/O only (a WorkloadSpec lists the strategies that apply to it)
+ASYNCIO = "asyncio"
+ALL_STRATEGIES = STRATEGIES + (ASYNCIO,)
 RACE_STYLES = ("call", "plain")
 
 MIN_WORKERS = 1
@@ -80,12 +84,22 @@ class LabInfo:
     cpu_count: int
 
 
+def worker_kind(strategy: str) -> str:
+    """What one lane of ``strategy`` is: a process, a thread, or an asyncio task."""
+    return {"processes": "process", ASYNCIO: "task"}.get(strategy, "thread")
+
+
+def worker_name(strategy: str, index: int) -> str:
+    """A lane's name: "sequential", "thread-2", "process-0", "task-5"."""
+    return "sequential" if strategy == "sequential" else f"{worker_kind(strategy)}-{index}"
+
+
 @dataclass(frozen=True)
 class WorkerIdentity:
     index: int
     name: str  # "thread-0", "process-1", "sequential"
-    kind: str  # "thread" or "process"
-    os_id: int  # native thread id or pid; 0 until the worker has started
+    kind: str  # "thread", "process" or "task" (asyncio: every task shares one thread)
+    os_id: int  # native thread id or pid (asyncio: the loop's thread); 0 until the worker has started
 
 
 @dataclass(frozen=True)
@@ -189,6 +203,20 @@ class WorkerResult:
 
 
 @dataclass(frozen=True)
+class ConvoyPoint:
+    """The convoy workload's I/O thread in one configuration: how many CPU
+    workers counted beside it, as threads or processes, at which switch interval."""
+
+    cpu_workers: int
+    cpu_strategy: str  # "threads": in the I/O thread's process; "processes": each in its own
+    switch_interval_s: float
+    io_requests: int
+    io_requests_per_s: float
+    io_latency_p50_ms: float | None
+    io_latency_p99_ms: float | None
+
+
+@dataclass(frozen=True)
 class RunResult:
     """The measured outcome of one run. ``to_dict`` is the ``--json`` object."""
 
@@ -231,6 +259,12 @@ class RunResult:
     repeat_walls_s: tuple[float, ...] = ()
     #: a live run (workers repeated their tasks until stopped): read units_per_s
     live: bool = False
+    #: convoy only: the I/O thread's requests per second and latency in this run
+    io_requests_per_s: float | None = None
+    io_latency_p50_ms: float | None = None
+    io_latency_p99_ms: float | None = None
+    #: convoy's ``gilviz run``: every configuration of its sweep
+    convoy: tuple[ConvoyPoint, ...] = ()
     ticks: tuple[Tick, ...] = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -241,6 +275,8 @@ class RunResult:
             value = getattr(self, f.name)
             if f.name == "worker_results":
                 value = [asdict(w) | {"errors": list(w.errors)} for w in value]
+            elif f.name == "convoy":
+                value = [asdict(c) for c in value]
             elif isinstance(value, tuple):
                 value = list(value)
             d[f.name] = value

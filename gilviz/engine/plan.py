@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Tuple
 
-from .model import RunRequest
+from .model import ASYNCIO, RunRequest
 from .workloads import Task, spec
 
 #: One worker's share: (task index, task) pairs, in the order it runs them.
@@ -47,8 +47,13 @@ class RunPlan:
         return cls(tasks, lanes)
 
 
-def assign(strategy: str, workers: int, tasks: list[Task] | tuple[Task, ...]) -> tuple[Lane, ...]:
-    """Which worker runs which tasks: all to one (sequential), else round-robin."""
+def assign(strategy: str, workers: int, tasks: list[Task] | tuple[Task, ...],
+           lane_per_task: bool = False) -> tuple[Lane, ...]:
+    """Which worker runs which tasks: all to one (sequential), one lane per
+    task (asyncio: every request in flight at once; or a workload that asks
+    for it), else round-robin."""
+    if strategy == ASYNCIO or lane_per_task:
+        return tuple(((i, task),) for i, task in enumerate(tasks))
     n = 1 if strategy == "sequential" else workers
     lanes: list[list[tuple[int, Task]]] = [[] for _ in range(n)]
     for i, task in enumerate(tasks):
@@ -61,4 +66,4 @@ def make_plan(request: RunRequest) -> RunPlan:
     s = spec(request.workload)
     size = request.size if request.size is not None else (None if s.io_bound else s.default_size)
     tasks = tuple(s.plan(request.workers, size, request.urls))
-    return RunPlan(tasks, assign(request.strategy, request.workers, tasks))
+    return RunPlan(tasks, assign(request.strategy, request.workers, tasks, s.lane_per_task))

@@ -19,6 +19,10 @@ in the run is blocked, and the worker's own state says on what. Every figure
 counts from the start signal: the worker notes its schedstat then (slot
 ON_CPU0_NS), and its end (DONE_NS) bounds its last window. Without schedstat,
 per-worker CPU comes from psutil (10 ms ticks) and the split is not available.
+
+Under asyncio every worker is a task on one thread: that thread's time on a
+core (and waiting for one) is shared evenly among the tasks still in the run,
+and the rest of a task's time is the network while it awaits (WAITING).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import time
 
 import psutil
 
-from .model import Tick, WorkerSample, WorkerState
+from .model import ASYNCIO, Tick, WorkerSample, WorkerState
 from .slots import (
     CORE_WAIT0_NS,
     CPU_NS,
@@ -85,6 +89,9 @@ class Sampler:
         self.race = race  # publish the race's shared counter with every tick
         self.n = slots.n_workers
         self.threads = strategy != "processes"
+        #: asyncio: every worker is a task on one thread, whose time they share
+        self.one_thread = strategy == ASYNCIO
+        self._thread_last = (0.0, 0.0)  # that thread's figures at the last read
         self.tasks_per_worker = tasks_per_worker
         self.lab = psutil.Process(lab_pid)
         #: schedstat is read where the kernel has it (checked on the lab itself)
@@ -167,9 +174,12 @@ class Sampler:
         """Bring every worker's totals up to ``now_ns`` and split the window."""
         rows = self.slots.read_all()
         psutil_cpu = None if self.schedstat else self._psutil_cpu()
+        shared = self._shared_figures(rows) if self.one_thread and self.schedstat else None
         for i, clock in enumerate(self._clocks):
             row = rows[i]
             figures = self._kernel_figures(i) if self.schedstat else None
+            if shared is not None:
+                figures = shared[i]
             if figures is not None:
                 cpu_s, wait_s = figures
             elif psutil_cpu is not None and (from_psutil := psutil_cpu[i]) is not None:
@@ -184,6 +194,24 @@ class Sampler:
             clock.cpu_s, clock.core_wait_s = cpu_s, wait_s
             clock.window_start_ns = now_ns
             clock.state_before = state
+
+    def _shared_figures(self, rows: list[tuple[int, ...]]) -> list[tuple[float, float] | None]:
+        """asyncio: each task's (on CPU, waiting for a core) since the start
+        signal: the loop thread's figures of this window shared evenly among
+        the tasks that were still in the run when the window began."""
+        thread = self._kernel_figures(0)
+        if thread is None:
+            return [None] * self.n
+        ran = max(0.0, thread[0] - self._thread_last[0])
+        waited = max(0.0, thread[1] - self._thread_last[1])
+        self._thread_last = thread
+        active = [not row[DONE_NS] or row[DONE_NS] > clock.window_start_ns
+                  for row, clock in zip(rows, self._clocks, strict=True)]
+        count = max(1, sum(active))
+        return [
+            (clock.cpu_s + ran / count, clock.core_wait_s + waited / count) if on else (clock.cpu_s, clock.core_wait_s)
+            for on, clock in zip(active, self._clocks, strict=True)
+        ]
 
     def _split(self, clock: _WorkerClock, done_ns: int, now_ns: int, ran_s: float, waited_s: float,
                state: WorkerState) -> tuple[float, float, float, float]:

@@ -19,9 +19,9 @@ from typing import Callable, Protocol
 import psutil
 
 from .client import LabClient, LabError
+from .latency import convoy_point, discard_records, sweep_configurations, with_io_figures
 from .loopback import LoopbackError, LoopbackServer
 from .model import (
-    STRATEGIES,
     LabInfo,
     RunRequest,
     RunResult,
@@ -30,12 +30,14 @@ from .model import (
     WorkerIdentity,
     WorkerResult,
     WorkerState,
+    worker_kind,
+    worker_name,
 )
 from .plan import RunPlan, make_plan
 from .sampler import Sampler
 from .slots import CPU_NS, DONE_NS, GO_NS, OS_ID, STATE, TASKS_DONE, UNITS, Slots
 from .strategies import CANCEL_GRACE_S, START_TIMEOUT_S
-from .workloads import spec
+from .workloads import convoy, spec
 
 DEFAULT_PERIOD_S = 0.1
 #: A run keeps its newest samples, at most this many worker-samples in all
@@ -254,6 +256,12 @@ class Session:
         if "urls" in s.options and request.urls:
             return request  # real URLs: their sizes are the servers'
         size = request.size if request.size is not None else s.default_size
+        if "loopback" in s.options and not request.urls:  # convoy: one small answer at once, again and again
+            try:
+                urls = self.server.urls(1, 0.0, convoy.BODY_BYTES)
+            except LoopbackError as exc:
+                raise RunFailed(str(exc)) from None
+            return replace(request, urls=urls, size=size)
         if "urls" in s.options:
             try:
                 # as many URLs as the workload's default workers, whatever the
@@ -330,13 +338,14 @@ class Session:
         lab.discard_events()  # events of an earlier, abandoned run
         try:
             lab.send({"op": "run", "request": request.to_dict(), "plan": plan.to_message(), "slots": slots.path})
-            return self._follow(lab, request, plan, slots, on_started, on_tick)
+            return with_io_figures(self._follow(lab, request, plan, slots, on_started, on_tick), plan)
         except LabError as exc:
             raise RunFailed(str(exc)) from None
         finally:
             self._slots = None
             slots.close()
             slots.unlink()
+            discard_records(plan)
 
     def _follow(self, lab: LabConnection, request: RunRequest, plan: RunPlan, slots: Slots,
                 on_started: Callable[[RunStarted], None] | None,
@@ -391,11 +400,11 @@ class Session:
     @staticmethod
     def _started(request: RunRequest, plan: RunPlan, slots: Slots, event: dict, info: LabInfo) -> RunStarted:
         """What the screen needs to know of a run at its start signal."""
-        kind = "process" if request.strategy == "processes" else "thread"
+        kind = worker_kind(request.strategy)
         identities = tuple(
             WorkerIdentity(
                 index=i,
-                name=("sequential" if request.strategy == "sequential" else f"{kind}-{i}"),
+                name=worker_name(request.strategy, i),
                 kind=kind,
                 os_id=slots.get(i, OS_ID),
             )
@@ -459,7 +468,7 @@ class Session:
                         states: StateTotals) -> list[WorkerResult]:
         """Each worker's result, from its slot (what it wrote) and the states measured."""
         rows = []
-        kind = "process" if request.strategy == "processes" else "thread"
+        kind = worker_kind(request.strategy)
         for i, w in enumerate(outcome["workers"]):
             running, core_wait, gil_wait, io_wait = states.seconds[i] if i < len(states.seconds) else (0, 0, 0, 0)
             rows.append(
@@ -534,18 +543,20 @@ class Session:
         repeat: int = 1,
         **callbacks,
     ) -> list[RunResult]:
-        """Sequential, threads, processes on the same total work, one after
-        another. With ``repeat`` > 1 the three run that many times,
+        """Sequential, threads, processes (and asyncio, for I/O: the
+        strategies that apply to the workload) on the same total work, one
+        after another. With ``repeat`` > 1 the three run that many times,
         interleaved (a machine whose speed drifts affects each strategy
         alike), and each strategy's result is its median pass, with every
         pass's wall time in ``repeat_walls_s``; speedups are of the medians."""
         from dataclasses import replace
 
-        passes: dict[str, list[RunResult]] = {s: [] for s in STRATEGIES}
+        strategies = spec(request.workload).strategies
+        passes: dict[str, list[RunResult]] = {s: [] for s in strategies}
         self._cancel.clear()
         request = self.prepare(request)
         for _ in range(repeat):
-            for strategy in STRATEGIES:
+            for strategy in strategies:
                 if self._cancel.is_set():
                     break
                 result = self._run(replace(request, strategy=strategy), **callbacks)
@@ -554,7 +565,7 @@ class Session:
                     self._cancel.set()
                     break
                 if repeat == 1 and on_result is not None:
-                    base = passes["sequential"][0].wall_s
+                    base = passes[strategies[0]][0].wall_s
                     on_result(result.with_speedup(base))
         results = [median_pass(runs, repeat) for runs in passes.values() if runs]
         results = [r.with_speedup(results[0].wall_s) for r in results]
@@ -562,3 +573,35 @@ class Session:
             for r in results:
                 on_result(r)
         return results
+
+    def convoy(self, request: RunRequest, on_result: Callable[[RunResult], None] | None = None,
+               **callbacks) -> RunResult:
+        """The convoy sweep: the I/O thread with 0, 1, 2, 4 CPU workers as
+        threads and as processes, and with one CPU thread at a short and a
+        long switch interval, one run each (``request.size`` ms). Returns
+        the run of ``request``'s own configuration (run apart if the sweep
+        has none like it), carrying every configuration in ``convoy``."""
+        from dataclasses import replace
+
+        self._cancel.clear()
+        request = self.prepare(request)
+        own = (request.strategy, request.workers, request.switch_interval_s)
+        mine: RunResult | None = None
+        points = []
+        for strategy, cpu_workers, interval in sweep_configurations(spec(request.workload).strategies):
+            if self._cancel.is_set():
+                break
+            result = self._run(replace(request, strategy=strategy, workers=cpu_workers,
+                                       switch_interval_s=interval), **callbacks)
+            points.append(convoy_point(result))
+            if on_result is not None:
+                on_result(result)
+            if (strategy, cpu_workers, interval) == own:
+                mine = result
+            if result.cancelled:
+                break
+        if mine is None and not self._cancel.is_set():
+            mine = self._run(request, **callbacks)
+        if mine is None:
+            raise RunFailed("the convoy sweep was cancelled")
+        return replace(mine, convoy=tuple(points))

@@ -3,6 +3,7 @@
 - ``sequential``: one worker thread does every task in turn.
 - ``threads``: one thread per worker inside the lab; they share its GIL.
 - ``processes``: one process per worker; each has its own interpreter and GIL.
+- ``asyncio``: one thread, one event loop, one task per lane (for I/O only).
 
 Workers are created first, each writes its OS id into its slot and waits for
 the start signal (the GO word), so the measured wall time is the work, and the
@@ -22,10 +23,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from .model import RunRequest, WorkerState
+from .model import ASYNCIO, RunRequest, WorkerState
 from .plan import Lane, RunPlan
 from .slots import CPU_NS, GO, GO_NS, OS_ID, RACE_COUNTER, STATE, Slots
-from .workloads import Progress, TaskContext, race, run_tasks, spec
+from .workloads import Progress, TaskContext, race, run_tasks, run_tasks_async, spec
 
 START_TIMEOUT_S = 60.0  # workers that are not ready by then: the run fails
 CANCEL_GRACE_S = 2.0  # after a cancel, how long workers get to notice
@@ -189,7 +190,9 @@ def execute(request: RunRequest, plan: RunPlan, slots: Slots, on_started: Callab
     if request.switch_interval_s:
         sys.setswitchinterval(request.switch_interval_s)
     t_create = time.perf_counter()
-    kind = _WorkerProcesses if request.strategy == "processes" else _WorkerThreads
+    kind: Callable[..., _Workers] = _WorkerProcesses if request.strategy == "processes" else _WorkerThreads
+    if request.strategy == ASYNCIO:
+        kind = _LoopTasks
     outcome = _run(kind(request, slots, lanes), request, slots, len(lanes), on_started, t_create)
     # every worker has ended: anything still "running" did not report back
     for i in range(len(lanes)):
@@ -437,3 +440,127 @@ class _WorkerProcesses:
 
     def race_actual(self) -> int:
         return int(self.slots.words[RACE_COUNTER])
+
+
+# --- asyncio -------------------------------------------------------------------
+
+
+def _warm_up_async(workload: str) -> None:
+    """The asyncio strategy's client, imported before the start signal."""
+    if spec(workload).async_runner is None:
+        raise ValueError(spec(workload).refusal(ASYNCIO))
+    try:
+        import aiohttp  # noqa: F401
+    except ImportError:
+        raise MissingPackage(
+            f"the asyncio strategy needs the package 'aiohttp', which {sys.executable} "
+            f"(Python {'.'.join(map(str, sys.version_info[:3]))}) lacks; install it with: "
+            f"{sys.executable} -m pip install aiohttp"
+        ) from None
+
+
+class _LoopTasks:
+    """One thread in the lab runs one event loop; each lane is a task on it.
+    Every lane's slot carries the loop thread's id: the sampler shares that
+    thread's time among the lanes."""
+
+    kind = "task"
+
+    def __init__(self, request: RunRequest, slots: Slots, lanes: tuple[Lane, ...]) -> None:
+        self.request, self.slots, self.lanes = request, slots, lanes
+        self.go = threading.Event()
+        self.out: dict = {}
+        self.thread = threading.Thread(target=self._main, name="asyncio-loop", daemon=True)
+        self.deadline = time.perf_counter() + START_TIMEOUT_S
+
+    def start(self) -> None:
+        _warm_up_async(self.request.workload)
+        self.thread.start()
+
+    def _main(self) -> None:
+        import asyncio
+
+        try:
+            asyncio.run(self._loop())
+        except BaseException as exc:  # the lab waits for this thread: say why it ended
+            self.out["crash"] = f"{type(exc).__name__}: {exc}"
+
+    async def _loop(self) -> None:
+        import asyncio
+
+        import aiohttp
+
+        words = self.slots.words
+        bases = [self.slots.base(i) for i in range(len(self.lanes))]
+        # no limit on connections: every request in flight at once
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            for base in bases:
+                words[base + OS_ID] = threading.get_native_id()
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, _wait_for_go, self.go, words)
+            start_ns = time.thread_time_ns()
+            runner = spec(self.request.workload).async_runner
+            assert runner is not None
+            coros = []
+            for i, lane in enumerate(self.lanes):
+                base = bases[i]
+                p = Progress(words, base, lambda: time.thread_time_ns() - start_ns)
+                p.started()
+                words[base + CPU_NS] = 0
+                ctx = TaskContext(timeout_s=self.request.timeout_s, http_session=session, live=self.request.live)
+                coros.append(run_tasks_async(p, runner, list(lane), ctx))
+            tasks = [asyncio.ensure_future(c) for c in coros]
+            watch = asyncio.ensure_future(self._watch_cancel(tasks))
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            watch.cancel()
+        self.out["errors"] = [r if isinstance(r, list) else [] for r in results]
+        for base in bases:  # the loop's CPU time, on every lane
+            words[base + CPU_NS] = time.thread_time_ns() - start_ns
+
+    async def _watch_cancel(self, tasks: list) -> None:
+        """A task blocked in a request notices a cancel only here: cancel them all."""
+        import asyncio
+
+        while not self.slots.cancelled:
+            await asyncio.sleep(0.05)
+        for t in tasks:
+            t.cancel()
+
+    def start_problem(self) -> str | None:
+        if not self.thread.is_alive() and not _ready(self.slots, len(self.lanes)):
+            crash = self.out.get("crash")
+            return "the asyncio loop thread ended before it started" + (f": {crash}" if crash else "")
+        if self.slots.cancelled:
+            return "cancelled"
+        if time.perf_counter() > self.deadline:
+            return f"the asyncio loop not ready after {START_TIMEOUT_S:g} s"
+        return None
+
+    def still_running(self) -> bool:
+        self.thread.join(0.05)
+        return self.thread.is_alive()
+
+    def give_up(self) -> bool:
+        return False  # a thread cannot be stopped from outside: stop waiting
+
+    def finish(self) -> None:
+        pass
+
+    def own_cpu_s(self) -> float:
+        return 0.0  # the loop's CPU time is the lab's
+
+    def names(self) -> list[str]:
+        return [f"task-{i}" for i in range(len(self.lanes))]
+
+    def errors(self, index: int) -> list[str]:
+        per_lane = self.out.get("errors")
+        if per_lane is None:
+            crash = self.out.get("crash")
+            return [f"the asyncio loop ended: {crash}"] if crash and index == 0 else []
+        return per_lane[index] if index < len(per_lane) else []
+
+    def notes(self) -> list[str]:
+        return ["the asyncio loop thread is still blocked after the cancel"] if self.thread.is_alive() else []
+
+    def race_actual(self) -> int:
+        return 0

@@ -43,8 +43,14 @@ def run_summary(r: RunResult) -> str:
     if r.workload == "race" and r.expected is not None:
         out.append(f"  counter      expected {r.expected:,}, actual {r.actual:,}, lost {r.lost:,}"
                    f"   ({'with' if r.lock else 'without'} a lock)")
+    if r.io_requests_per_s is not None:
+        out.append(f"  I/O thread   {r.io_requests_per_s:8.0f} requests/s, latency p50 {_ms(r.io_latency_p50_ms)}, "
+                   f"p99 {_ms(r.io_latency_p99_ms)}")
     out.append("")
     out.extend(_worker_table(r))
+    if r.convoy:
+        out.append("")
+        out.extend(convoy_table(r))
     if r.errors:
         out.append("")
         out.append(f"  {len(r.errors)} error{'s' if len(r.errors) != 1 else ''}:")
@@ -54,6 +60,19 @@ def run_summary(r: RunResult) -> str:
         out.append("")
         out.extend(f"  {line}" for line in lines)
     return "\n".join(out)
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:.2f} ms" if value is not None else "-"
+
+
+def convoy_table(r: RunResult) -> list[str]:
+    """The convoy sweep: the I/O thread's requests/s and latency per configuration."""
+    out = [f"  {'CPU workers':>11}  {'as':<10} {'switch':>8} {'requests/s':>11} {'p50':>10} {'p99':>10}"]
+    for c in r.convoy:
+        out.append(f"  {c.cpu_workers:>11}  {c.cpu_strategy:<10} {interval(c.switch_interval_s):>8} "
+                   f"{c.io_requests_per_s:>11,.0f} {_ms(c.io_latency_p50_ms):>10} {_ms(c.io_latency_p99_ms):>10}")
+    return out
 
 
 def _worker_table(r: RunResult) -> list[str]:
@@ -132,6 +151,11 @@ def compare_table(results: list[RunResult], interpreters: Sequence[str] | None =
         if r is best and len(results) > 1:
             row += "   <- fastest" + (" correct" if race else "")
         out.append(row)
+    io = [r for r in results if r.io_requests_per_s is not None]
+    if io:
+        out.append("")
+        out.extend(f"  I/O thread beside {r.workers} CPU {r.strategy}: {r.io_requests_per_s:,.0f} requests/s, "
+                   f"latency p50 {_ms(r.io_latency_p50_ms)}, p99 {_ms(r.io_latency_p99_ms)}" for r in io)
     if repeats > 1:
         out.append("")
         out.append(f"  {repeats} passes, interleaved; each row is its strategy's median pass, "

@@ -21,7 +21,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from gilviz.engine.model import MAX_WORKERS, MIN_WORKERS, STRATEGIES, RunRequest, RunResult
+from gilviz.engine.model import ALL_STRATEGIES, MAX_WORKERS, MIN_WORKERS, RunRequest, RunResult
 from gilviz.engine.session import default_workers
 from gilviz.engine.workloads import WORKLOADS, spec
 from gilviz.export.text import human
@@ -100,6 +100,8 @@ class StageScreen(Screen[None]):
                 tooltip="Strategy: one thread per worker, sharing one GIL"),
         Binding("p", "strategy('processes')", "procs", group=_STRATEGY,
                 tooltip="Strategy: one process per worker, a GIL each"),
+        Binding("a", "strategy('asyncio')", "async", group=_STRATEGY,
+                tooltip="Strategy: one thread, one event loop, a task per URL (I/O workloads only)"),
         Binding("plus,equals_sign", "workers(1)", "+1", key_display="+", group=_WORKERS, tooltip="One more worker"),
         Binding("minus", "workers(-1)", "-1", key_display="-", group=_WORKERS, tooltip="One worker fewer"),
         Binding("left_square_bracket", "switch(-1)", "½", key_display="[", group=_SWITCH,
@@ -348,6 +350,8 @@ class StageScreen(Screen[None]):
         if action == "workload":
             return None if parameters and parameters[0] == self.mode.workload else True
         if action == "strategy":
+            if parameters and spec(self.mode.workload).refusal(str(parameters[0])):
+                return None  # asyncio for CPU work: refused, the key dimmed
             return None if parameters and parameters[0] == self.mode.strategy else True
         if action == "workers":
             n = self.mode.workers + (int(str(parameters[0])) if parameters else 1)
@@ -406,10 +410,12 @@ class StageScreen(Screen[None]):
             # (fetch: one thread per URL, so the waits overlap in one latency)
             if self.mode.workers == default_workers(self.mode.workload, self.mode.urls):
                 changes["workers"] = default_workers(workload, self.mode.urls)
+            if spec(workload).refusal(self.mode.strategy):  # asyncio, leaving fetch: threads
+                changes["strategy"] = "threads"
             self._change(**changes)
 
     def action_strategy(self, strategy: str) -> None:
-        if strategy in STRATEGIES:
+        if strategy in ALL_STRATEGIES and not spec(self.mode.workload).refusal(strategy):
             self._change(strategy=strategy)
 
     def action_workers(self, delta: int) -> None:

@@ -121,8 +121,10 @@ def test_every_workload_has_one_complete_spec():
     assert len(set(keys)) == len(keys) == len(NAMES)
     for w in WORKLOADS.values():
         assert w.unit and w.help and w.title and w.default_size <= w.max_size
-        assert set(w.explainer) == {"sequential", "threads", "processes"}
-        assert (w.calibration_units is None) == w.io_bound  # I/O has no "full speed"
+        assert set(w.explainer) == set(w.strategies)  # a text for every strategy that applies
+        assert set(w.strategies) >= {"threads", "processes"}
+        # I/O has no "full speed"; nor has convoy, which runs for a set time
+        assert (w.calibration_units is None) == (w.io_bound or w.sweep)
 
 
 def test_hash_counts_mebibytes_everywhere():

@@ -200,3 +200,28 @@ async def test_the_lab_killed_mid_run_shows_why_and_the_next_run_works():
         assert app.last_result is not None and app.last_result.units > 0
         await pilot.press("q")
     app.close_session()
+
+
+@async_test
+async def test_convoy_and_asyncio_run_in_the_app():
+    """convoy runs one configuration (its I/O thread beside the chosen CPU
+    workers); fetch takes the asyncio key, count dims it."""
+    request = RunRequest(workload="count", strategy="threads", workers=2, size=300)
+    app = GilvizApp(request, session_factory=Session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.lab is not None)
+        stage = app.screen
+        assert stage.check_action("strategy", ("asyncio",)) is None  # dimmed for CPU work
+        await pilot.press("o")
+        await pilot.press("enter")
+        await until(pilot, lambda: len(app.query_one(Scoreboard).rows_data) == 1 and not app.running)
+        lanes = app.query_one(Lanes)
+        assert [lane.identity.name for lane in lanes.view.lanes] == ["thread-0", "thread-1", "thread-2"]
+        assert app.last_result.io_requests_per_s > 0
+        await pilot.press("f", "a")
+        assert stage.mode.strategy == "asyncio"
+        await pilot.press("enter")
+        await until(pilot, lambda: len(app.query_one(Scoreboard).rows_data) == 2 and not app.running)
+        assert {lane.identity.kind for lane in lanes.view.lanes} == {"task"}
+        await pilot.press("c")
+        assert stage.mode.strategy == "threads"  # asyncio does not apply to count: back to threads

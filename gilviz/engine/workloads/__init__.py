@@ -17,11 +17,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from . import count, fetch, hashing, race
+from . import convoy, count, fetch, hashing, race
 from ._spec import WorkloadSpec
-from ._task import LocalProgress, Progress, Runner, Task, TaskContext, TaskError, run_tasks
+from ._task import LocalProgress, Progress, Runner, Task, TaskContext, TaskError, run_tasks, run_tasks_async
 
-_SPECS = (count.SPEC, hashing.SPEC, race.SPEC, fetch.SPEC)
+_SPECS = (count.SPEC, hashing.SPEC, race.SPEC, fetch.SPEC, convoy.SPEC)
 
 #: Every workload by name, in the order the CLI and the app list them.
 WORKLOADS: dict[str, WorkloadSpec] = {spec.name: spec for spec in _SPECS}
@@ -87,5 +87,5 @@ def _calibrate(s: WorkloadSpec, lock: bool, seconds: float, race_style: str,
 
 __all__ = [
     "NAMES", "WORKLOADS", "LocalProgress", "Progress", "Runner", "Task", "TaskContext", "TaskError",
-    "WorkloadSpec", "run_tasks", "solo_rate", "spec",
+    "WorkloadSpec", "run_tasks", "run_tasks_async", "solo_rate", "spec",
 ]

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional
 
-from ._task import Runner, Task
+from ..model import ASYNCIO, STRATEGIES
+from ._task import AsyncRunner, Runner, Task
 
 #: Picks an explainer text for a mode, or None to fall back to the spec's
 #: per-strategy text. Arguments: strategy, lock, race_style, gil_enabled, and
@@ -32,6 +33,13 @@ def split_evenly(unit: str) -> Callable[[int, Optional[int], tuple], list[Task]]
         ]
 
     return plan
+
+
+DEFAULT_REFUSALS = {
+    ASYNCIO: ("asyncio runs every task in one thread, one at a time, and a task gives the thread up only "
+              "when it awaits I/O; CPU work never awaits, so the tasks would run one after another, like "
+              "sequential"),
+}
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,23 @@ class WorkloadSpec:
     #: splits the work into tasks: (workers, size, urls) -> tasks
     planner: Callable[[int, Optional[int], tuple], list[Task]] | None = None
     explain_hook: ExplainHook | None = field(default=None, compare=False)
+    #: the strategies that apply, in the order compare runs them
+    strategies: tuple = STRATEGIES
+    #: why a strategy that does not apply is refused: {strategy: reason}
+    refusals: Mapping[str, str] = field(default_factory=dict)
+    #: the coroutine version of ``runner``, for the asyncio strategy
+    async_runner: AsyncRunner | None = field(default=None, compare=False)
+    #: every task gets a lane of its own, whatever the worker count
+    lane_per_task: bool = False
+    #: ``gilviz run`` measures a sweep of configurations (Session.convoy), not one run
+    sweep: bool = False
+
+    def refusal(self, strategy: str) -> str | None:
+        """Why ``strategy`` does not apply to this workload, or None if it does."""
+        if strategy in self.strategies:
+            return None
+        why = self.refusals.get(strategy) or DEFAULT_REFUSALS.get(strategy, "it does not apply")
+        return f"the {self.name} workload does not run with --strategy {strategy}: {why}"
 
     def plan(self, workers: int, size: int | None, urls: tuple = ()) -> list[Task]:
         planner = self.planner or split_evenly(self.unit)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from ..model import WorkerState
 from ..slots import (
@@ -96,13 +96,19 @@ class Task:
     label: str  # shown on the lane: "chunk 2/4: 8,000,000 iterations", the URL
     amount: int  # units of work (iterations, MiB, increments); 0 for fetch
     url: str = ""
+    #: a task that runs for a set time rather than a set amount (convoy)
+    duration_s: float = 0.0
+    #: a file the task writes its measurements to (convoy: request latencies)
+    record_to: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "amount": self.amount, "url": self.url}
+        return {"label": self.label, "amount": self.amount, "url": self.url,
+                "duration_s": self.duration_s, "record_to": self.record_to}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Task":
-        return cls(label=d["label"], amount=int(d["amount"]), url=d.get("url", ""))
+        return cls(label=d["label"], amount=int(d["amount"]), url=d.get("url", ""),
+                   duration_s=float(d.get("duration_s", 0.0)), record_to=d.get("record_to", ""))
 
 
 class TaskError(Exception):
@@ -128,6 +134,8 @@ MAX_LIVE_ERRORS = 20
 
 #: A workload's task runner: does ``task``, reporting progress into ``p``.
 Runner = Callable[[Progress, Task, TaskContext], None]
+#: The same as a coroutine, for the asyncio strategy (one event loop, one thread).
+AsyncRunner = Callable[[Progress, Task, TaskContext], Awaitable[None]]
 
 
 def run_tasks(p: Progress, runner: Runner, tasks: list[tuple[int, Task]], ctx: TaskContext) -> list[str]:
@@ -154,6 +162,45 @@ def run_tasks(p: Progress, runner: Runner, tasks: list[tuple[int, Task]], ctx: T
             break
     p.task(-1)
     p.cpu()
+    p.finished()
+    if p.cancelled():
+        p.state(WorkerState.CANCELLED)
+    else:
+        p.state(WorkerState.ERROR if errors else WorkerState.DONE)
+    return errors
+
+
+async def run_tasks_async(p: Progress, runner: AsyncRunner, tasks: list[tuple[int, Task]],
+                          ctx: TaskContext) -> list[str]:
+    """``run_tasks`` for one asyncio task (one lane): the lane's tasks in turn,
+    as coroutines on the loop's one thread. Returns the error messages."""
+    import asyncio
+
+    errors: list[str] = []
+    stopped = False
+    while not stopped:  # once, or in a live run until cancelled
+        for index, task in tasks:
+            if p.cancelled():
+                break
+            p.task(index)
+            p.state(WorkerState.RUNNING)
+            try:
+                await runner(p, task, ctx)
+            except asyncio.CancelledError:
+                stopped = True
+                break
+            except TaskError as exc:
+                p.error()
+                errors.append(f"{task.label}: {exc}")
+            except Exception as exc:  # a bug in a workload must not kill the lab
+                p.error()
+                errors.append(f"{task.label}: {type(exc).__name__}: {exc}")
+            else:
+                if not p.cancelled():
+                    p.task_done()
+        if not ctx.live or p.cancelled() or not tasks or len(errors) > MAX_LIVE_ERRORS:
+            break
+    p.task(-1)
     p.finished()
     if p.cancelled():
         p.state(WorkerState.CANCELLED)
