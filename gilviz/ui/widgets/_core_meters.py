@@ -102,20 +102,23 @@ class CoreMeters(g.GlyphStyles, Widget):
             pass
         elif row == 0 and view.throughput:
             rate = sum(view.throughput[-5:]) / len(view.throughput[-5:])  # the last half second
-            segments = [Segment("work ", self.glyph_style(g.LABEL)), Segment(f"{human(rate)} {started.unit}/s", value)]
+            # narrow panel: the unit only where it fits (the legend gives it)
+            unit = f" {started.unit}/s" if width >= 34 else "/s"
+            segments = [Segment("work ", self.glyph_style(g.LABEL)), Segment(f"{human(rate)}{unit}", value)]
             if started.solo_units_per_s:
-                segments.append(Segment(f" = {rate / started.solo_units_per_s:.2f}× solo", dim))
+                segments.append(Segment(f" {rate / started.solo_units_per_s:.2f}× solo", dim))
         elif row == 1 and view.gil_wait:
             share = sum(view.gil_wait[-5:]) / len(view.gil_wait[-5:])
             segments = [Segment("GIL wait ", self.glyph_style(g.LABEL)),
-                        Segment(f"{share:.0%}", self.glyph_style(g.GIL_WAIT if share >= 0.2 else g.VALUE)),
-                        Segment(" of the workers' time", dim)]
+                        Segment(f"{share:.0%}", self.glyph_style(g.GIL_WAIT if share >= 0.2 else g.VALUE))]
+            if width >= 34:
+                segments.append(Segment(" of the workers' time", dim))
         elif row == 2 and view.race is not None:
             expected, actual = view.race
             lost = max(0, expected - actual)
             segments = [Segment("lost ", self.glyph_style(g.LABEL)),
                         Segment(f"{human(lost)}", self.glyph_style(g.ERROR if lost else g.VALUE)),
-                        Segment(f" of {human(expected)} (counter {human(actual)})", dim)]
+                        Segment(f" of {human(expected)}", dim)]
         return Strip(segments).adjust_cell_length(width)
 
     def _cores_used_title(self, width: int) -> Strip:

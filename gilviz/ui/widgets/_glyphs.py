@@ -89,7 +89,7 @@ def legend_items(io_bound: bool, states_measured: bool = True, full_block: str =
         ]
     elif states_measured:
         items = [
-            ("▂▅█", WORK, f"running: work done, █ = {full_block}"),
+            ("▂▅█", WORK, f"running: █ = {full_block}"),
             ("▅-", GIL_WAIT, "waiting for the GIL" + (" or the lock" if lock else "")),
             ("▅:", CORE_WAIT, "waiting for a core"),
         ]
