@@ -54,10 +54,11 @@ class GilvizApp(App[int]):
         python: str | None = None,
         screenshot_dir: str | None = None,
         draw_hz: float = DRAW_HZ,
+        theme: str | None = None,
     ) -> None:
         super().__init__()
         self.register_theme(GILVIZ_THEME)
-        self.theme = GILVIZ_THEME.name
+        self.theme = theme or GILVIZ_THEME.name  # the CLI checked the name (cli.theme_arg)
         self.session_factory: Callable[[], Session] = session_factory or partial(Session, python)
         # made on mount, so that a factory that fails fails inside the app
         self.session: Session = None  # type: ignore[assignment]
@@ -184,9 +185,9 @@ class GilvizApp(App[int]):
                                 partial(stage.run_action, binding.action))
 
 
-def run_app(request: RunRequest, python: str | None = None) -> int:
+def run_app(request: RunRequest, python: str | None = None, theme: str | None = None) -> int:
     """Run the app until the user quits; the lab and its workers end with it."""
-    app = GilvizApp(request, python=python)
+    app = GilvizApp(request, python=python, theme=theme)
     try:
         app.run()
     finally:
