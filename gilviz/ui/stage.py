@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -26,6 +26,7 @@ from gilviz.engine.session import default_workers
 from gilviz.engine.workloads import WORKLOADS, spec
 from gilviz.export.text import human
 
+from .footer import action_name, footer_actions, item_widths
 from .screens import HelpScreen
 from .timeline import RunView
 from .widgets import CoreMeters, Explainer, LabHeader, Lanes, LanesHeader, Legend, Scoreboard
@@ -132,6 +133,7 @@ class StageScreen(Screen[None]):
         self._drawn: tuple[int, int, range] | None = None
         self._header_status: Text | None = None
         self._ready = False  # mounted, with every widget: drawing may start
+        self._footer_shown: tuple[tuple, set[str]] = ((), set())
 
     @property
     def gilviz(self) -> GilvizApp:
@@ -175,7 +177,38 @@ class StageScreen(Screen[None]):
     def on_resize(self) -> None:
         for footer in self.query(Footer):
             footer.show_command_palette = self.size.width >= 120
+        if self._footer_key()[0] != self._footer_shown[0]:
+            self.refresh_bindings()  # the footer has room for other keys now
         self.call_after_refresh(self.draw, True)
+
+    # -- the footer ---------------------------------------------------------------
+
+    def _footer_key(self) -> tuple:
+        return (self.size.width, "lock" in spec(self.mode.workload).options)
+
+    def footer_actions(self) -> set[str]:
+        """The actions the footer has room for at this width (footer.RANK):
+        run, stop, help and quit always; the race's keys before the rest when
+        the race is on screen."""
+        key = self._footer_key()
+        if key != self._footer_shown[0]:
+            widths = item_widths(self.bindings_list(), self.app.get_key_display)
+            dimmed = () if key[1] else ("lock", "race_style")
+            self._footer_shown = (key, footer_actions(widths, key[0], dimmed))
+        return self._footer_shown[1]
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The footer reads this: the keys it has no room for come with
+        ``show=False``. They still work, and help and the palette list them."""
+        bindings = super().active_bindings
+        shown = self.footer_actions()
+        return {
+            key: active._replace(binding=replace(active.binding, show=False))
+            if active.node is self and active.binding.show and action_name(active.binding) not in shown
+            else active
+            for key, active in bindings.items()
+        }
 
     # -- reactives --------------------------------------------------------------
 

@@ -11,6 +11,7 @@ their own, above and below.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -61,6 +62,32 @@ def short_task(label: str, width: int) -> str:
     return label
 
 
+def timeline_title(width: int, period_s: float | None, t_s: float | None, visible: range, total: int) -> str:
+    """The timeline column's title, the longest that fits in ``width``: the
+    time scale, the clock and which lanes are on screen, said shorter and
+    shorter ("time → 1 cell = 100 ms, 1.2 s lanes 1-16 of 40 (scroll)" down
+    to "100ms/cell 1-16/40", then without the scale)."""
+    ms = f"{round(period_s * 1000)} ms" if period_s else "sample period"
+    clock = f"{t_s:.1f} s" if t_s is not None else ""
+    lanes = ""
+    if total > len(visible):
+        lanes = f"{visible.start + 1}-{min(total, visible.stop)}/{total}"
+    candidates = [
+        f" time → 1 cell = {ms}" + (f", {clock}" if clock else "")
+        + (f" lanes {lanes.replace('/', ' of ')} (scroll)" if lanes else ""),
+        f" time → cell = {ms}" + (f", {clock}" if clock else "") + (f" lanes {lanes}" if lanes else ""),
+        f" time → {ms}/cell" + (f" {clock}" if clock else "") + (f" {lanes}" if lanes else ""),
+        f" {ms.replace(' ', '')}/cell" + (f" {clock.replace(' ', '')}" if clock else "")
+        + (f" {lanes}" if lanes else ""),
+        f" {ms.replace(' ', '')}/cell" + (f" {lanes}" if lanes else ""),
+        " " + " ".join(part for part in (clock.replace(" ", ""), lanes) if part),
+    ]
+    for text in candidates:
+        if len(text) <= width:
+            return text
+    return candidates[-1][: max(0, width)]
+
+
 class LanesHeader(g.GlyphStyles, Widget):
     """The lanes' column titles, the time scale and which lanes are on screen."""
 
@@ -99,15 +126,9 @@ class LanesHeader(g.GlyphStyles, Widget):
         if cols.task_w:
             text += f"{'task':<{cols.task_w}} "
         text += f"{'done':>{DONE_W}} {'cpu':>{CPU_W}} │"
-        ms = f"{round(self.period_s * 1000)} ms" if self.period_s else "sample period"
-        more = ""
-        if total > len(visible):
-            more = f" lanes {visible.start + 1}-{min(total, visible.stop)} of {total} (scroll)"
-        clock = f", {t_s:.1f} s" if t_s is not None else ""
-        timeline = f" time → 1 cell = {ms}{clock}{more}"
         dim = self.glyph_style(g.DIM)
-        segments = [Segment(text, dim), Segment(timeline[: max(0, cols.timeline_w)], dim)]
-        return Strip(segments).adjust_cell_length(width)
+        timeline = timeline_title(cols.timeline_w, self.period_s, t_s, visible, total)
+        return Strip([Segment(text, dim), Segment(timeline, dim)]).adjust_cell_length(width)
 
 
 class Legend(g.GlyphStyles, Widget):
@@ -166,6 +187,7 @@ class Legend(g.GlyphStyles, Widget):
         lines: list[list[Segment]] = [[]]
         used = 0
         items = g.legend_items(spec(self.workload).io_bound, self.states_measured, self.full_block, self.race_lock)
+        dim = self.glyph_style(g.DIM)
         for glyph, style, text in items:
             item = len(glyph) + 1 + len(text)
             if used and used + 3 + item > width:
@@ -174,8 +196,14 @@ class Legend(g.GlyphStyles, Widget):
             if used:
                 lines[-1].append(Segment("   "))
                 used += 3
-            lines[-1] += [Segment(glyph, self.glyph_style(style)), Segment(" " + text, self.glyph_style(g.DIM))]
-            used += item
+            # an item longer than a line goes on over the next ones, under its text
+            indent = len(glyph) + 1
+            parts = textwrap.wrap(text, max(10, width - indent)) if item > width else [text]
+            lines[-1] += [Segment(glyph, self.glyph_style(style)), Segment(" " + parts[0], dim)]
+            used += indent + len(parts[0])
+            for part in parts[1:]:
+                lines.append([Segment(" " * indent + part, dim)])
+                used = indent + len(part)
         return [Strip(segments).adjust_cell_length(width) for segments in lines]
 
 
@@ -254,8 +282,6 @@ class Lanes(g.GlyphStyles, ScrollView):
         return self._lane(lanes[index], self.columns, width)
 
     def _hint_lines(self, width: int) -> list[str]:
-        import textwrap
-
         return textwrap.wrap(self.hint, max(10, width - 4), initial_indent="  ", subsequent_indent="  ")
 
     def _lane(self, lane: LaneView, cols: LaneColumns, width: int) -> Strip:
