@@ -29,7 +29,7 @@ from gilviz.export.text import human
 from .footer import action_name, footer_actions, item_widths
 from .screens import HelpScreen
 from .timeline import RunView
-from .widgets import CoreMeters, Explainer, LabHeader, Lanes, LanesHeader, Legend, Scoreboard
+from .widgets import CoreMeters, Explainer, LabHeader, Lanes, LanesHeader, Legend, Presenter, Scoreboard
 from .widgets._explainer import explanation, measured
 
 if TYPE_CHECKING:
@@ -93,6 +93,8 @@ class StageScreen(Screen[None]):
         Binding("x,escape", "stop", "Stop", tooltip="Stop the run (the workers finish their chunk and exit)"),
         Binding("v", "compare", "Compare", tooltip="Run sequential, threads, processes in turn; fill the scoreboard"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Every key, and what the glyphs mean"),
+        Binding("z", "presenter", "Presenter",
+                tooltip="Presenter view: big figures for a projector, the lanes fill the rest; z again goes back"),
         *[Binding(w.key, f"workload('{w.name}')", w.name, group=_WORKLOAD, tooltip=f"Workload: {w.title}")
           for w in WORKLOADS.values()],
         Binding("s", "strategy('sequential')", "seq", group=_STRATEGY,
@@ -111,6 +113,10 @@ class StageScreen(Screen[None]):
         Binding("k", "race_style", "+=1",
                 tooltip="Race: the seed notes' plain 'counter += 1' (no call between read and write), "
                 "or read-call-write"),
+        Binding("C", "clear_scoreboard", "Clear", key_display="C",
+                tooltip="Clear the scoreboard (speedups then wait for a new sequential run)"),
+        Binding("m", "export_scoreboard", "Markdown",
+                tooltip="Export the scoreboard as a Markdown table, for slides"),
         Binding("e", "export_trace", "Trace",
                 tooltip="Export the last run as a Chrome trace (Perfetto, chrome://tracing)"),
         Binding("ctrl+s", "save_svg", "SVG", tooltip="Save an SVG screenshot of the screen"),
@@ -125,6 +131,8 @@ class StageScreen(Screen[None]):
         """The stage's key bindings (BINDINGS holds only Binding objects)."""
         return [b for b in self.BINDINGS if isinstance(b, Binding)]
     mode: reactive[RunRequest] = reactive(RunRequest, bindings=True, repaint=False, init=False)
+    #: the presenter view: big figures, the lanes fill the rest, the other panels hidden
+    presenter: reactive[bool] = reactive(False, bindings=True, repaint=False, init=False)
 
     def __init__(self, mode: RunRequest) -> None:
         super().__init__()
@@ -143,6 +151,7 @@ class StageScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield LabHeader(id="header")
+        yield Presenter(id="presenter")  # the presenter view's big figures (z)
         with Horizontal(id="stage"):
             with Vertical(id="lanes", classes="panel") as panel:  # #lanes: the bordered panel
                 panel.border_title = "Lanes"
@@ -280,6 +289,8 @@ class StageScreen(Screen[None]):
             self.query_one(CoreMeters).show(
                 view, lab.cpu_count if lab else None, finished.cores_used if finished else None
             )
+            if self.presenter:
+                self.query_one(Presenter).show(workload, lab.cpu_count if lab else None, view, finished)
             if self.status() != self._header_status:  # a header update costs a layout pass
                 self.show_header()
 
@@ -388,6 +399,8 @@ class StageScreen(Screen[None]):
             return True if _step_switch(current, up) != current else None
         if action in ("lock", "race_style"):
             return True if action in spec(self.mode.workload).options else None
+        if action in ("clear_scoreboard", "export_scoreboard"):
+            return True if self.query(Scoreboard) and self.query_one(Scoreboard).rows_data else None
         if action == "export_trace":
             last = self.gilviz.last_result
             return True if last is not None and last.ticks else None
@@ -478,3 +491,35 @@ class StageScreen(Screen[None]):
     def action_help(self) -> None:
         if not isinstance(self.app.screen, HelpScreen):
             self.app.push_screen("help")
+
+    def action_presenter(self) -> None:
+        self.presenter = not self.presenter
+
+    def watch_presenter(self, on: bool) -> None:
+        """Big figures on, the side panels off (CSS: ``Screen.-presenter``);
+        the lanes drop their os-id and task columns."""
+        self.set_class(on, "-presenter")
+        for widget in (self.query_one(Lanes), self.query_one(LanesHeader)):
+            widget.presenter = on
+            widget.refresh()
+        self.call_after_refresh(self.draw, True)
+
+    def action_clear_scoreboard(self) -> None:
+        self.query_one(Scoreboard).clear_results()
+
+    def action_export_scoreboard(self) -> None:
+        """Write the scoreboard as a Markdown table next to the screenshots; a
+        new file each time, never over an existing one."""
+        from gilviz.export.files import write_fresh_file
+
+        board = self.query_one(Scoreboard)
+        if not board.rows_data:
+            return
+        folder = self.gilviz.screenshot_dir or os.getcwd()
+        try:
+            where = write_fresh_file(folder, "gilviz-scoreboard", ".md", board.markdown())
+        except OSError as exc:
+            self.app.notify(f"{exc.strerror or exc}: {folder}", title="Scoreboard not saved", severity="error",
+                            timeout=8)
+            return
+        self.app.notify(where, title="Scoreboard saved as Markdown", timeout=8)

@@ -39,10 +39,16 @@ class LaneColumns:
 
     task_w: int  # 0: no task column (narrow terminals)
     timeline_w: int
+    os_id: bool = True  # the os-id column (not in the presenter view)
 
     @classmethod
-    def fit(cls, width: int) -> "LaneColumns":
-        fixed = NAME_W + 1 + ID_W + 1 + DONE_W + 1 + CPU_W + 1 + 1  # + the "│"
+    def fit(cls, width: int, presenter: bool = False) -> "LaneColumns":
+        """The columns for ``width``; the presenter view keeps the worker's
+        name, done and cpu, and gives the rest to the timeline."""
+        fixed = NAME_W + 1 + DONE_W + 1 + CPU_W + 1 + 1  # + the "│"
+        if presenter:
+            return cls(task_w=0, timeline_w=max(0, width - fixed), os_id=False)
+        fixed += ID_W + 1
         task_w = 0
         if width >= 96:
             task_w = max(12, min(40, width // 4 - 4))
@@ -102,6 +108,7 @@ class LanesHeader(g.GlyphStyles, Widget):
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.period_s: float | None = None  # the session's sample period
+        self.presenter = False  # the presenter view's columns (LaneColumns.fit)
         self._shown: tuple = ()
 
     def show(self, t_s: float | None, visible: range, total: int) -> None:
@@ -121,8 +128,10 @@ class LanesHeader(g.GlyphStyles, Widget):
         if y != 0:
             return Strip.blank(width)
         t_s, visible, total = self._shown or (None, range(0), 0)
-        cols = LaneColumns.fit(width)
-        text = f"{'worker':<{NAME_W}} {'os id':>{ID_W}} "
+        cols = LaneColumns.fit(width, self.presenter)
+        text = f"{'worker':<{NAME_W}} "
+        if cols.os_id:
+            text += f"{'os id':>{ID_W}} "
         if cols.task_w:
             text += f"{'task':<{cols.task_w}} "
         text += f"{'done':>{DONE_W}} {'cpu':>{CPU_W}} │"
@@ -227,12 +236,13 @@ class Lanes(g.GlyphStyles, ScrollView):
         self.view: RunView | None = None
         self.workload = "count"
         self.hint = ""
+        self.presenter = False  # the presenter view's columns (LaneColumns.fit)
 
     # -- what the stage calls -------------------------------------------------
 
     @property
     def columns(self) -> LaneColumns:
-        return LaneColumns.fit(self.size.width)
+        return LaneColumns.fit(self.size.width, self.presenter)
 
     def show(self, view: RunView | None, workload: str, hint: str = "") -> None:
         """Draw ``view``. Only the lanes are repainted when the mode is the
@@ -290,10 +300,9 @@ class Lanes(g.GlyphStyles, ScrollView):
         os_id = (sample.os_id if sample is not None and sample.os_id else ident.os_id) or 0
         style = self.glyph_style
         name_style = style(g.PROCESS if ident.kind == "process" else g.THREAD)
-        segments = [
-            Segment(f"{ident.name[:NAME_W]:<{NAME_W}} ", name_style),
-            Segment(f"{(str(os_id) if os_id else '–'):>{ID_W}} ", style(g.DIM)),
-        ]
+        segments = [Segment(f"{ident.name[:NAME_W]:<{NAME_W}} ", name_style)]
+        if cols.os_id:
+            segments.append(Segment(f"{(str(os_id) if os_id else '–'):>{ID_W}} ", style(g.DIM)))
         if cols.task_w:
             segments.append(Segment(f"{short_task(lane.task, cols.task_w):<{cols.task_w}} ", style(g.TEXT)))
         done_text, done_style = self._done(lane)
