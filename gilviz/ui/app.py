@@ -156,7 +156,7 @@ class GilvizApp(App[int]):
 
     def on_run_began(self, message: RunBegan) -> None:
         self.lab = message.started.lab
-        self.stage.run_began()
+        self.stage.run_began(message.started)
 
     def on_run_ended(self, message: RunEnded) -> None:
         self.last_result = message.result

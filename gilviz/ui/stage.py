@@ -21,14 +21,15 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from gilviz.engine.model import MAX_WORKERS, MIN_WORKERS, STRATEGIES, RunRequest, RunResult
+from gilviz.engine.model import MAX_WORKERS, MIN_WORKERS, STRATEGIES, RunRequest, RunResult, RunStarted
 from gilviz.engine.session import default_workers
 from gilviz.engine.workloads import WORKLOADS, spec
 from gilviz.export.text import human
 
+from .compare_board import CompareBoard
 from .footer import action_name, footer_actions, item_widths
 from .screens import HelpScreen
-from .timeline import RunView
+from .timeline import HISTORY_CELLS, RunView
 from .widgets import CoreMeters, Explainer, LabHeader, Lanes, LanesHeader, Legend, Presenter, Scoreboard
 from .widgets._explainer import explanation, measured
 
@@ -142,6 +143,9 @@ class StageScreen(Screen[None]):
         self._header_status: Text | None = None
         self._ready = False  # mounted, with every widget: drawing may start
         self._footer_shown: tuple[tuple, set[str]] = ((), set())
+        #: the runs of the compare on screen (v), side by side; None outside a compare
+        self.compare_board: CompareBoard | None = None
+        self._compare_started: RunStarted | None = None  # the compare's run going on
 
     @property
     def gilviz(self) -> GilvizApp:
@@ -321,11 +325,28 @@ class StageScreen(Screen[None]):
             view = self.query_one(Lanes).view
             self._show_lanes(view, view.started.request.workload if view and view.started else self.mode.workload)
 
+    def _show_compare(self, board: CompareBoard) -> tuple[float | None, int]:
+        """A compare's runs, each under its heading, the one going on last:
+        the clock on screen and the number of rows."""
+        lanes = self.query_one(Lanes)
+        live: RunView | None = self.gilviz.live.view(HISTORY_CELLS) if self.phase.running else None
+        if live is not None and (live.started is None or board.has(live.started)):
+            live = None  # between two runs: the last one is on the board already
+        groups, every = board.groups(lanes.columns.timeline_w, live)
+        lanes.show_groups(groups, self.mode.workload)
+        self.query_one(LanesHeader).scale = every
+        return (live.t_s if live is not None else None), lanes.virtual_size.height
+
     def _show_lanes(self, view: RunView | None, workload: str) -> None:
         lanes = self.query_one(Lanes)
-        lanes.show(view, workload, self.hint())
-        total = len(view.lanes) if view is not None else 0
-        self.query_one(LanesHeader).show(view.t_s if view is not None else None, lanes.visible_lanes(), total)
+        board = self.compare_board
+        if board is not None and (len(board) or self.phase.running):
+            t_s, total = self._show_compare(board)
+        else:
+            lanes.show(view, workload, self.hint())
+            self.query_one(LanesHeader).scale = 1
+            t_s, total = (view.t_s if view is not None else None), (len(view.lanes) if view is not None else 0)
+        self.query_one(LanesHeader).show(t_s, lanes.visible_lanes(), total)
         started = view.started if view is not None else None
         full_block = "one worker alone on a free core"
         if started is not None and started.solo_units_per_s:
@@ -344,12 +365,20 @@ class StageScreen(Screen[None]):
         self.show_mode()
         self.draw(force=True)
 
-    def run_began(self) -> None:
+    def run_began(self, started: RunStarted | None = None) -> None:
+        if self.phase == Phase.COMPARING:
+            self.compare_board = self.compare_board or CompareBoard()
+            self._compare_started = started
+        else:
+            self.compare_board = None  # a single run: the lanes are its own again
         self.query_one(Lanes).scroll_home(animate=False)
         self.show_mode()
         self.draw(force=True)
 
     def run_ended(self, result: RunResult, urls: tuple[str, ...]) -> None:
+        if self.compare_board is not None and self._compare_started is not None:
+            self.compare_board.add(self._compare_started, result)
+            self._compare_started = None
         if not result.cancelled:
             self.query_one(Scoreboard).add_result(result, urls)
         if result.errors and not result.cancelled:
@@ -422,6 +451,7 @@ class StageScreen(Screen[None]):
 
     def action_compare(self) -> None:
         if not self.phase.running:
+            self.compare_board = CompareBoard()  # the three runs side by side, from the first
             self._start(compare=True)
 
     def action_stop(self) -> None:

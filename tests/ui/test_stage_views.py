@@ -228,3 +228,64 @@ def test_row_labels_say_what_differs():
         "race 3.12.4", "race 3.13.1 no GIL"]
     assert row_labels([race, replace(race, gil_enabled=False)]) == ["race GIL", "race no GIL"]
     assert row_labels([race, replace(race, switch_interval_s=0.1)]) == ["race 5ms", "race 100ms"]
+
+
+# -- a compare, side by side ------------------------------------------------------
+
+
+def _rows(app: GilvizApp) -> list[str]:
+    lanes = app.query_one(Lanes)
+    return ["".join(seg.text for seg in lanes.render_line(y)).rstrip() for y in range(lanes.virtual_size.height)]
+
+
+@async_test
+async def test_v_keeps_sequential_threads_and_processes_on_screen_under_their_headings():
+    app, fake = make_app(workers=4)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("v")
+        await settle(app, pilot)
+        lanes = app.query_one(Lanes)
+        assert lanes.groups is not None
+        assert [g.strategy for g in lanes.groups] == ["sequential", "threads", "processes"]
+        results = app.stage.compare_board.results
+        rows = _rows(app)
+        assert len(rows) == 3 + 1 + 4 + 4
+        assert rows[0].startswith(f"sequential: {results[0].wall_s:.2f} s · {results[0].cores_used:.2f} cores used")
+        assert rows[2].startswith("threads: ") and "thread-0" in rows[3]
+        assert rows[7].startswith("processes: ") and f"speedup {results[2].speedup:.2f}×" in rows[7]
+        # one time axis: each group's cells start at its own start signal, so
+        # the processes' lanes end where the threads' are still going
+        processes, threads = lanes.groups[2].lanes[0], lanes.groups[1].lanes[0]
+        assert 0 < len(processes.cells) < len(threads.cells)
+        # a single run takes the lanes back
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert lanes.groups is None and app.stage.compare_board is None
+        assert len(lanes.view.lanes) == 4
+
+
+@async_test
+async def test_the_compare_board_shows_the_run_going_on_last():
+    fake = FakeLab(hold=True)
+    app, _ = make_app(fake, workers=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("v")
+        while not fake.in_run.is_set() or app.live.view(0).t_s is None:
+            await pilot.pause()
+        app.draw(force=True)
+        await pilot.pause()
+        groups = app.query_one(Lanes).groups
+        assert groups is not None and len(groups) == 1
+        assert groups[0].heading.startswith("sequential: running…") and not groups[0].finished
+        fake.release()
+        await settle(app, pilot)
+        assert [g.finished for g in app.query_one(Lanes).groups] == [True, True, True]
+
+
+def test_a_long_run_is_squeezed_so_that_every_group_fits_on_one_axis():
+    from gilviz.ui.compare_board import _downsample
+    from gilviz.ui.timeline import EMPTY_CELL
+
+    lane = LaneView(WorkerIdentity(0, "thread-0", "thread", 0), None, "", None, (EMPTY_CELL,) * 25)
+    assert len(_downsample((lane,), 1, 10)[0].cells) == 10
+    assert len(_downsample((lane,), 3, 10)[0].cells) == 8

@@ -23,6 +23,7 @@ from textual.widget import Widget
 
 from gilviz.engine.model import WorkerState
 from gilviz.engine.workloads import spec
+from gilviz.ui.compare_board import LaneGroup
 from gilviz.ui.timeline import LaneView, RunView
 
 from . import _glyphs as g
@@ -109,6 +110,7 @@ class LanesHeader(g.GlyphStyles, Widget):
         super().__init__(name=name, id=id, classes=classes)
         self.period_s: float | None = None  # the session's sample period
         self.presenter = False  # the presenter view's columns (LaneColumns.fit)
+        self.scale = 1  # sample periods per cell (a compare's runs squeezed to fit)
         self._shown: tuple = ()
 
     def show(self, t_s: float | None, visible: range, total: int) -> None:
@@ -136,7 +138,8 @@ class LanesHeader(g.GlyphStyles, Widget):
             text += f"{'task':<{cols.task_w}} "
         text += f"{'done':>{DONE_W}} {'cpu':>{CPU_W}} │"
         dim = self.glyph_style(g.DIM)
-        timeline = timeline_title(cols.timeline_w, self.period_s, t_s, visible, total)
+        period_s = self.period_s * self.scale if self.period_s else None
+        timeline = timeline_title(cols.timeline_w, period_s, t_s, visible, total)
         return Strip([Segment(text, dim), Segment(timeline, dim)]).adjust_cell_length(width)
 
 
@@ -237,6 +240,9 @@ class Lanes(g.GlyphStyles, ScrollView):
         self.workload = "count"
         self.hint = ""
         self.presenter = False  # the presenter view's columns (LaneColumns.fit)
+        #: a compare's runs, grouped under their headings (None: the run on screen only)
+        self.groups: list[LaneGroup] | None = None
+        self._rows: tuple[LaneView | LaneGroup, ...] = ()
 
     # -- what the stage calls -------------------------------------------------
 
@@ -254,6 +260,8 @@ class Lanes(g.GlyphStyles, ScrollView):
             and hint == self.hint
             and len(view.lanes) == len(self.view.lanes)
         )
+        partial = partial and self.groups is None
+        self.groups = None
         self.view = view
         self.workload = workload
         self.hint = hint
@@ -263,12 +271,26 @@ class Lanes(g.GlyphStyles, ScrollView):
         else:
             self.refresh()
 
+    def show_groups(self, groups: list[LaneGroup], workload: str) -> None:
+        """Draw a compare's runs, each under its heading, on one time axis."""
+        rows: list[LaneView | LaneGroup] = []
+        for group in groups:
+            rows.append(group)
+            rows.extend(group.lanes)
+        self.groups = groups
+        self.workload = workload
+        self._rows = tuple(rows)
+        self.virtual_size = Size(0, len(rows))
+        self.refresh()
+
     def visible_lanes(self) -> range:
         """The lanes on screen now: only these need their timelines."""
         first = self.scroll_offset.y
         return range(first, first + self.size.height)
 
-    def _lanes(self) -> tuple[LaneView, ...]:
+    def _lanes(self) -> tuple[LaneView | LaneGroup, ...]:
+        if self.groups is not None:
+            return self._rows
         return self.view.lanes if self.view is not None else ()
 
     # -- painting -------------------------------------------------------------
@@ -289,7 +311,11 @@ class Lanes(g.GlyphStyles, ScrollView):
         index = self.scroll_offset.y + y
         if index >= len(lanes):
             return Strip.blank(width)
-        return self._lane(lanes[index], self.columns, width)
+        row = lanes[index]
+        if isinstance(row, LaneGroup):
+            style = self.glyph_style(g.LABEL if row.finished else g.BUSY)
+            return Strip([Segment(row.heading[:width], style)]).adjust_cell_length(width)
+        return self._lane(row, self.columns, width)
 
     def _hint_lines(self, width: int) -> list[str]:
         return textwrap.wrap(self.hint, max(10, width - 4), initial_indent="  ", subsequent_indent="  ")
