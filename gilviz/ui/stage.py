@@ -114,7 +114,7 @@ class StageScreen(Screen[None]):
         Binding("k", "race_style", "+=1",
                 tooltip="Race: the seed notes' plain 'counter += 1' (no call between read and write), "
                 "or read-call-write"),
-        Binding("C", "clear_scoreboard", "Clear", key_display="C",
+        Binding("C,shift+c", "clear_scoreboard", "Clear", key_display="C",
                 tooltip="Clear the scoreboard (speedups then wait for a new sequential run)"),
         Binding("m", "export_scoreboard", "Markdown",
                 tooltip="Export the scoreboard as a Markdown table, for slides"),

@@ -196,6 +196,11 @@ async def test_shift_c_clears_the_scoreboard():
         await pilot.press("C")
         await pilot.pause()
         assert board.rows_data == [] and board.row_count == 0
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("shift+c")  # a terminal with the kitty keyboard protocol says so
+        await pilot.pause()
+        assert board.rows_data == []
 
 
 @async_test
