@@ -221,6 +221,32 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_strategy: bool = True, 
     )
 
 
+def theme_names() -> tuple[str, ...]:
+    """The themes the app can open in: ours first, then Textual's built-in ones."""
+    from textual.theme import BUILTIN_THEMES
+
+    from .ui.theme import GILVIZ_THEME
+
+    return (GILVIZ_THEME.name, *BUILTIN_THEMES)
+
+
+def theme_arg(text: str) -> str:
+    names = theme_names()
+    if text not in names:
+        raise argparse.ArgumentTypeError(f"unknown theme {text!r}; the themes are: {', '.join(names)}")
+    return text
+
+
+def _add_app_options(p: argparse.ArgumentParser) -> None:
+    """The options of the live app (``gilviz`` and ``gilviz serve``)."""
+    a = p.add_argument_group("app")
+    a.add_argument(
+        "--theme", type=theme_arg, default=None, metavar="NAME",
+        help="the app's colours: gilviz (the default, high contrast for a projector), textual-light "
+        "(for a bright hall), or any Textual theme; an unknown name lists them all",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gilviz",
@@ -240,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gilviz {__version__}")
     _add_run_options(parser)
+    _add_app_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser(
@@ -302,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
         "otherwise. The run options choose the mode the app opens in.",
     )
     _add_run_options(serve)
+    _add_app_options(serve)
     web = serve.add_argument_group("web")
     web.add_argument("--host", default="127.0.0.1",
                      help="address to listen on (default 127.0.0.1: this machine only)")
@@ -363,6 +391,8 @@ def app_command(args: argparse.Namespace) -> str:
         parts += ["--seconds", repr(args.seconds)]
     if args.duration:
         parts += ["--duration", repr(args.duration)]
+    if args.theme:
+        parts += ["--theme", args.theme]
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -564,7 +594,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         from .ui.app import run_app
 
-        return run_app(request, python=args.python, seconds=args.seconds or APP_SECONDS)
+        return run_app(request, python=args.python, seconds=args.seconds or APP_SECONDS, theme=args.theme)
     if args.command == "serve":
         return serve(args)
     return headless(args, request, choices)

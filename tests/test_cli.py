@@ -105,6 +105,8 @@ def test_a_refused_url_is_listed_and_the_run_completes(refused_url):
         (["compare", "--url", "gopher://x"], "only http:// and https://"),
         (["run", "-w", "count", "-s", "asyncio"], "awaits I/O"),
         (["run", "-w", "race", "--strategy", "asyncio"], "does not run with --strategy asyncio"),
+        (["--theme", "neon"], "unknown theme 'neon'; the themes are: gilviz, textual-dark, textual-light"),
+        (["serve", "--theme", "neon"], "unknown theme 'neon'"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_and_starts_nothing(tag, args, message):
@@ -113,6 +115,13 @@ def test_bad_input_exits_2_with_a_message_and_starts_nothing(tag, args, message)
     assert message in out.stderr
     assert out.stdout == ""
     assert tagged_processes(tag) == []
+
+
+def test_serve_passes_the_theme_to_each_app():
+    from gilviz.cli import app_command, build_parser
+
+    assert "--theme textual-light" in app_command(build_parser().parse_args(["serve", "--theme", "textual-light"]))
+    assert "--theme" not in app_command(build_parser().parse_args(["serve"]))  # the app's default: gilviz
 
 
 def test_help_explains_the_options():

@@ -38,7 +38,7 @@ def compare_markdown(results: list[RunResult], interpreters: Sequence[str] | Non
         name = f"**{r.strategy}**" if r is best else r.strategy
         row = f"| {labels[i]} " if labels else ""
         row += (f"| {name} | {1 if r.strategy == 'sequential' else r.workers} | {r.wall_s:.3f} | {r.cpu_s:.3f} | "
-                f"{r.cores_used:.2f} | {(r.speedup or 0):.2f}x |")
+                f"{r.cores_used:.2f} | " + (f"{r.speedup:.2f}x |" if r.speedup is not None else "– |"))
         if repeats > 1:
             walls = r.repeat_walls_s or (r.wall_s,)
             row += f" {min(walls):.3f}–{max(walls):.3f} |"

@@ -57,10 +57,11 @@ class GilvizApp(App[int]):
         draw_hz: float = DRAW_HZ,
         seconds: float = 5.0,
         duration_s: float | None = None,
+        theme: str | None = None,
     ) -> None:
         super().__init__()
         self.register_theme(GILVIZ_THEME)
-        self.theme = GILVIZ_THEME.name
+        self.theme = theme or GILVIZ_THEME.name  # the CLI checked the name (cli.theme_arg)
         self.session_factory: Callable[[], Session] = session_factory or partial(Session, python)
         # made on mount, so that a factory that fails fails inside the app
         self.session: Session = None  # type: ignore[assignment]
@@ -187,7 +188,7 @@ class GilvizApp(App[int]):
 
     def on_run_began(self, message: RunBegan) -> None:
         self.lab = message.started.lab
-        self.stage.run_began()
+        self.stage.run_began(message.started)
 
     def on_run_ended(self, message: RunEnded) -> None:
         self.last_result = message.result
@@ -216,9 +217,11 @@ class GilvizApp(App[int]):
                                 partial(stage.run_action, binding.action))
 
 
-def run_app(request: RunRequest, python: str | None = None, seconds: float = 5.0) -> int:
+def run_app(request: RunRequest, python: str | None = None, seconds: float = 5.0,
+            theme: str | None = None) -> int:
     """Run the app until the user quits; the lab and its workers end with it."""
-    app = GilvizApp(replace(request, live=False), python=python, seconds=seconds, duration_s=request.duration_s)
+    app = GilvizApp(replace(request, live=False), python=python, seconds=seconds, duration_s=request.duration_s,
+                    theme=theme)
     try:
         app.run()
     finally:

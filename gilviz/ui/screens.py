@@ -35,6 +35,8 @@ class HelpScreen(g.GlyphStyles, ModalScreen[None]):
         max-width: 96;
         height: 90%;
         border: thick $accent;
+        border-subtitle-color: $foreground;
+        border-subtitle-style: bold;
         background: $surface;
         padding: 0 1;
     }
@@ -70,14 +72,16 @@ class HelpScreen(g.GlyphStyles, ModalScreen[None]):
                 if glyph not in seen:
                     seen.add(glyph)
                     legend.add_row(Text(glyph, self.glyph_colour(style)), text)
-        with VerticalScroll():
+        with VerticalScroll() as scroll:
+            # on the border, so it shows however short the terminal and wherever the scroll is
+            scroll.border_subtitle = "Esc, ? or q closes"
             yield Static(Text("gilviz keys", style="bold"))
             yield Static(keys)
             yield Static(Text("\nLanes: one cell per sample period (100 ms)", style="bold"))
             yield Static(legend)
             yield Static(
                 "\nCores used is the lab's CPU seconds per wall second: 1.0 means one core's worth, "
-                "however the OS spreads it over the per-core bars. Press Esc, ? or q to close.",
+                "however the OS spreads it over the per-core bars.",
                 classes="help--note",
                 markup=False,
             )

@@ -15,20 +15,22 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from gilviz.engine.model import ALL_STRATEGIES, MAX_WORKERS, MIN_WORKERS, RunRequest, RunResult
+from gilviz.engine.model import ALL_STRATEGIES, MAX_WORKERS, MIN_WORKERS, RunRequest, RunResult, RunStarted
 from gilviz.engine.session import default_workers
 from gilviz.engine.workloads import WORKLOADS, spec
 from gilviz.export.text import human
 
+from .compare_board import CompareBoard
+from .footer import action_name, footer_actions, item_widths
 from .screens import HelpScreen
-from .timeline import RunView
-from .widgets import CoreMeters, Explainer, LabHeader, Lanes, LanesHeader, Legend, Scoreboard
+from .timeline import HISTORY_CELLS, RunView
+from .widgets import CoreMeters, Explainer, LabHeader, Lanes, LanesHeader, Legend, Presenter, Scoreboard
 from .widgets._explainer import explanation, measured
 
 if TYPE_CHECKING:
@@ -92,6 +94,8 @@ class StageScreen(Screen[None]):
         Binding("x,escape", "stop", "Stop", tooltip="Stop the run (the workers finish their chunk and exit)"),
         Binding("v", "compare", "Compare", tooltip="Run sequential, threads, processes in turn; fill the scoreboard"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Every key, and what the glyphs mean"),
+        Binding("z", "presenter", "Presenter",
+                tooltip="Presenter view: big figures for a projector, the lanes fill the rest; z again goes back"),
         *[Binding(w.key, f"workload('{w.name}')", w.name, group=_WORKLOAD, tooltip=f"Workload: {w.title}")
           for w in WORKLOADS.values()],
         Binding("s", "strategy('sequential')", "seq", group=_STRATEGY,
@@ -112,6 +116,10 @@ class StageScreen(Screen[None]):
         Binding("k", "race_style", "+=1",
                 tooltip="Race: the seed notes' plain 'counter += 1' (no call between read and write), "
                 "or read-call-write"),
+        Binding("C,shift+c", "clear_scoreboard", "Clear", key_display="C",
+                tooltip="Clear the scoreboard (speedups then wait for a new sequential run)"),
+        Binding("m", "export_scoreboard", "Markdown",
+                tooltip="Export the scoreboard as a Markdown table, for slides"),
         Binding("e", "export_trace", "Trace",
                 tooltip="Export the last run as a Chrome trace (Perfetto, chrome://tracing)"),
         Binding("ctrl+s", "save_svg", "SVG", tooltip="Save an SVG screenshot of the screen"),
@@ -126,6 +134,8 @@ class StageScreen(Screen[None]):
         """The stage's key bindings (BINDINGS holds only Binding objects)."""
         return [b for b in self.BINDINGS if isinstance(b, Binding)]
     mode: reactive[RunRequest] = reactive(RunRequest, bindings=True, repaint=False, init=False)
+    #: the presenter view: big figures, the lanes fill the rest, the other panels hidden
+    presenter: reactive[bool] = reactive(False, bindings=True, repaint=False, init=False)
 
     def __init__(self, mode: RunRequest) -> None:
         super().__init__()
@@ -134,6 +144,10 @@ class StageScreen(Screen[None]):
         self._drawn: tuple[int, int, range] | None = None
         self._header_status: Text | None = None
         self._ready = False  # mounted, with every widget: drawing may start
+        self._footer_shown: tuple[tuple, set[str]] = ((), set())
+        #: the runs of the compare on screen (v), side by side; None outside a compare
+        self.compare_board: CompareBoard | None = None
+        self._compare_started: RunStarted | None = None  # the compare's run going on
 
     @property
     def gilviz(self) -> GilvizApp:
@@ -143,6 +157,7 @@ class StageScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield LabHeader(id="header")
+        yield Presenter(id="presenter")  # the presenter view's big figures (z)
         with Horizontal(id="stage"):
             with Vertical(id="lanes", classes="panel") as panel:  # #lanes: the bordered panel
                 panel.border_title = "Lanes"
@@ -177,7 +192,38 @@ class StageScreen(Screen[None]):
     def on_resize(self) -> None:
         for footer in self.query(Footer):
             footer.show_command_palette = self.size.width >= 120
+        if self._footer_key()[0] != self._footer_shown[0]:
+            self.refresh_bindings()  # the footer has room for other keys now
         self.call_after_refresh(self.draw, True)
+
+    # -- the footer ---------------------------------------------------------------
+
+    def _footer_key(self) -> tuple:
+        return (self.size.width, "lock" in spec(self.mode.workload).options)
+
+    def footer_actions(self) -> set[str]:
+        """The actions the footer has room for at this width (footer.RANK):
+        run, stop, help and quit always; the race's keys before the rest when
+        the race is on screen."""
+        key = self._footer_key()
+        if key != self._footer_shown[0]:
+            widths = item_widths(self.bindings_list(), self.app.get_key_display)
+            dimmed = () if key[1] else ("lock", "race_style")
+            self._footer_shown = (key, footer_actions(widths, key[0], dimmed))
+        return self._footer_shown[1]
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The footer reads this: the keys it has no room for come with
+        ``show=False``. They still work, and help and the palette list them."""
+        bindings = super().active_bindings
+        shown = self.footer_actions()
+        return {
+            key: active._replace(binding=replace(active.binding, show=False))
+            if active.node is self and active.binding.show and action_name(active.binding) not in shown
+            else active
+            for key, active in bindings.items()
+        }
 
     # -- reactives --------------------------------------------------------------
 
@@ -249,6 +295,8 @@ class StageScreen(Screen[None]):
             self.query_one(CoreMeters).show(
                 view, lab.cpu_count if lab else None, finished.cores_used if finished else None
             )
+            if self.presenter:
+                self.query_one(Presenter).show(workload, lab.cpu_count if lab else None, view, finished)
             if self.status() != self._header_status:  # a header update costs a layout pass
                 self.show_header()
 
@@ -279,14 +327,32 @@ class StageScreen(Screen[None]):
             view = self.query_one(Lanes).view
             self._show_lanes(view, view.started.request.workload if view and view.started else self.mode.workload)
 
+    def _show_compare(self, board: CompareBoard) -> tuple[float | None, int]:
+        """A compare's runs, each under its heading, the one going on last:
+        the clock on screen and the number of rows."""
+        lanes = self.query_one(Lanes)
+        live: RunView | None = self.gilviz.live.view(HISTORY_CELLS) if self.phase.running else None
+        if live is not None and (live.started is None or board.has(live.started)):
+            live = None  # between two runs: the last one is on the board already
+        groups, every = board.groups(lanes.columns.timeline_w, live)
+        lanes.show_groups(groups, self.mode.workload)
+        self.query_one(LanesHeader).scale = every
+        return (live.t_s if live is not None else None), lanes.virtual_size.height
+
     def _show_lanes(self, view: RunView | None, workload: str) -> None:
         lanes = self.query_one(Lanes)
-        lanes.show(view, workload, self.hint())
-        total = len(view.lanes) if view is not None else 0
-        live = view is not None and view.started is not None and view.started.request.live
-        switch = f"{view.switches[-1][0]:.1f} s: {view.switches[-1][1]}" if view is not None and view.switches else ""
-        self.query_one(LanesHeader).show(view.t_s if view is not None else None, lanes.visible_lanes(), total,
-                                         live, switch)
+        board = self.compare_board
+        live, switch = False, ""
+        if board is not None and (len(board) or self.phase.running):
+            t_s, total = self._show_compare(board)
+        else:
+            lanes.show(view, workload, self.hint())
+            self.query_one(LanesHeader).scale = 1
+            t_s, total = (view.t_s if view is not None else None), (len(view.lanes) if view is not None else 0)
+            live = view is not None and view.started is not None and view.started.request.live
+            if view is not None and view.switches:
+                switch = f"{view.switches[-1][0]:.1f} s: {view.switches[-1][1]}"
+        self.query_one(LanesHeader).show(t_s, lanes.visible_lanes(), total, live, switch)
         started = view.started if view is not None else None
         full_block = "one worker alone on a free core"
         if started is not None and started.solo_units_per_s:
@@ -305,12 +371,20 @@ class StageScreen(Screen[None]):
         self.show_mode()
         self.draw(force=True)
 
-    def run_began(self) -> None:
+    def run_began(self, started: RunStarted | None = None) -> None:
+        if self.phase == Phase.COMPARING:
+            self.compare_board = self.compare_board or CompareBoard()
+            self._compare_started = started
+        else:
+            self.compare_board = None  # a single run: the lanes are its own again
         self.query_one(Lanes).scroll_home(animate=False)
         self.show_mode()
         self.draw(force=True)
 
     def run_ended(self, result: RunResult, urls: tuple[str, ...]) -> None:
+        if self.compare_board is not None and self._compare_started is not None:
+            self.compare_board.add(self._compare_started, result)
+            self._compare_started = None
         if not result.cancelled and not result.live:  # the scoreboard compares the same work
             self.query_one(Scoreboard).add_result(result, urls)
         if result.errors and not result.cancelled:
@@ -362,6 +436,8 @@ class StageScreen(Screen[None]):
             return True if _step_switch(current, up) != current else None
         if action in ("lock", "race_style"):
             return True if action in spec(self.mode.workload).options else None
+        if action in ("clear_scoreboard", "export_scoreboard"):
+            return True if self.query(Scoreboard) and self.query_one(Scoreboard).rows_data else None
         if action == "export_trace":
             last = self.gilviz.last_result
             return True if last is not None and last.ticks else None
@@ -383,6 +459,7 @@ class StageScreen(Screen[None]):
 
     def action_compare(self) -> None:
         if not self.phase.running:
+            self.compare_board = CompareBoard()  # the three runs side by side, from the first
             self._start(compare=True)
 
     def action_stop(self) -> None:
@@ -457,3 +534,35 @@ class StageScreen(Screen[None]):
     def action_help(self) -> None:
         if not isinstance(self.app.screen, HelpScreen):
             self.app.push_screen("help")
+
+    def action_presenter(self) -> None:
+        self.presenter = not self.presenter
+
+    def watch_presenter(self, on: bool) -> None:
+        """Big figures on, the side panels off (CSS: ``Screen.-presenter``);
+        the lanes drop their os-id and task columns."""
+        self.set_class(on, "-presenter")
+        for widget in (self.query_one(Lanes), self.query_one(LanesHeader)):
+            widget.presenter = on
+            widget.refresh()
+        self.call_after_refresh(self.draw, True)
+
+    def action_clear_scoreboard(self) -> None:
+        self.query_one(Scoreboard).clear_results()
+
+    def action_export_scoreboard(self) -> None:
+        """Write the scoreboard as a Markdown table next to the screenshots; a
+        new file each time, never over an existing one."""
+        from gilviz.export.files import write_fresh_file
+
+        board = self.query_one(Scoreboard)
+        if not board.rows_data:
+            return
+        folder = self.gilviz.screenshot_dir or os.getcwd()
+        try:
+            where = write_fresh_file(folder, "gilviz-scoreboard", ".md", board.markdown())
+        except OSError as exc:
+            self.app.notify(f"{exc.strerror or exc}: {folder}", title="Scoreboard not saved", severity="error",
+                            timeout=8)
+            return
+        self.app.notify(where, title="Scoreboard saved as Markdown", timeout=8)

@@ -213,15 +213,20 @@ async def test_convoy_and_asyncio_run_in_the_app():
         stage = app.screen
         assert stage.check_action("strategy", ("asyncio",)) is None  # dimmed for CPU work
         await pilot.press("o")
-        await pilot.press("enter")
-        await until(pilot, lambda: len(app.query_one(Scoreboard).rows_data) == 1 and not app.running)
+        await pilot.press("enter")  # a live run, stopped with x
+        # the I/O thread reports its latencies at the end of each 300 ms round
+        await until(pilot, lambda: ticking(app) and app.live.view(0).t_s > 1.0)
         lanes = app.query_one(Lanes)
         assert [lane.identity.name for lane in lanes.view.lanes] == ["thread-0", "thread-1", "thread-2"]
+        await pilot.press("x")
+        await until(pilot, lambda: not app.running)
         assert app.last_result.io_requests_per_s > 0
         await pilot.press("f", "a")
         assert stage.mode.strategy == "asyncio"
         await pilot.press("enter")
-        await until(pilot, lambda: len(app.query_one(Scoreboard).rows_data) == 2 and not app.running)
-        assert {lane.identity.kind for lane in lanes.view.lanes} == {"task"}
+        await until(pilot, lambda: ticking(app) and {lane.identity.kind for lane in app.live.view(0).lanes} == {"task"})
+        assert len(app.live.view(0).lanes) == 6  # a lane per URL, one thread
+        await pilot.press("x")
+        await until(pilot, lambda: not app.running)
         await pilot.press("c")
         assert stage.mode.strategy == "threads"  # asyncio does not apply to count: back to threads

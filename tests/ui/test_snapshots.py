@@ -6,6 +6,8 @@ and look at the result (tests/ui/__snapshots__/).
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import FakeLab, make_app, settle
 
 
@@ -85,3 +87,33 @@ def test_count_threads_light_theme(snap_compare):
         await _after("enter")(pilot)
 
     assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
+
+
+def _themed(theme: str, *keys: str):
+    async def run_before(pilot) -> None:
+        pilot.app.theme = theme
+        await _after(*keys)(pilot)
+
+    return run_before
+
+
+@pytest.mark.parametrize("theme", ["gilviz", "textual-light"])
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (160, 45)])
+def test_every_size_after_a_race(snap_compare, size, theme):
+    """From 80x24 to 160x45, dark and light: the footer keeps run, stop, help
+    and quit, the lanes' header and the scoreboard fit, nothing is cut."""
+    app, _ = make_app(workload="race", strategy="threads", workers=4)
+    assert snap_compare(app, terminal_size=size, run_before=_themed(theme, "enter", "l", "enter"))
+
+
+@pytest.mark.parametrize("theme", ["gilviz", "textual-light"])
+def test_presenter_view(snap_compare, theme):
+    """z: cores used, wall time and GIL wait in large digits; the lanes
+    without their os-id and task columns fill the rest."""
+    app, _ = make_app(workload="count", strategy="threads", workers=4)
+    assert snap_compare(app, terminal_size=(100, 30), run_before=_themed(theme, "enter", "z"))
+
+
+def test_presenter_view_of_the_race_at_80x24(snap_compare):
+    app, _ = make_app(workload="race", strategy="threads", workers=4)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_after("enter", "z"))

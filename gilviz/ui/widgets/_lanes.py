@@ -11,6 +11,7 @@ their own, above and below.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -22,6 +23,7 @@ from textual.widget import Widget
 
 from gilviz.engine.model import WorkerState
 from gilviz.engine.workloads import spec
+from gilviz.ui.compare_board import LaneGroup
 from gilviz.ui.timeline import LaneView, RunView
 
 from . import _glyphs as g
@@ -38,10 +40,16 @@ class LaneColumns:
 
     task_w: int  # 0: no task column (narrow terminals)
     timeline_w: int
+    os_id: bool = True  # the os-id column (not in the presenter view)
 
     @classmethod
-    def fit(cls, width: int) -> "LaneColumns":
-        fixed = NAME_W + 1 + ID_W + 1 + DONE_W + 1 + CPU_W + 1 + 1  # + the "│"
+    def fit(cls, width: int, presenter: bool = False) -> "LaneColumns":
+        """The columns for ``width``; the presenter view keeps the worker's
+        name, done and cpu, and gives the rest to the timeline."""
+        fixed = NAME_W + 1 + DONE_W + 1 + CPU_W + 1 + 1  # + the "│"
+        if presenter:
+            return cls(task_w=0, timeline_w=max(0, width - fixed), os_id=False)
+        fixed += ID_W + 1
         task_w = 0
         if width >= 96:
             task_w = max(12, min(40, width // 4 - 4))
@@ -61,6 +69,32 @@ def short_task(label: str, width: int) -> str:
     return label
 
 
+def timeline_title(width: int, period_s: float | None, t_s: float | None, visible: range, total: int) -> str:
+    """The timeline column's title, the longest that fits in ``width``: the
+    time scale, the clock and which lanes are on screen, said shorter and
+    shorter ("time → 1 cell = 100 ms, 1.2 s lanes 1-16 of 40 (scroll)" down
+    to "100ms/cell 1-16/40", then without the scale)."""
+    ms = f"{round(period_s * 1000)} ms" if period_s else "sample period"
+    clock = f"{t_s:.1f} s" if t_s is not None else ""
+    lanes = ""
+    if total > len(visible):
+        lanes = f"{visible.start + 1}-{min(total, visible.stop)}/{total}"
+    candidates = [
+        f" time → 1 cell = {ms}" + (f", {clock}" if clock else "")
+        + (f" lanes {lanes.replace('/', ' of ')} (scroll)" if lanes else ""),
+        f" time → cell = {ms}" + (f", {clock}" if clock else "") + (f" lanes {lanes}" if lanes else ""),
+        f" time → {ms}/cell" + (f" {clock}" if clock else "") + (f" {lanes}" if lanes else ""),
+        f" {ms.replace(' ', '')}/cell" + (f" {clock.replace(' ', '')}" if clock else "")
+        + (f" {lanes}" if lanes else ""),
+        f" {ms.replace(' ', '')}/cell" + (f" {lanes}" if lanes else ""),
+        " " + " ".join(part for part in (clock.replace(" ", ""), lanes) if part),
+    ]
+    for text in candidates:
+        if len(text) <= width:
+            return text
+    return candidates[-1][: max(0, width)]
+
+
 class LanesHeader(g.GlyphStyles, Widget):
     """The lanes' column titles, the time scale and which lanes are on screen."""
 
@@ -75,6 +109,8 @@ class LanesHeader(g.GlyphStyles, Widget):
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.period_s: float | None = None  # the session's sample period
+        self.presenter = False  # the presenter view's columns (LaneColumns.fit)
+        self.scale = 1  # sample periods per cell (a compare's runs squeezed to fit)
         self._shown: tuple = ()
 
     def show(self, t_s: float | None, visible: range, total: int, live: bool = False,
@@ -97,23 +133,21 @@ class LanesHeader(g.GlyphStyles, Widget):
         if y != 0:
             return Strip.blank(width)
         t_s, visible, total, live, switch = self._shown or (None, range(0), 0, False, "")
-        cols = LaneColumns.fit(width)
-        text = f"{'worker':<{NAME_W}} {'os id':>{ID_W}} "
+        cols = LaneColumns.fit(width, self.presenter)
+        text = f"{'worker':<{NAME_W}} "
+        if cols.os_id:
+            text += f"{'os id':>{ID_W}} "
         if cols.task_w:
             text += f"{'task':<{cols.task_w}} "
         text += f"{'rate' if live else 'done':>{DONE_W}} {'cpu':>{CPU_W}} │"
-        ms = f"{round(self.period_s * 1000)} ms" if self.period_s else "sample period"
-        more = ""
-        if total > len(visible):
-            more = f" lanes {visible.start + 1}-{min(total, visible.stop)} of {total} (scroll)"
-        clock = f", {t_s:.1f} s" if t_s is not None else ""
-        if switch:  # a live run switched: say what, the rest is on screen already
-            timeline = f" {ms}/cell{clock} ┃ {switch}"
-        else:
-            timeline = f" time → 1 cell = {ms}{clock}{more}"
         dim = self.glyph_style(g.DIM)
-        segments = [Segment(text, dim), Segment(timeline[: max(0, cols.timeline_w)], dim)]
-        return Strip(segments).adjust_cell_length(width)
+        period_s = self.period_s * self.scale if self.period_s else None
+        if switch:  # a live run switched: say when and what, before the rest of the title
+            clock = f"{t_s:.1f} s " if t_s is not None else ""
+            timeline = f" {clock}┃ {switch}"[: max(0, cols.timeline_w)]
+        else:
+            timeline = timeline_title(cols.timeline_w, period_s, t_s, visible, total)
+        return Strip([Segment(text, dim), Segment(timeline, dim)]).adjust_cell_length(width)
 
 
 class Legend(g.GlyphStyles, Widget):
@@ -172,6 +206,7 @@ class Legend(g.GlyphStyles, Widget):
         lines: list[list[Segment]] = [[]]
         used = 0
         items = g.legend_items(spec(self.workload).io_bound, self.states_measured, self.full_block, self.race_lock)
+        dim = self.glyph_style(g.DIM)
         for glyph, style, text in items:
             item = len(glyph) + 1 + len(text)
             if used and used + 3 + item > width:
@@ -180,8 +215,14 @@ class Legend(g.GlyphStyles, Widget):
             if used:
                 lines[-1].append(Segment("   "))
                 used += 3
-            lines[-1] += [Segment(glyph, self.glyph_style(style)), Segment(" " + text, self.glyph_style(g.DIM))]
-            used += item
+            # an item longer than a line goes on over the next ones, under its text
+            indent = len(glyph) + 1
+            parts = textwrap.wrap(text, max(10, width - indent)) if item > width else [text]
+            lines[-1] += [Segment(glyph, self.glyph_style(style)), Segment(" " + parts[0], dim)]
+            used += indent + len(parts[0])
+            for part in parts[1:]:
+                lines.append([Segment(" " * indent + part, dim)])
+                used = indent + len(part)
         return [Strip(segments).adjust_cell_length(width) for segments in lines]
 
 
@@ -205,12 +246,16 @@ class Lanes(g.GlyphStyles, ScrollView):
         self.view: RunView | None = None
         self.workload = "count"
         self.hint = ""
+        self.presenter = False  # the presenter view's columns (LaneColumns.fit)
+        #: a compare's runs, grouped under their headings (None: the run on screen only)
+        self.groups: list[LaneGroup] | None = None
+        self._rows: tuple[LaneView | LaneGroup, ...] = ()
 
     # -- what the stage calls -------------------------------------------------
 
     @property
     def columns(self) -> LaneColumns:
-        return LaneColumns.fit(self.size.width)
+        return LaneColumns.fit(self.size.width, self.presenter)
 
     def show(self, view: RunView | None, workload: str, hint: str = "") -> None:
         """Draw ``view``. Only the lanes are repainted when the mode is the
@@ -222,6 +267,8 @@ class Lanes(g.GlyphStyles, ScrollView):
             and hint == self.hint
             and len(view.lanes) == len(self.view.lanes)
         )
+        partial = partial and self.groups is None
+        self.groups = None
         self.view = view
         self.workload = workload
         self.hint = hint
@@ -231,12 +278,26 @@ class Lanes(g.GlyphStyles, ScrollView):
         else:
             self.refresh()
 
+    def show_groups(self, groups: list[LaneGroup], workload: str) -> None:
+        """Draw a compare's runs, each under its heading, on one time axis."""
+        rows: list[LaneView | LaneGroup] = []
+        for group in groups:
+            rows.append(group)
+            rows.extend(group.lanes)
+        self.groups = groups
+        self.workload = workload
+        self._rows = tuple(rows)
+        self.virtual_size = Size(0, len(rows))
+        self.refresh()
+
     def visible_lanes(self) -> range:
         """The lanes on screen now: only these need their timelines."""
         first = self.scroll_offset.y
         return range(first, first + self.size.height)
 
-    def _lanes(self) -> tuple[LaneView, ...]:
+    def _lanes(self) -> tuple[LaneView | LaneGroup, ...]:
+        if self.groups is not None:
+            return self._rows
         return self.view.lanes if self.view is not None else ()
 
     # -- painting -------------------------------------------------------------
@@ -257,11 +318,13 @@ class Lanes(g.GlyphStyles, ScrollView):
         index = self.scroll_offset.y + y
         if index >= len(lanes):
             return Strip.blank(width)
-        return self._lane(lanes[index], self.columns, width)
+        row = lanes[index]
+        if isinstance(row, LaneGroup):
+            style = self.glyph_style(g.LABEL if row.finished else g.BUSY)
+            return Strip([Segment(row.heading[:width], style)]).adjust_cell_length(width)
+        return self._lane(row, self.columns, width)
 
     def _hint_lines(self, width: int) -> list[str]:
-        import textwrap
-
         return textwrap.wrap(self.hint, max(10, width - 4), initial_indent="  ", subsequent_indent="  ")
 
     def _lane(self, lane: LaneView, cols: LaneColumns, width: int) -> Strip:
@@ -270,10 +333,9 @@ class Lanes(g.GlyphStyles, ScrollView):
         os_id = (sample.os_id if sample is not None and sample.os_id else ident.os_id) or 0
         style = self.glyph_style
         name_style = style(g.PROCESS if ident.kind == "process" else g.THREAD)
-        segments = [
-            Segment(f"{ident.name[:NAME_W]:<{NAME_W}} ", name_style),
-            Segment(f"{(str(os_id) if os_id else '–'):>{ID_W}} ", style(g.DIM)),
-        ]
+        segments = [Segment(f"{ident.name[:NAME_W]:<{NAME_W}} ", name_style)]
+        if cols.os_id:
+            segments.append(Segment(f"{(str(os_id) if os_id else '–'):>{ID_W}} ", style(g.DIM)))
         if cols.task_w:
             segments.append(Segment(f"{short_task(lane.task, cols.task_w):<{cols.task_w}} ", style(g.TEXT)))
         done_text, done_style = self._done(lane, self.view)

@@ -63,6 +63,34 @@ def speedup_for(result: RunResult, key: tuple, rows: list[ScoreRow]) -> float | 
     return None
 
 
+def interpreter(result: RunResult) -> str:
+    """The interpreter a run came from, short: "3.13.1", "PyPy 3.10.14", "3.13.1 no GIL"."""
+    name = result.python if result.implementation == "CPython" else f"{result.implementation} {result.python}"
+    return name + ("" if result.gil_enabled else " no GIL")
+
+
+def row_labels(results: list[RunResult]) -> list[str]:
+    """What each run was, saying what differs between them: the workload, for
+    the race its style and lock ("race+lock", "race plain"), and, when runs
+    came from different interpreters, GIL settings or switch intervals, those."""
+    several_pythons = len({(r.implementation, r.python) for r in results}) > 1
+    several_gils = len({r.gil_enabled for r in results}) > 1
+    several_switches = len({r.switch_interval_s for r in results}) > 1
+    labels = []
+    for r in results:
+        label = r.workload
+        if r.workload == "race":
+            label += (" plain" if r.race_style == "plain" else "") + ("+lock" if r.lock else "")
+        if several_pythons:
+            label += " " + interpreter(r)
+        elif several_gils:
+            label += " GIL" if r.gil_enabled else " no GIL"
+        if several_switches:
+            label += f" {r.switch_interval_s * 1000:g}ms"
+        labels.append(label)
+    return labels
+
+
 def _seconds(value: float) -> str:
     return f"{value:.2f} s" if value < 100 else f"{value:.0f} s"
 
@@ -77,19 +105,53 @@ class Scoreboard(DataTable):
         "scoreboard--bad",  # errors, lost updates
     }
 
-    COLUMNS = (" ", "workload", "strategy", "workers", "wall", "cores", "speedup", "GIL wait", "errors", "lost")
-    #: Fixed widths (with the leading space): the table does not jump as rows come, and fits 80 columns.
+    COLUMNS = (" ", "run", "strategy", "workers", "wall", "cores", "speedup", "GIL wait", "errors", "lost")
+    #: Fixed widths (with the leading space): the table does not jump as rows come, and fits 80 columns
+    #: with its border and scroll bar (lost: at most 7 digits, the race's 1M less one).
     #: (CPU seconds are cores × wall: the GIL-wait share says more.)
-    WIDTHS = (2, 10, 11, 8, 8, 6, 9, 9, 7, 9)
+    WIDTHS = (2, 10, 11, 8, 8, 6, 8, 9, 7, 8)
     ERRORS, LOST = 8, 9
+    #: the run label's column grows with its labels, up to this
+    MAX_LABEL_W = 30
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="none", zebra_stripes=False, show_cursor=False, cell_padding=0, **kwargs)
         self.rows_data: list[ScoreRow] = []
+        self.widths = self.WIDTHS
 
     def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         for i, label in enumerate(self.COLUMNS):  # no cell padding: one space before each column
-            self.add_column(self._pad(label, i, ""), width=self.WIDTHS[i], key=label.strip() or "best")
+            self.add_column(self._pad(label, i, ""), width=self.widths[i], key=label.strip() or "best")
+
+    def labels(self) -> list[str]:
+        """Each row's label (``row_labels``)."""
+        return row_labels([row.result for row in self.rows_data])
+
+    def clear_results(self) -> None:
+        """Forget every run: the next speedups wait for a new sequential run."""
+        self.rows_data = []
+        self.border_subtitle = ""
+        self._rebuild()
+
+    def markdown(self) -> str:
+        """The scoreboard for slides: one Markdown table (``compare_markdown``)
+        per kind of work, with the speedups shown here."""
+        from dataclasses import replace
+
+        from gilviz.export import compare_markdown
+
+        groups: dict[tuple, list[int]] = {}
+        for i, row in enumerate(self.rows_data):
+            groups.setdefault(row.key[:5], []).append(i)  # the work, whichever the interpreter
+        tables = []
+        for indices in groups.values():
+            rows = [self.rows_data[i] for i in indices]
+            results = [replace(row.result, speedup=row.speedup) for row in rows]
+            tables.append(compare_markdown(results, [interpreter(r) for r in results]))
+        return "\n\n".join(tables) + "\n"
 
     def add_result(self, result: RunResult, urls: tuple[str, ...] = ()) -> ScoreRow:
         key = work_key(result, urls)
@@ -107,30 +169,36 @@ class Scoreboard(DataTable):
         self._rebuild()
 
     def _rebuild(self) -> None:
-        self.clear()
+        labels = self.labels()
+        label_w = min(self.MAX_LABEL_W, max([self.WIDTHS[1] - 1, *map(len, labels)]) + 1)
+        widths = (self.WIDTHS[0], label_w, *self.WIDTHS[2:])
+        if widths != self.widths:
+            self.widths = widths
+            self.clear(columns=True)
+            self._add_columns()
+        else:
+            self.clear()
         best = best_indices(self.rows_data)
         for i, row in enumerate(self.rows_data):
-            self.add_row(*self._cells(row, i in best))
+            self.add_row(*self._cells(row, i in best, labels[i]))
         if self.rows_data:
             self.call_after_refresh(self.scroll_end, animate=False)
 
-    @classmethod
-    def _pad(cls, value: str, column: int, style: Style | str) -> Text:
+    def _pad(self, value: str, column: int, style: Style | str) -> Text:
         """Padded by hand (numbers to the right), so columns never touch."""
-        width = cls.WIDTHS[column] - 1
+        width = self.widths[column] - 1
         text = value.rjust(width) if column >= 3 else value.ljust(width)
         return Text("\u00a0" + text.replace(" ", "\u00a0"), style=style, no_wrap=True)
 
-    def _cells(self, row: ScoreRow, best: bool) -> list[Text]:
+    def _cells(self, row: ScoreRow, best: bool, label: str) -> list[Text]:
         r = row.result
-        workload = r.workload + ("+lock" if r.workload == "race" and r.lock else "")
         lost = "–"
         if r.workload == "race" and r.lost is not None:
             lost = f"{r.lost:,}"
         errors = "stopped" if r.cancelled else str(len(r.errors))
         values = [
             "★" if best else "",
-            workload,
+            label[: self.widths[1] - 1],
             r.strategy,
             str(r.workers) if r.strategy != "sequential" else "1",
             _seconds(r.wall_s),
@@ -141,7 +209,7 @@ class Scoreboard(DataTable):
             lost,
         ]
         style = self.get_component_rich_style("scoreboard--best", partial=True) if best else ""
-        cells = [Scoreboard._pad(v, i, style) for i, v in enumerate(values)]
+        cells = [self._pad(v, i, style) for i, v in enumerate(values)]
         bad = self.get_component_rich_style("scoreboard--bad", partial=True)
         if r.errors and not r.cancelled:
             cells[self.ERRORS].stylize(bad)

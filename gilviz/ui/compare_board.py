@@ -1,0 +1,87 @@
+"""CompareBoard: the runs of one compare (``v``), kept side by side.
+
+A compare runs sequential, threads, then processes; the live lanes show one
+run at a time, so each new run used to replace the last. The board keeps each
+finished run's lanes (rebuilt from the ticks its :class:`RunResult` carries,
+through a :class:`~gilviz.ui.timeline.LiveRun` of its own) with its wall time,
+cores used and speedup, and lays them out on one time axis: every group's
+time starts at its own start signal, so the hall sees processes finish while
+threads are still going. No Textual here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from gilviz.engine.model import RunResult, RunStarted
+
+from .timeline import HISTORY_CELLS, LaneView, LiveRun, RunView
+
+
+@dataclass(frozen=True)
+class LaneGroup:
+    """One run of the compare: a heading and its lanes (cells from the start signal)."""
+
+    strategy: str
+    heading: str
+    lanes: tuple[LaneView, ...]
+    finished: bool
+
+
+def heading(result: RunResult) -> str:
+    speedup = f" · speedup {result.speedup:.2f}×" if result.speedup is not None else ""
+    return (f"{result.strategy}: {result.wall_s:.2f} s · {result.cores_used:.2f} cores used{speedup}"
+            + (" · stopped" if result.cancelled else ""))
+
+
+def _downsample(lanes: tuple[LaneView, ...], every: int, width: int) -> tuple[LaneView, ...]:
+    """Every ``every``-th cell (the last of each stretch), the first ``width`` of them."""
+    if every <= 1:
+        return tuple(replace(lane, cells=lane.cells[:width]) for lane in lanes)
+    return tuple(replace(lane, cells=lane.cells[every - 1::every][:width]) for lane in lanes)
+
+
+class CompareBoard:
+    """The finished runs of one compare, in the order they ran."""
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[RunResult, RunView]] = []
+        self._started: list[RunStarted] = []
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    @property
+    def results(self) -> list[RunResult]:
+        return [result for result, _ in self._runs]
+
+    def add(self, started: RunStarted, result: RunResult) -> None:
+        """A run of the compare ended: keep its lanes, replayed from its ticks."""
+        replay = LiveRun(capacity=HISTORY_CELLS)
+        replay.start(started)
+        for tick in result.ticks:
+            replay.feed(tick)
+        replay.finish()
+        self._runs.append((result, replay.view(HISTORY_CELLS)))
+        self._started.append(started)
+
+    def has(self, started: RunStarted) -> bool:
+        """This run is on the board already (it ended)."""
+        return any(s is started for s in self._started)
+
+    def groups(self, width: int, live: RunView | None = None) -> tuple[list[LaneGroup], int]:
+        """The groups to draw in ``width`` cells, the run going on (``live``,
+        with every cell since its start) last; and how many sample periods one
+        cell stands for, so that the longest run fits."""
+        views = [view for _, view in self._runs] + ([live] if live is not None and live.started else [])
+        longest = max((len(lane.cells) for view in views for lane in view.lanes), default=0)
+        every = max(1, math.ceil(longest / width)) if width > 0 else 1
+        groups = [LaneGroup(result.strategy, heading(result), _downsample(view.lanes, every, width), True)
+                  for result, view in self._runs]
+        if live is not None and live.started is not None:
+            clock = f" {live.t_s:.1f} s" if live.t_s is not None else " starting"
+            strategy = live.started.request.strategy
+            groups.append(LaneGroup(strategy, f"{strategy}: running…{clock}",
+                                    _downsample(live.lanes, every, width), False))
+        return groups, every

@@ -1,0 +1,77 @@
+"""Which keys the footer has room for: the essential ones at every width.
+
+The footer is one line. At 160 columns every key fits; at 80 the less used
+ones would push Quit off the edge. :func:`footer_actions` picks, by rank,
+the actions that fit in a width; the others leave the footer only (they stay
+in the help screen and the command palette, and their keys still work).
+The screen passes the bindings and how a key is displayed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable, Collection, Iterable
+
+from textual.actions import parse
+from textual.binding import Binding
+
+#: The footer's order of importance (action names, without parameters): the
+#: first ones are always shown. An action not listed comes last.
+RANK = (
+    "run", "stop", "help", "app.quit",
+    "workload", "strategy", "compare",
+    "lock", "race_style",  # the race's own keys (dimmed, so last, for the other workloads)
+    "presenter",
+    "workers", "switch",
+    "clear_scoreboard", "export_scoreboard",
+    "export_trace", "save_svg",
+)
+#: Columns the footer keeps free: the command palette's key, docked right at 120 and more.
+PALETTE_W = 13
+
+
+def action_name(binding: Binding) -> str:
+    namespace, name, _ = parse(binding.action)
+    return f"{namespace}.{name}" if namespace else name
+
+
+def item_widths(bindings: Iterable[Binding], key_display: Callable[[Binding], str]) -> dict[str, int]:
+    """How many columns each action takes in the compact footer: a key alone
+    is "k Label ", a group is " abc label " (every key, then the group's label)."""
+    widths: dict[str, int] = {}
+    groups: dict[str, list[Binding]] = {}
+    for b in bindings:
+        if not b.show:
+            continue
+        b = replace(b, key=b.key.split(",")[0])  # the footer shows an action's first key
+        if b.group is not None:
+            groups.setdefault(b.group.description, []).append(b)
+            continue
+        name = action_name(b)
+        widths[name] = max(widths.get(name, 0), len(key_display(b)) + 1 + len(b.description) + 1)
+    for label, members in groups.items():
+        names = {action_name(b) for b in members}
+        width = 1 + sum(len(key_display(b)) for b in members) + 1 + len(label) + 1
+        for name in names:  # a group is one item: its width is counted once
+            widths[name] = width if name == sorted(names)[0] else 0
+    return widths
+
+
+def footer_actions(widths: dict[str, int], width: int, dimmed: Collection[str] = ()) -> set[str]:
+    """The actions the footer shows in ``width`` columns, best ranked first.
+    ``dimmed`` actions (that do nothing in this mode) rank after the rest,
+    and are shown only when every other one fits. The first one that does
+    not fit ends the list: a footer that skipped a key to show a lesser one
+    would change with every width."""
+    budget = width - 1 - (PALETTE_W if width >= 120 else 0)
+    order = sorted(widths, key=lambda n: (n in dimmed, RANK.index(n) if n in RANK else len(RANK)))
+    shown = set(RANK[:4]) & set(widths)  # run, stop, help and quit are never hidden
+    budget -= sum(widths[name] for name in shown)
+    for name in order:
+        if name in shown:
+            continue
+        if widths[name] > budget:
+            break
+        shown.add(name)
+        budget -= widths[name]
+    return shown

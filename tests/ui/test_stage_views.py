@@ -1,0 +1,303 @@
+"""The stage's views and options: theme, presenter view, footer at every width, scoreboard keys."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+
+import pytest
+from textual.containers import VerticalScroll
+from textual.widgets import Digits, Footer, Static
+from textual.widgets._footer import FooterKey
+
+from gilviz.engine.model import RunRequest, RunResult, WorkerIdentity, WorkerSample, WorkerState
+from gilviz.ui.app import GilvizApp
+from gilviz.ui.timeline import LaneView, RunView
+from gilviz.ui.widgets import CoreMeters, Lanes, Presenter, Scoreboard
+from gilviz.ui.widgets._lanes import timeline_title
+from gilviz.ui.widgets._presenter import Figure, FigureBox, figures, gil_wait_share
+from gilviz.ui.widgets._scoreboard import row_labels
+
+from .conftest import FakeLab, async_test, make_app, settle
+
+
+@async_test
+async def test_the_theme_option_chooses_the_theme_at_start():
+    lab = FakeLab()
+    app = GilvizApp(RunRequest(), session_factory=lab.session, theme="textual-light")
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert app.theme == "textual-light"
+        assert not app.current_theme.dark
+    default = GilvizApp(RunRequest(), session_factory=FakeLab().session)
+    async with default.run_test() as pilot:
+        assert default.theme == "gilviz"
+
+
+# -- the presenter view ---------------------------------------------------------
+
+
+def _figures(app: GilvizApp) -> list[tuple[str, str]]:
+    return [(box.query_one(Digits).value, str(box.query_one(Static).content))
+            for box in app.query(FigureBox) if box.display]
+
+
+@async_test
+async def test_z_toggles_the_presenter_view_with_big_figures_of_the_last_run():
+    app, fake = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("x")  # a live run has its result once stopped
+        await settle(app, pilot)
+        assert not app.query_one(Presenter).display
+        await pilot.press("z")
+        await settle(app, pilot)
+        assert app.stage.presenter and app.screen.has_class("-presenter")
+        assert app.query_one(Presenter).display
+        assert not app.query_one(CoreMeters).display and not app.query_one(Scoreboard).display
+        result = app.last_result
+        assert result is not None and result.gil_wait_share is not None
+        assert _figures(app) == [
+            (f"{result.cores_used:.2f}", "cores used of 4 cores"),
+            (f"{result.wall_s:.2f}", "seconds wall time"),
+            (f"{result.gil_wait_share:.0%}", "waiting for the GIL"),
+        ]
+        # the lanes give the os-id and task columns to the timeline
+        lanes = app.query_one(Lanes)
+        assert not lanes.columns.os_id and lanes.columns.task_w == 0
+        row = "".join(seg.text for seg in lanes.render_line(0))
+        assert "thread-0" in row and "5000" not in row
+        await pilot.press("z")
+        await settle(app, pilot)
+        assert not app.stage.presenter and not app.query_one(Presenter).display
+        assert app.query_one(CoreMeters).display and lanes.columns.os_id
+
+
+@async_test
+async def test_the_presenter_view_counts_live_during_a_run():
+    app, fake = make_app(FakeLab(hold=True))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("z", "enter")
+        while not fake.in_run.is_set() or app.live.view(0).t_s is None:
+            await pilot.pause()
+        await asyncio.to_thread(lambda: time.sleep(0.3))  # a few scripted ticks
+        app.draw(force=True)
+        await pilot.pause()
+        # the scripted ticks are played out faster than the screen draws: the
+        # clock is live, the shares are those of the last samples ("-" if none)
+        (_, cores_caption), (t, t_caption), (_, gil_caption) = _figures(app)
+        assert t_caption == "seconds so far" and float(t) > 0
+        assert (cores_caption, gil_caption) == ("cores used of 4 cores", "waiting for the GIL, now")
+        await pilot.press("x")
+        await settle(app, pilot)
+
+
+@async_test
+async def test_the_presenter_view_of_the_race_shows_counted_and_lost():
+    app, fake = make_app(workload="race")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("x")
+        await settle(app, pilot)
+        await pilot.press("z")
+        await settle(app, pilot)
+        r = app.last_result
+        assert r is not None and r.lost
+        from gilviz.ui.widgets._presenter import count
+
+        assert _figures(app)[2:] == [(count(r.actual), f"counted, of {count(r.expected)}"),
+                                     (count(r.lost), "updates lost")]
+        assert app.query(FigureBox)[3].has_class("-bad")
+        for box in app.query(FigureBox):  # every number has its room: none touches the next
+            assert box.query_one(Digits).region.width >= len(box.query_one(Digits).value) * 3 - 2
+
+
+def test_gil_wait_share_is_of_the_latest_measured_samples():
+    def sample(i, gil, running, split=True):
+        return WorkerSample(i, 0, WorkerState.RUNNING, 0, 0, 0, 1, 0, 0.0, 0.0, 0,
+                            running_s=running, gil_wait_s=gil, split=split)
+
+    def view(*samples):
+        lanes = tuple(LaneView(WorkerIdentity(s.index, f"thread-{s.index}", "thread", 0), s, "", None, ())
+                      for s in samples)
+        return RunView(None, lanes, 1.0, 0.1, (), (), True, True, 1)
+
+    live = view(sample(0, 0.05, 0.05), sample(1, 0.1, 0.0))
+    assert gil_wait_share(live) == pytest.approx(0.75)
+    assert gil_wait_share(view(sample(0, 0.05, 0.05, split=False))) is None
+    assert figures("count", 4, live, None, recent_gil=0.75, recent_cores=1.234) == [
+        Figure("1.23", "cores used of 4 cores"), Figure("1.0", "seconds so far"),
+        Figure("75%", "waiting for the GIL, now")]
+
+
+# -- every size: the footer, the lanes' header, the help -------------------------
+
+
+def _footer_actions(app: GilvizApp) -> set[str]:
+    return {key.action for key in app.query(FooterKey)}
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+@async_test
+async def test_the_footer_keeps_run_stop_help_and_quit_at_every_width(width):
+    app, fake = make_app()
+    async with app.run_test(size=(width, 30)) as pilot:
+        await pilot.pause()
+        shown = _footer_actions(app)
+        assert {"run", "stop", "help", "app.quit"} <= shown
+        footer = app.query_one(Footer)
+        right = max(k.region.right for k in app.query(FooterKey) if not k.has_class("-command-palette"))
+        assert right <= footer.region.right - (13 if width >= 120 else 0)  # nothing cut
+        if width >= 160:
+            assert {"export_trace", "save_svg", "presenter"} <= shown
+        else:
+            assert "save_svg" not in shown  # in help and the palette only
+        assert app.stage.check_action("save_svg", ()) is True  # and its key still works
+
+
+@async_test
+async def test_the_race_keys_come_before_the_rest_at_80_columns():
+    app, fake = make_app(workload="race")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "lock" in _footer_actions(app)  # race_style may be in help and the palette only
+        await pilot.press("c")  # count: the race's keys would do nothing, the presenter comes back
+        await pilot.pause()
+        await pilot.pause()
+        shown = _footer_actions(app)
+        assert "lock" not in shown  # its room goes to keys that apply
+
+
+@pytest.mark.parametrize("width", [10, 22, 30, 45, 80])
+def test_the_timeline_title_fits(width):
+    title = timeline_title(width, 0.1, 12.3, range(0, 8), 16)
+    assert len(title) <= width
+    if width >= 22:
+        assert "100" in title and "1-8" in title
+
+
+@async_test
+async def test_the_help_says_how_to_close_it_on_its_border():
+    app, fake = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert app.screen.query_one(VerticalScroll).border_subtitle == "Esc, ? or q closes"
+
+
+# -- the scoreboard --------------------------------------------------------------
+
+
+@async_test
+async def test_shift_c_clears_the_scoreboard():
+    app, fake = make_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert app.stage.check_action("clear_scoreboard", ()) is None  # nothing to clear
+        await pilot.press("v")
+        await settle(app, pilot)
+        board = app.query_one(Scoreboard)
+        assert len(board.rows_data) == 3 and board.row_count == 3
+        await pilot.press("C")
+        await pilot.pause()
+        assert board.rows_data == [] and board.row_count == 0
+        await pilot.press("v")
+        await settle(app, pilot)
+        await pilot.press("shift+c")  # a terminal with the kitty keyboard protocol says so
+        await pilot.pause()
+        assert board.rows_data == []
+
+
+@async_test
+async def test_m_exports_the_scoreboard_as_markdown(tmp_path):
+    fake = FakeLab()
+    app = GilvizApp(RunRequest(workers=4), session_factory=fake.session, screenshot_dir=str(tmp_path))
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert app.stage.check_action("export_scoreboard", ()) is None  # nothing to export
+        await pilot.press("v")
+        await settle(app, pilot)
+        await pilot.press("m")
+        await pilot.press("m")  # a second export is a second file
+        await pilot.pause()
+        files = sorted(tmp_path.glob("gilviz-scoreboard*.md"))
+        assert len(files) == 2
+        text = files[0].read_text()
+        assert "| sequential |" in text and "| threads |" in text and "1.00x" in text
+        assert any(str(files[0]) in str(n.message) for n in app._notifications)
+
+
+def test_row_labels_say_what_differs():
+    base = dict(workers=4, size=1000, unit="increments", wall_s=1.0, startup_s=0.0, cpu_s=1.0, cores_used=1.0,
+                units=1000, units_per_s=1000.0, python="3.12.4", implementation="CPython", gil_enabled=True,
+                switch_interval_s=0.005, cpu_count=4, errors=(), cancelled=False, worker_results=())
+    race = RunResult(workload="race", strategy="threads", lock=False, race_style="call", **base)
+    runs = [race, replace(race, lock=True), replace(race, race_style="plain"), replace(race, workload="count",
+                                                                                         race_style=None)]
+    assert row_labels(runs) == ["race", "race+lock", "race plain", "count"]
+    assert row_labels([race, replace(race, python="3.13.1", gil_enabled=False)]) == [
+        "race 3.12.4", "race 3.13.1 no GIL"]
+    assert row_labels([race, replace(race, gil_enabled=False)]) == ["race GIL", "race no GIL"]
+    assert row_labels([race, replace(race, switch_interval_s=0.1)]) == ["race 5ms", "race 100ms"]
+
+
+# -- a compare, side by side ------------------------------------------------------
+
+
+def _rows(app: GilvizApp) -> list[str]:
+    lanes = app.query_one(Lanes)
+    return ["".join(seg.text for seg in lanes.render_line(y)).rstrip() for y in range(lanes.virtual_size.height)]
+
+
+@async_test
+async def test_v_keeps_sequential_threads_and_processes_on_screen_under_their_headings():
+    app, fake = make_app(workers=4)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("v")
+        await settle(app, pilot)
+        lanes = app.query_one(Lanes)
+        assert lanes.groups is not None
+        assert [g.strategy for g in lanes.groups] == ["sequential", "threads", "processes"]
+        results = app.stage.compare_board.results
+        rows = _rows(app)
+        assert len(rows) == 3 + 1 + 4 + 4
+        assert rows[0].startswith(f"sequential: {results[0].wall_s:.2f} s · {results[0].cores_used:.2f} cores used")
+        assert rows[2].startswith("threads: ") and "thread-0" in rows[3]
+        assert rows[7].startswith("processes: ") and f"speedup {results[2].speedup:.2f}×" in rows[7]
+        # one time axis: each group's cells start at its own start signal, so
+        # the processes' lanes end where the threads' are still going
+        processes, threads = lanes.groups[2].lanes[0], lanes.groups[1].lanes[0]
+        assert 0 < len(processes.cells) < len(threads.cells)
+        # a single run takes the lanes back
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert lanes.groups is None and app.stage.compare_board is None
+        assert len(lanes.view.lanes) == 4
+
+
+@async_test
+async def test_the_compare_board_shows_the_run_going_on_last():
+    fake = FakeLab(hold=True)
+    app, _ = make_app(fake, workers=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("v")
+        while not fake.in_run.is_set() or app.live.view(0).t_s is None:
+            await pilot.pause()
+        app.draw(force=True)
+        await pilot.pause()
+        groups = app.query_one(Lanes).groups
+        assert groups is not None and len(groups) == 1
+        assert groups[0].heading.startswith("sequential: running…") and not groups[0].finished
+        fake.release()
+        await settle(app, pilot)
+        assert [g.finished for g in app.query_one(Lanes).groups] == [True, True, True]
+
+
+def test_a_long_run_is_squeezed_so_that_every_group_fits_on_one_axis():
+    from gilviz.ui.compare_board import _downsample
+    from gilviz.ui.timeline import EMPTY_CELL
+
+    lane = LaneView(WorkerIdentity(0, "thread-0", "thread", 0), None, "", None, (EMPTY_CELL,) * 25)
+    assert len(_downsample((lane,), 1, 10)[0].cells) == 10
+    assert len(_downsample((lane,), 3, 10)[0].cells) == 8
