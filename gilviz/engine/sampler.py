@@ -41,6 +41,7 @@ from .slots import (
     ON_CPU0_NS,
     OS_ID,
     RACE_COUNTER,
+    STARTED_NS,
     STATE,
     TASK_INDEX,
     TASKS_DONE,
@@ -189,7 +190,7 @@ class Sampler:
                 cpu_s, wait_s = own, clock.core_wait_s
             cpu_s, wait_s = max(cpu_s, clock.cpu_s), max(wait_s, clock.core_wait_s)
             state = WorkerState(row[STATE]) if 0 <= row[STATE] <= 5 else WorkerState.ERROR
-            clock.split = self._split(clock, row[DONE_NS], now_ns, cpu_s - clock.cpu_s,
+            clock.split = self._split(clock, row[STARTED_NS], row[DONE_NS], now_ns, cpu_s - clock.cpu_s,
                                       wait_s - clock.core_wait_s, state)
             clock.cpu_s, clock.core_wait_s = cpu_s, wait_s
             clock.window_start_ns = now_ns
@@ -213,12 +214,16 @@ class Sampler:
             for on, clock in zip(active, self._clocks, strict=True)
         ]
 
-    def _split(self, clock: _WorkerClock, done_ns: int, now_ns: int, ran_s: float, waited_s: float,
-               state: WorkerState) -> tuple[float, float, float, float]:
+    def _split(self, clock: _WorkerClock, started_ns: int, done_ns: int, now_ns: int, ran_s: float,
+               waited_s: float, state: WorkerState) -> tuple[float, float, float, float]:
         """(running, waiting for a core, for the GIL, for the network) in the
-        worker's window: from its start to now, or to its end if it ended."""
+        worker's window: from when it began (it woke up to the start signal)
+        to now, or to its end if it ended. Before it began it was waiting for
+        the start signal, which is none of the four."""
+        if not started_ns:
+            return 0.0, 0.0, 0.0, 0.0
         end_ns = min(now_ns, done_ns) if done_ns else now_ns
-        in_run_s = max(0, end_ns - max(clock.window_start_ns, self.go_ns)) / 1e9
+        in_run_s = max(0, end_ns - max(clock.window_start_ns, started_ns)) / 1e9
         running = min(max(0.0, ran_s), in_run_s)
         core_wait = min(max(0.0, waited_s), in_run_s - running)
         blocked = in_run_s - running - core_wait

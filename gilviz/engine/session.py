@@ -35,7 +35,7 @@ from .model import (
 )
 from .plan import RunPlan, make_plan
 from .sampler import Sampler
-from .slots import CPU_NS, DONE_NS, GO_NS, OS_ID, STATE, TASKS_DONE, UNITS, Slots
+from .slots import CPU_NS, DONE_NS, GO_NS, OS_ID, STARTED_NS, STATE, TASKS_DONE, UNITS, Slots
 from .strategies import CANCEL_GRACE_S, START_TIMEOUT_S
 from .workloads import convoy, spec
 
@@ -458,11 +458,14 @@ class Session:
 
     @staticmethod
     def _worker_wall_s(slots: Slots, i: int, run_wall_s: float) -> float:
-        """From the start signal to the worker's end (or the run's)."""
-        go_ns, done_ns = int(slots.words[GO_NS]), slots.get(i, DONE_NS)
-        if go_ns and done_ns >= go_ns:
-            return min((done_ns - go_ns) / 1e9, run_wall_s)
-        return run_wall_s
+        """From when the worker began (it woke up to the start signal) to its
+        end, or to the run's end."""
+        go_ns, started_ns, done_ns = int(slots.words[GO_NS]), slots.get(i, STARTED_NS), slots.get(i, DONE_NS)
+        began_ns = started_ns or go_ns
+        if not began_ns:
+            return run_wall_s
+        end_ns = done_ns if done_ns >= began_ns else go_ns + int(run_wall_s * 1e9)
+        return max(0.0, min((end_ns - began_ns) / 1e9, run_wall_s))
 
     def _worker_results(self, request: RunRequest, started: RunStarted, slots: Slots, outcome: dict,
                         states: StateTotals) -> list[WorkerResult]:

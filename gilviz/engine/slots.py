@@ -10,11 +10,12 @@ Layout (all signed 64-bit integers)::
 
     header: MAGIC, CANCEL, GO, N_WORKERS, RACE_COUNTER, GO_NS, 2 reserved
     slot i: STATE, UNITS, TASKS_DONE, TASKS_TOTAL, OS_ID, TASK_INDEX, CPU_NS, ERRORS,
-            DONE_NS, ON_CPU0_NS, CORE_WAIT0_NS, 1 reserved
+            DONE_NS, ON_CPU0_NS, CORE_WAIT0_NS, STARTED_NS
 
 Times ending in ``_NS`` are CLOCK_MONOTONIC (``time.monotonic_ns()``), the
 same clock in every process on the machine: GO_NS is when the lab gave the
-start signal, DONE_NS when a worker finished its tasks (0 until then).
+start signal, STARTED_NS when a worker woke up to it and began (0 until
+then), DONE_NS when it finished its tasks (0 until then).
 ON_CPU0_NS and CORE_WAIT0_NS are the worker thread's own schedstat figures
 (time on a CPU, time runnable but waiting for a core) at the start signal,
 so the sampler can count from that moment exactly (-1 where the kernel keeps
@@ -36,7 +37,8 @@ MAGIC, CANCEL, GO, N_WORKERS, RACE_COUNTER, GO_NS = range(6)
 HEADER_WORDS = 8
 
 # per-worker fields
-STATE, UNITS, TASKS_DONE, TASKS_TOTAL, OS_ID, TASK_INDEX, CPU_NS, ERRORS, DONE_NS, ON_CPU0_NS, CORE_WAIT0_NS = range(11)
+(STATE, UNITS, TASKS_DONE, TASKS_TOTAL, OS_ID, TASK_INDEX, CPU_NS, ERRORS, DONE_NS, ON_CPU0_NS, CORE_WAIT0_NS,
+ STARTED_NS) = range(12)
 SLOT_WORDS = 12
 
 WORD_BYTES = 8

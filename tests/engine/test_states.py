@@ -82,9 +82,12 @@ def test_the_baton_at_100_ms_shows_in_the_lanes(session):
     from gilviz.ui.timeline import CellKind, LiveRun
 
     live = LiveRun()
-    session.run(RunRequest(workload="count", strategy="threads", workers=2, size=40_000_000, switch_interval_s=0.1),
+    session.run(RunRequest(workload="count", strategy="threads", workers=2, size=60_000_000, switch_interval_s=0.1),
                 on_started=live.start, on_tick=live.feed)
     for lane in live.view(200).lanes:
-        kinds = [(c.kind, c.state) for c in lane.cells]
-        assert (CellKind.WORK, "running") in kinds, kinds
-        assert (CellKind.GIL_WAIT, "gil_wait") in kinds, kinds
+        states = [c.state for c in lane.cells]
+        # periods spent mostly running, and mostly waiting for the GIL (with
+        # no work at all, or a little: the baton's phase drifts against the
+        # sampler's periods)
+        assert "running" in states and "gil_wait" in states, states
+        assert any(c.kind == CellKind.WORK for c in lane.cells)

@@ -193,8 +193,9 @@ async def test_the_lab_killed_mid_run_shows_why_and_the_next_run_works():
         assert "SIGKILL" in str(app.stage.status())
         assert any("SIGKILL" in str(n.message) for n in app._notifications)
         app.stage.mode = RunRequest(workload="count", strategy="threads", workers=2)
+        killed_run = app.live.view(0).started
         await pilot.press("enter")
-        await until(pilot, lambda: ticking(app))
+        await until(pilot, lambda: app.live.view(0).started is not killed_run and ticking(app))
         await pilot.press("x")
         await until(pilot, lambda: not app.running)
         assert app.last_result is not None and app.last_result.units > 0

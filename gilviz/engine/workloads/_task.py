@@ -20,6 +20,7 @@ from ..slots import (
     HEADER_WORDS,
     ON_CPU0_NS,
     SLOT_WORDS,
+    STARTED_NS,
     STATE,
     TASK_INDEX,
     TASKS_DONE,
@@ -68,6 +69,7 @@ class Progress:
         on_cpu, waiting = own_schedstat_ns()
         self.words[self.base + ON_CPU0_NS] = on_cpu
         self.words[self.base + CORE_WAIT0_NS] = waiting
+        self.words[self.base + STARTED_NS] = time.monotonic_ns()
 
     def finished(self) -> None:
         self.words[self.base + DONE_NS] = time.monotonic_ns()
