@@ -13,7 +13,7 @@ with the number of samples.
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Callable, Iterable
 
@@ -22,6 +22,7 @@ from textual.actions import parse
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from gilviz.engine.interpreters import Interpreter
 from gilviz.engine.model import LabInfo, RunRequest, RunResult, RunStarted
 from gilviz.engine.session import RunFailed, Session
 
@@ -30,6 +31,16 @@ from .screens import HelpScreen
 from .stage import MIN_SIZE, StageScreen
 from .theme import GILVIZ_THEME
 from .timeline import LiveRun
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    """Which Python the lab runs on, and how: what the i, g and 1 keys change."""
+
+    python: str | None = None  # None: the Python running gilviz
+    gil: str | None = None  # "on" / "off" (PYTHON_GIL, free-threaded builds); None: the build's default
+    cpus: tuple[int, ...] | None = None  # the cores the lab and its workers are pinned to; None: all
+
 
 #: Frames per second of the drawing timer.
 DRAW_HZ = 10
@@ -62,7 +73,19 @@ class GilvizApp(App[int]):
         super().__init__()
         self.register_theme(GILVIZ_THEME)
         self.theme = theme or GILVIZ_THEME.name  # the CLI checked the name (cli.theme_arg)
-        self.session_factory: Callable[[], Session] = session_factory or partial(Session, python)
+        self.lab_settings = LabSettings(python=python)
+        self.discover_pythons = session_factory is None  # a scripted lab runs on no other Python
+        if session_factory is not None:  # tests: the factory decides (a scripted lab)
+            self.make_session: Callable[[LabSettings], Session] = lambda settings: session_factory()
+        else:
+            self.make_session = lambda s: Session(python=s.python, gil=s.gil, cpus=s.cpus)
+        self.session_factory: Callable[[], Session] = lambda: self.make_session(self.lab_settings)
+        #: a change of interpreter, GIL or cores asked for during a live run
+        self.pending_lab: LabSettings | None = None
+        #: what a lab change did that the next run's start cannot tell ("one core")
+        self.switch_note = ""
+        #: the Pythons gilviz found (gilviz pythons), where the lab can run
+        self.interpreters: list[Interpreter] = []
         # made on mount, so that a factory that fails fails inside the app
         self.session: Session = None  # type: ignore[assignment]
         self.lab: LabInfo | None = None
@@ -96,6 +119,8 @@ class GilvizApp(App[int]):
     def on_mount(self) -> None:
         self.session = self.session_factory()
         self.load_lab()
+        if self.discover_pythons:
+            self.find_interpreters()
         # built once, now: opening help mid-run then costs one frame, not a compose
         self.install_screen(HelpScreen(self.stage.bindings_list()), name="help")
 
@@ -132,6 +157,42 @@ class GilvizApp(App[int]):
         except Exception as exc:  # the app stays usable; the next run retries
             self.post_message(LabFailed(f"the lab did not start: {exc}"))
 
+    @work(thread=True, group="pythons", exit_on_error=False)
+    def find_interpreters(self) -> None:
+        """Which Pythons the i key can switch to (probing takes a few seconds)."""
+        from gilviz.engine.interpreters import discover
+
+        found = [i for i in discover() if i.lab_ok]
+        self.call_from_thread(self._set_interpreters, found)
+
+    def _set_interpreters(self, found: list[Interpreter]) -> None:
+        self.interpreters = found
+        self.stage.refresh_bindings()
+
+    def current_interpreter(self) -> Interpreter | None:
+        """The discovered Python the lab runs on now, if it is one of them."""
+        lab = self.lab
+        if lab is None:
+            return None
+        here = os.path.realpath(lab.executable)
+        return next((i for i in self.interpreters if os.path.realpath(i.path) == here), None)
+
+    def change_lab(self, settings: LabSettings) -> None:
+        """Another Python, GIL setting or set of cores: a new lab. During a
+        live run it is one more switch (the run goes on under the new lab);
+        when idle the lab is replaced now."""
+        if settings.cpus != self.lab_settings.cpus:
+            self.switch_note = f"core {','.join(map(str, settings.cpus))} only" if settings.cpus else "every core"
+        if self.stage.phase.running:
+            self.pending_lab = settings
+            self.switch_live(self.stage.mode)
+            return
+        old, self.lab_settings = self.session, settings
+        self.session = self.make_session(settings)
+        self.lab = None
+        old.close()
+        self.load_lab()
+
     def switch_live(self, request: RunRequest) -> None:
         """During a live run: replace its workers by ``request``'s (the run's
         thread starts it as soon as the current workers have stopped)."""
@@ -151,7 +212,8 @@ class GilvizApp(App[int]):
         previous: list[RunStarted] = []
 
         def on_started(started: RunStarted) -> None:
-            self.live.start(started, switched_from=previous[-1] if previous and not compare else None)
+            note, self.switch_note = self.switch_note, ""
+            self.live.start(started, switched_from=previous[-1] if previous and not compare else None, note=note)
             previous.append(started)
             self.post_message(RunBegan(started))
 
@@ -172,6 +234,10 @@ class GilvizApp(App[int]):
                 if switch is None:
                     break
                 request = switch
+                if self.pending_lab is not None:  # the switch is to another lab
+                    old, self.lab_settings, self.pending_lab = session, self.pending_lab, None
+                    session = self.session = self.make_session(self.lab_settings)
+                    old.close()
         except RunFailed as exc:
             self.post_message(LabFailed(str(exc)))
         except Exception as exc:  # a bug must not leave the app stuck "running"

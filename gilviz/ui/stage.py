@@ -120,6 +120,12 @@ class StageScreen(Screen[None]):
                 tooltip="Clear the scoreboard (speedups then wait for a new sequential run)"),
         Binding("m", "export_scoreboard", "Markdown",
                 tooltip="Export the scoreboard as a Markdown table, for slides"),
+        Binding("i", "next_python", "Python",
+                tooltip="Run the lab under the next Python gilviz found (gilviz pythons): a live run goes on there"),
+        Binding("g", "toggle_gil", "GIL",
+                tooltip="A free-threaded Python: turn its GIL on or off (PYTHON_GIL) and restart the lab"),
+        Binding("1", "one_core", "1 core",
+                tooltip="Pin the lab and its workers to one core, or give them every core back"),
         Binding("e", "export_trace", "Trace",
                 tooltip="Export the last run as a Chrome trace (Perfetto, chrome://tracing)"),
         Binding("ctrl+s", "save_svg", "SVG", tooltip="Save an SVG screenshot of the screen"),
@@ -258,6 +264,8 @@ class StageScreen(Screen[None]):
             # The elapsed time is drawn by the lanes (cheap); the header only
             # changes on coarse events, since updating it costs a layout pass.
             what = "comparing" if phase == Phase.COMPARING else "running"
+            if self.gilviz.lab_settings.cpus:
+                what += f" on core {','.join(map(str, self.gilviz.lab_settings.cpus))} only"
             t = "" if self.gilviz.live.view(0).t_s is not None else " (starting workers)"
             return status(f"● {what}{t}   x to stop", "running")
         if last is not None and not last.cancelled:
@@ -436,6 +444,8 @@ class StageScreen(Screen[None]):
             return True if _step_switch(current, up) != current else None
         if action in ("lock", "race_style"):
             return True if action in spec(self.mode.workload).options else None
+        if action in ("next_python", "toggle_gil", "one_core"):
+            return self._lab_action_enabled(action)
         if action in ("clear_scoreboard", "export_scoreboard"):
             return True if self.query(Scoreboard) and self.query_one(Scoreboard).rows_data else None
         if action == "export_trace":
@@ -502,6 +512,42 @@ class StageScreen(Screen[None]):
     def action_switch(self, direction: int) -> None:
         current = self.switch_interval() or DEFAULT_SWITCH_S
         self._change(switch_interval_s=_step_switch(current, int(direction) > 0))
+
+    def _lab_action_enabled(self, action: str) -> bool | None:
+        """The lab keys apply when idle or during a live run (not a compare)."""
+        app = self.gilviz
+        if self.phase == Phase.COMPARING or self.phase.stopping or app.lab is None:
+            return None
+        if action == "next_python":
+            return True if len(app.interpreters) > 1 else None
+        if action == "toggle_gil":
+            current = app.current_interpreter()
+            return True if current is not None and current.free_threaded else None
+        return True if hasattr(os, "sched_setaffinity") and (app.lab.cpu_count or 1) > 1 else None
+
+    def action_next_python(self) -> None:
+        app = self.gilviz
+        if self._lab_action_enabled("next_python") is not True:
+            return
+        current = app.current_interpreter()
+        order = app.interpreters
+        at = order.index(current) if current in order else -1
+        target = order[(at + 1) % len(order)]
+        app.notify(f"{target.short_name}: {target.implementation} {target.version} ({target.path})",
+                   title="The lab moves to", timeout=4)
+        app.change_lab(replace(app.lab_settings, python=target.path, gil=None))
+
+    def action_toggle_gil(self) -> None:
+        app = self.gilviz
+        if self._lab_action_enabled("toggle_gil") is not True or app.lab is None:
+            return
+        app.change_lab(replace(app.lab_settings, gil="on" if not app.lab.gil_enabled else "off"))
+
+    def action_one_core(self) -> None:
+        app = self.gilviz
+        if self._lab_action_enabled("one_core") is not True:
+            return
+        app.change_lab(replace(app.lab_settings, cpus=None if app.lab_settings.cpus else (0,)))
 
     def action_lock(self) -> None:
         if "lock" in spec(self.mode.workload).options:

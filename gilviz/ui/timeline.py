@@ -140,8 +140,10 @@ def what_changed(before: RunStarted, after: RunStarted) -> str:
                 old, new = ("counter += 1" if v == "plain" else "read-call-write" for v in (old, new))
             label = {"workers": "workers ", "lock": "lock "}.get(name, "")
             parts.append(f"{label}{old} → {new}")
-    if before.lab.python != after.lab.python or before.lab.gil_enabled != after.lab.gil_enabled:
+    if before.lab.python != after.lab.python:
         parts.append(f"Python {before.lab.python} → {after.lab.python}")
+    if before.lab.gil_enabled != after.lab.gil_enabled:
+        parts.append(f"GIL {'on' if before.lab.gil_enabled else 'off'} → {'on' if after.lab.gil_enabled else 'off'}")
     return ", ".join(parts) or "restarted"
 
 
@@ -181,7 +183,7 @@ class LiveRun:
         self._t_offset = 0.0  # a switched live run's time carries on from the last one's
         self.version = 0  # bumped by every change: the UI redraws only when it moved
 
-    def start(self, started: RunStarted, switched_from: RunStarted | None = None) -> None:
+    def start(self, started: RunStarted, switched_from: RunStarted | None = None, note: str = "") -> None:
         """A new run: new lanes, with the plan the session made. Core history
         carries on (it is the machine's). ``switched_from``: a live run that
         switched mode; its lanes' histories carry on, with a marker, and the
@@ -193,7 +195,10 @@ class LiveRun:
                            for i, w in enumerate(started.workers)]
             if switched_from is not None:
                 self._t_offset = self._t_s or 0.0
-                self._switches.append((self._t_offset, what_changed(switched_from, started)))
+                change = what_changed(switched_from, started)
+                if note:  # what the kernel's view cannot tell: the cores the lab was pinned to
+                    change = note if change == "restarted" else f"{change}, {note}"
+                self._switches.append((self._t_offset, change))
                 for i, lane in enumerate(self._lanes):
                     if i < len(old):
                         lane.cells.extend(old[i].cells)

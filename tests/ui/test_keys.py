@@ -417,3 +417,40 @@ async def test_a_theme_switch_recolours_what_is_already_drawn():
         svg = app.export_screenshot().lower()
         for colour in ("#0c0c10", "#1c1c28", "#3ddc84", "#ff4a4a", "#ffd23f"):
             assert colour not in svg
+
+
+@async_test
+async def test_one_core_during_a_live_run_is_one_more_switch():
+    """1 pins the lab to core 0: a new lab, the live run goes on with a marker
+    that says so; 1 again gives every core back."""
+    app, fake = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        first = app.session
+        await pilot.press("1")
+        for _ in range(500):
+            if len(fake.requests) == 2 and fake.played.is_set():
+                break
+            await pilot.pause(0.01)
+        await settle(app, pilot)
+        assert app.lab_settings.cpus == (0,) and app.session is not first
+        assert app.running and "core 0 only" in app.live.view(0).switches[-1][1]
+        assert "core 0 only" in str(app.stage.status())
+        await pilot.press("x")
+        await settle(app, pilot)
+        await pilot.press("1")  # idle: the lab is replaced at once
+        await pilot.pause()
+        assert app.lab_settings.cpus is None
+
+
+@async_test
+async def test_the_python_and_gil_keys_are_dimmed_where_they_cannot_apply():
+    app, fake = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        # a scripted lab runs on no other Python, and the one it runs has a GIL only
+        assert app.stage.check_action("next_python", ()) is None
+        assert app.stage.check_action("toggle_gil", ()) is None
+        await pilot.press("i", "g")
+        assert app.lab_settings.python is None and app.lab_settings.gil is None
