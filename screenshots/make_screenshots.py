@@ -4,8 +4,8 @@
     python screenshots/make_screenshots.py --only race_lock --size 140x40
 
 Each scene opens the app headless (Textual's ``App.run_test``) on the real lab,
-presses the keys a speaker would press, waits for the run to end, and saves
-what is on screen. Figures are this machine's measurements: rerun it on yours.
+presses the keys a speaker would press, lets the live run go on a few seconds
+(or a compare end), and saves what is on screen. Figures are this machine's measurements: rerun it on yours.
 """
 
 from __future__ import annotations
@@ -24,33 +24,50 @@ from gilviz.ui.app import GilvizApp  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
-#: name -> (the mode the app opens in, the keys pressed, one after another)
-SCENES: dict[str, tuple[RunRequest, tuple[str, ...]]] = {
-    "count_threads": (RunRequest(workload="count", strategy="threads", workers=4), ("enter",)),
+#: A step: a key, and how long to let the run go on after it (None: until the
+#: run has ended, for v).
+Step = tuple[str, "float | None"]
+
+
+#: name -> (the mode the app opens in, the steps, options: size, theme)
+SCENES: dict[str, tuple[RunRequest, tuple[Step, ...], dict]] = {
+    "count_threads": (RunRequest(workload="count", strategy="threads", workers=4), (("enter", 4.0),), {}),
     "count_threads_switch_100ms": (
-        RunRequest(workload="count", strategy="threads", workers=4, switch_interval_s=0.1),
-        ("enter",),
+        RunRequest(workload="count", strategy="threads", workers=2, switch_interval_s=0.1), (("enter", 5.0),), {},
     ),
-    "count_processes": (RunRequest(workload="count", strategy="processes", workers=4), ("enter",)),
-    "fetch_threads": (RunRequest(workload="fetch", strategy="threads", workers=6), ("enter",)),
-    "race_no_lock": (RunRequest(workload="race", strategy="threads", workers=4), ("enter",)),
-    "race_lock": (RunRequest(workload="race", strategy="threads", workers=4, lock=True), ("enter",)),
-    "scoreboard_compare": (RunRequest(workload="count", strategy="threads", workers=4), ("v",)),
+    "count_threads_then_processes": (
+        RunRequest(workload="count", strategy="threads", workers=2), (("enter", 3.0), ("p", 3.0)), {},
+    ),
+    "count_processes": (RunRequest(workload="count", strategy="processes", workers=4), (("enter", 4.0),), {}),
+    "fetch_threads": (RunRequest(workload="fetch", strategy="threads", workers=6), (("enter", 3.0),), {}),
+    "race_no_lock": (RunRequest(workload="race", strategy="threads", workers=4), (("enter", 3.0),), {}),
+    "race_then_lock": (RunRequest(workload="race", strategy="threads", workers=4), (("enter", 3.0), ("l", 3.0)), {}),
+    "compare_side_by_side": (RunRequest(workload="count", strategy="threads", workers=2), (("v", None),), {}),
+    "presenter_race": (
+        RunRequest(workload="race", strategy="threads", workers=4), (("enter", 3.0), ("z", 1.0)), {"size": (100, 30)},
+    ),
+    "count_threads_light": (
+        RunRequest(workload="count", strategy="threads", workers=2), (("enter", 4.0),), {"theme": "textual-light"},
+    ),
 }
 
 
-async def shoot(name: str, request: RunRequest, keys: tuple[str, ...], size: tuple[int, int], out: Path) -> Path:
-    app = GilvizApp(request, session_factory=Session, screenshot_dir=str(out))
+async def shoot(name: str, request: RunRequest, steps: tuple[Step, ...], size: tuple[int, int], out: Path,
+                theme: str | None = None) -> Path:
+    app = GilvizApp(request, session_factory=Session, screenshot_dir=str(out), seconds=2.0, theme=theme)
     async with app.run_test(size=size) as pilot:
         deadline = time.monotonic() + 60
         while app.lab is None and time.monotonic() < deadline:
             await pilot.pause(0.05)
-        for key in keys:
+        for key, seconds in steps:
             await pilot.press(key)
             await pilot.pause(0.2)
-            deadline = time.monotonic() + 300
-            while app.running and time.monotonic() < deadline:
-                await pilot.pause(0.1)
+            if seconds is None:  # a compare: until it has ended
+                deadline = time.monotonic() + 300
+                while app.running and time.monotonic() < deadline:
+                    await pilot.pause(0.1)
+            else:  # a live run: let the audience watch
+                await pilot.pause(seconds)
         app.draw(force=True)
         await pilot.pause(0.3)
         path = Path(app.save_screenshot(filename=f"{name}.svg", path=str(out)))
@@ -68,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     width, height = (int(v) for v in args.size.lower().split("x"))
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.only or SCENES:
-        request, keys = SCENES[name]
-        path = asyncio.run(shoot(name, request, keys, (width, height), args.out))
+        request, steps, options = SCENES[name]
+        size = options.get("size", (width, height))
+        path = asyncio.run(shoot(name, request, steps, size, args.out, options.get("theme")))
         print(path)
     return 0
 

@@ -131,15 +131,19 @@ async def test_a_live_run_switched_from_threads_to_processes_and_back():
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("enter")
         await until(pilot, lambda: ticking(app))
-        threads_cores = max(app.live.view(0).cores_used[-3:])
+        threads_cores = sorted(app.live.view(0).cores_used[-5:])[2]
         await pilot.press("p")
         await until(pilot, lambda: running("processes"))
         view = app.live.view(0)
         assert [lane.identity.kind for lane in view.lanes] == ["process", "process"]
         assert "threads → processes" in view.switches[-1][1]
-        processes_cores = max(view.cores_used[-3:])
-        if (app.lab.cpu_count or 1) >= 2:
-            assert processes_cores > threads_cores + 0.3, (threads_cores, processes_cores)
+        used, percent = view.cores_used[-5:], [sum(p[-5:][i] for p in view.cores_percent) / 100 for i in range(5)]
+        processes_cores = max(used)
+        # other programs' load while the processes ran: a second core they
+        # keep busy cannot be filled, and then there is nothing to see
+        others = min(max(0.0, total - ours) for total, ours in zip(percent, used))
+        if (app.lab.cpu_count or 1) >= 2 and others < 0.5:
+            assert processes_cores > threads_cores + 0.3, (threads_cores, processes_cores, others)
         await pilot.press("t")
         await until(pilot, lambda: running("threads"))
         assert [lane.identity.kind for lane in app.live.view(0).lanes] == ["thread", "thread"]
