@@ -76,15 +76,51 @@ async def shoot(name: str, request: RunRequest, steps: tuple[Step, ...], size: t
     return path
 
 
+async def gil_vs_nogil(out: Path, size: tuple[int, int]) -> Path | None:
+    """v under this Python, then under a free-threaded one with its GIL off:
+    the scoreboard holds both compares, labelled by interpreter."""
+    import os
+
+    from gilviz.ui.app import LabSettings
+
+    ft = os.environ.get("GILVIZ_FT_PYTHON") or "/opt/py313t/bin/python3.13t"
+    if not os.access(ft, os.X_OK):
+        print(f"no free-threaded Python at {ft}: gil_vs_nogil skipped (set GILVIZ_FT_PYTHON)")
+        return None
+    app = GilvizApp(RunRequest(workload="count", strategy="threads", workers=2), session_factory=None,
+                    screenshot_dir=str(out), seconds=2.0)
+    async with app.run_test(size=size) as pilot:
+        for settings in (None, LabSettings(python=ft, gil="off")):
+            if settings is not None:
+                app.change_lab(settings)
+            deadline = time.monotonic() + 60
+            while (app.lab is None or (settings is not None and app.lab.gil_enabled)) and time.monotonic() < deadline:
+                await pilot.pause(0.1)
+            await pilot.press("v")
+            await pilot.pause(0.5)
+            deadline = time.monotonic() + 300
+            while app.running and time.monotonic() < deadline:
+                await pilot.pause(0.1)
+        app.draw(force=True)
+        await pilot.pause(0.3)
+        path = Path(app.save_screenshot(filename="gil_vs_nogil.svg", path=str(out)))
+        await pilot.press("q")
+    app.close_session()
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HERE, help="directory for the SVGs (default: screenshots/)")
     parser.add_argument("--size", default="120x36", help="terminal size, WIDTHxHEIGHT (default 120x36)")
-    parser.add_argument("--only", nargs="*", choices=sorted(SCENES), help="make only these")
+    parser.add_argument("--only", nargs="*", choices=sorted(SCENES) + ["gil_vs_nogil"], help="make only these")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
     args.out.mkdir(parents=True, exist_ok=True)
-    for name in args.only or SCENES:
+    for name in args.only or [*SCENES, "gil_vs_nogil"]:
+        if name == "gil_vs_nogil":
+            print(asyncio.run(gil_vs_nogil(args.out, (width, height))))
+            continue
         request, steps, options = SCENES[name]
         size = options.get("size", (width, height))
         path = asyncio.run(shoot(name, request, steps, size, args.out, options.get("theme")))
