@@ -45,11 +45,15 @@ DEFAULT_PERIOD_S = 0.1
 #: 16 workers keep 20 minutes at 100 ms, 256 keep the last 78 s.
 MAX_KEPT_SAMPLES = 200_000
 MIN_KEPT_TICKS = 300
+#: A live run goes on for as long as the talk: it keeps far fewer (about 4 MB),
+#: so the app's memory is flat after a minute or two (its trace covers the
+#: last 30 s to 2 min, by the number of workers).
+MAX_KEPT_LIVE_SAMPLES = 20_000
 
 
-def kept_ticks(n_workers: int) -> int:
+def kept_ticks(n_workers: int, live: bool = False) -> int:
     """How many ticks a run keeps for its result (and trace)."""
-    return max(MIN_KEPT_TICKS, MAX_KEPT_SAMPLES // max(1, n_workers))
+    return max(MIN_KEPT_TICKS, (MAX_KEPT_LIVE_SAMPLES if live else MAX_KEPT_SAMPLES) // max(1, n_workers))
 
 
 def median_pass(runs: list[RunResult], repeat: int) -> RunResult:
@@ -358,7 +362,7 @@ class Session:
         started = self._started(request, plan, slots, started_event, lab.info)
         if on_started is not None:
             on_started(started)
-        ticks: deque[Tick] = deque(maxlen=kept_ticks(plan.workers))
+        ticks: deque[Tick] = deque(maxlen=kept_ticks(plan.workers, request.live))
         states = StateTotals(plan.workers)
         own = OwnCpu(self.server)
 
