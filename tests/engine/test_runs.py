@@ -213,6 +213,8 @@ def test_a_run_keeps_a_bounded_number_of_samples(session, monkeypatch):
 
     assert session_module.kept_ticks(1) * 1 <= session_module.MAX_KEPT_SAMPLES
     assert session_module.kept_ticks(256) * 256 <= session_module.MAX_KEPT_SAMPLES + 256 * 300
+    # a live run goes on for a whole talk: it keeps ten times fewer
+    assert session_module.kept_ticks(16, live=True) * 16 <= session_module.MAX_KEPT_LIVE_SAMPLES
     monkeypatch.setattr(session_module, "MAX_KEPT_SAMPLES", 10)
     monkeypatch.setattr(session_module, "MIN_KEPT_TICKS", 3)
     ticks = []
