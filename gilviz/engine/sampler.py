@@ -171,9 +171,9 @@ class Sampler:
             out.append(None if value is None else max(0.0, value - self._psutil_base.setdefault(i, value)))
         return out
 
-    def _read_workers(self, now_ns: int) -> None:
-        """Bring every worker's totals up to ``now_ns`` and split the window."""
-        rows = self.slots.read_all()
+    def _read_workers(self, now_ns: int, rows: list[tuple[int, ...]]) -> None:
+        """Bring every worker's totals up to ``now_ns`` and split the window
+        (``rows``: the slots as read for this sample)."""
         psutil_cpu = None if self.schedstat else self._psutil_cpu()
         shared = self._shared_figures(rows) if self.one_thread and self.schedstat else None
         for i, clock in enumerate(self._clocks):
@@ -255,9 +255,10 @@ class Sampler:
         self._t_last_ns = now
         self._seq += 1
         read = final or (self._seq - 1) % self.cpu_every == 0
+        rows = self.slots.read_all()  # once per sample: the split and the samples see the same slots
         if read:
             before = [c.cpu_s for c in self._clocks]
-            self._read_workers(now)
+            self._read_workers(now, rows)
             total_cpu = self._total_cpu()
             window = max(now - self._t_cpu_ns, 1000) / 1e9
             self._cores_used = max(0.0, total_cpu - self._total_cpu_last) / window
@@ -266,7 +267,7 @@ class Sampler:
             self._shares = [min(1.0, (c.cpu_s - before[i]) / window) for i, c in enumerate(self._clocks)]
             self._total_cpu_last = total_cpu
             self._t_cpu_ns = now
-        workers = tuple(self._worker_sample(i, row, read) for i, row in enumerate(self.slots.read_all()))
+        workers = tuple(self._worker_sample(i, row, read) for i, row in enumerate(rows))
         return Tick(
             seq=self._seq,
             t_s=(now - self.go_ns) / 1e9,

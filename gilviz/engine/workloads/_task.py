@@ -140,28 +140,21 @@ Runner = Callable[[Progress, Task, TaskContext], None]
 AsyncRunner = Callable[[Progress, Task, TaskContext], Awaitable[None]]
 
 
-def run_tasks(p: Progress, runner: Runner, tasks: list[tuple[int, Task]], ctx: TaskContext) -> list[str]:
-    """Run a worker's tasks in turn. Returns the error messages (one per failed task)."""
-    errors: list[str] = []
-    while True:  # once, or in a live run until cancelled
-        for index, task in tasks:
-            if p.cancelled():
-                break
-            p.task(index)
-            p.state(WorkerState.RUNNING)
-            try:
-                runner(p, task, ctx)
-            except TaskError as exc:
-                p.error()
-                errors.append(f"{task.label}: {exc}")
-            except Exception as exc:  # a bug in a workload must not kill the lab
-                p.error()
-                errors.append(f"{task.label}: {type(exc).__name__}: {exc}")
-            else:
-                if not p.cancelled():
-                    p.task_done()
-        if not ctx.live or p.cancelled() or not tasks or len(errors) > MAX_LIVE_ERRORS:
-            break
+def _failed(p: Progress, errors: list[str], task: Task, exc: Exception) -> None:
+    """A task failed: count it on the worker's slot and keep its message."""
+    p.error()
+    if isinstance(exc, TaskError):
+        errors.append(f"{task.label}: {exc}")
+    else:  # a bug in a workload must not kill the lab
+        errors.append(f"{task.label}: {type(exc).__name__}: {exc}")
+
+
+def _again(p: Progress, ctx: TaskContext, tasks: list[tuple[int, Task]], errors: list[str]) -> bool:
+    """Go through the tasks once more: a live run, not stopped, not failing over and over."""
+    return ctx.live and not p.cancelled() and bool(tasks) and len(errors) <= MAX_LIVE_ERRORS
+
+
+def _ended(p: Progress, errors: list[str]) -> list[str]:
     p.task(-1)
     p.cpu()
     p.finished()
@@ -172,6 +165,27 @@ def run_tasks(p: Progress, runner: Runner, tasks: list[tuple[int, Task]], ctx: T
     return errors
 
 
+def run_tasks(p: Progress, runner: Runner, tasks: list[tuple[int, Task]], ctx: TaskContext) -> list[str]:
+    """Run a worker's tasks in turn (in a live run, again and again until
+    cancelled). Returns the error messages (one per failed task)."""
+    errors: list[str] = []
+    while True:
+        for index, task in tasks:
+            if p.cancelled():
+                break
+            p.task(index)
+            p.state(WorkerState.RUNNING)
+            try:
+                runner(p, task, ctx)
+            except Exception as exc:
+                _failed(p, errors, task, exc)
+            else:
+                if not p.cancelled():
+                    p.task_done()
+        if not _again(p, ctx, tasks, errors):
+            return _ended(p, errors)
+
+
 async def run_tasks_async(p: Progress, runner: AsyncRunner, tasks: list[tuple[int, Task]],
                           ctx: TaskContext) -> list[str]:
     """``run_tasks`` for one asyncio task (one lane): the lane's tasks in turn,
@@ -179,8 +193,7 @@ async def run_tasks_async(p: Progress, runner: AsyncRunner, tasks: list[tuple[in
     import asyncio
 
     errors: list[str] = []
-    stopped = False
-    while not stopped:  # once, or in a live run until cancelled
+    while True:
         for index, task in tasks:
             if p.cancelled():
                 break
@@ -189,23 +202,11 @@ async def run_tasks_async(p: Progress, runner: AsyncRunner, tasks: list[tuple[in
             try:
                 await runner(p, task, ctx)
             except asyncio.CancelledError:
-                stopped = True
-                break
-            except TaskError as exc:
-                p.error()
-                errors.append(f"{task.label}: {exc}")
-            except Exception as exc:  # a bug in a workload must not kill the lab
-                p.error()
-                errors.append(f"{task.label}: {type(exc).__name__}: {exc}")
+                return _ended(p, errors)
+            except Exception as exc:
+                _failed(p, errors, task, exc)
             else:
                 if not p.cancelled():
                     p.task_done()
-        if not ctx.live or p.cancelled() or not tasks or len(errors) > MAX_LIVE_ERRORS:
-            break
-    p.task(-1)
-    p.finished()
-    if p.cancelled():
-        p.state(WorkerState.CANCELLED)
-    else:
-        p.state(WorkerState.ERROR if errors else WorkerState.DONE)
-    return errors
+        if not _again(p, ctx, tasks, errors):
+            return _ended(p, errors)
