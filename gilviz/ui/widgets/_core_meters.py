@@ -101,7 +101,8 @@ class CoreMeters(g.GlyphStyles, Widget):
         if view is None or started is None or view.t_s is None:
             pass
         elif row == 0 and view.throughput:
-            rate = sum(view.throughput[-5:]) / len(view.throughput[-5:])  # the last half second
+            # the last period, as the lanes' rates: they add up to this
+            rate = view.throughput[-1]
             # narrow panel: the unit only where it fits (the legend gives it)
             unit = f" {started.unit}/s" if width >= 34 else "/s"
             segments = [Segment("work ", self.glyph_style(g.LABEL)), Segment(f"{human(rate)}{unit}", value)]
