@@ -34,11 +34,13 @@ import psutil
 from .model import ASYNCIO, Tick, WorkerSample, WorkerState
 from .slots import (
     CORE_WAIT0_NS,
+    CORE_WAIT_END_NS,
     CPU_NS,
     DONE_NS,
     ERRORS,
     GO_NS,
     ON_CPU0_NS,
+    ON_CPU_END_NS,
     OS_ID,
     RACE_COUNTER,
     STARTED_NS,
@@ -181,6 +183,10 @@ class Sampler:
             figures = self._kernel_figures(i) if self.schedstat else None
             if shared is not None:
                 figures = shared[i]
+            if figures is None and self.schedstat and row[DONE_NS] and row[ON_CPU_END_NS] >= 0 <= row[ON_CPU0_NS]:
+                # ended: the kernel's figures it noted itself as it finished
+                figures = ((row[ON_CPU_END_NS] - row[ON_CPU0_NS]) / 1e9,
+                           (row[CORE_WAIT_END_NS] - row[CORE_WAIT0_NS]) / 1e9)
             if figures is not None:
                 cpu_s, wait_s = figures
             elif psutil_cpu is not None and (from_psutil := psutil_cpu[i]) is not None:

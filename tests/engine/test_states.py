@@ -72,7 +72,7 @@ def test_more_processes_than_cores_wait_for_a_core_not_the_gil(session):
     core_wait = sum(w.core_wait_s for w in result.worker_results)
     gil_wait = sum(w.gil_wait_s for w in result.worker_results)
     wall = sum(w.wall_s for w in result.worker_results)
-    assert core_wait > 0.2 * wall and core_wait > 2 * gil_wait, (core_wait, gil_wait, wall)
+    assert core_wait > 0.2 * wall and core_wait > 1.5 * gil_wait, (core_wait, gil_wait, wall)
 
 
 def test_the_baton_at_100_ms_shows_in_the_lanes(session):

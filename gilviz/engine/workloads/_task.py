@@ -14,11 +14,13 @@ from ..model import WorkerState
 from ..slots import (
     CANCEL,
     CORE_WAIT0_NS,
+    CORE_WAIT_END_NS,
     CPU_NS,
     DONE_NS,
     ERRORS,
     HEADER_WORDS,
     ON_CPU0_NS,
+    ON_CPU_END_NS,
     SLOT_WORDS,
     STARTED_NS,
     STATE,
@@ -72,6 +74,11 @@ class Progress:
         self.words[self.base + STARTED_NS] = time.monotonic_ns()
 
     def finished(self) -> None:
+        """At the end: the thread's own scheduler figures (once it has ended
+        nobody else can read them) and the time."""
+        on_cpu, waiting = own_schedstat_ns()
+        self.words[self.base + ON_CPU_END_NS] = on_cpu
+        self.words[self.base + CORE_WAIT_END_NS] = waiting
         self.words[self.base + DONE_NS] = time.monotonic_ns()
 
 
