@@ -73,9 +73,8 @@ class CoreMeters(g.GlyphStyles, Widget):
     # -- painting ------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
-        # the widget's own colours under every cell, blank ones included:
-        # otherwise a light theme shows the terminal's default background there
-        return self._line(y).apply_style(self.rich_style)
+        # every segment comes in the widget's own colours (GlyphStyles.strip)
+        return self._line(y)
 
     def _line(self, y: int) -> Strip:
         width = self.size.width
@@ -88,7 +87,7 @@ class CoreMeters(g.GlyphStyles, Widget):
         if y in (3, 4, 5):
             return self._run_figure(y - 3, width)
         if y == 6:
-            return Strip([Segment("per core (psutil)", self.glyph_style(g.DIM))]).adjust_cell_length(width)
+            return self.strip([Segment("per core (psutil)", self.glyph_style(g.DIM))], width)
         return self._core_row(y - TOP_ROWS, width)
 
     def _run_figure(self, row: int, width: int) -> Strip:
@@ -120,7 +119,7 @@ class CoreMeters(g.GlyphStyles, Widget):
             segments = [Segment("lost ", self.glyph_style(g.LABEL)),
                         Segment(f"{human(lost)}", self.glyph_style(g.ERROR if lost else g.VALUE)),
                         Segment(f" of {human(expected)}", dim)]
-        return Strip(segments).adjust_cell_length(width)
+        return self.strip(segments, width)
 
     def _cores_used_title(self, width: int) -> Strip:
         n = self._n_cores()
@@ -135,7 +134,7 @@ class CoreMeters(g.GlyphStyles, Widget):
             segments.append(Segment(f" of {n}", self.glyph_style(g.DIM)))
         if self.run_cores_used is not None:
             segments.append(Segment(" run avg", self.glyph_style(g.DIM)))
-        return Strip(segments).adjust_cell_length(width)
+        return self.strip(segments, width)
 
     def _cores_used_bar(self, width: int) -> Strip:
         n = self._n_cores()
@@ -143,7 +142,7 @@ class CoreMeters(g.GlyphStyles, Widget):
         fraction = value / n if n else 0.0
         if n <= 1 or width < 2 * n:
             text = g.bar(fraction, width)
-            return Strip([Segment(text, self.glyph_style(g.load_style(fraction)))]).adjust_cell_length(width)
+            return self.strip([Segment(text, self.glyph_style(g.load_style(fraction)))], width)
         # One segment per core, so "1.0 of 4" reads as one core's worth of four.
         per = width // n
         segments = []
@@ -153,13 +152,13 @@ class CoreMeters(g.GlyphStyles, Widget):
             text = g.bar(part, cell_w - 1) + ("▕" if i < n - 1 else " ")
             segments.append(Segment(text[:-1], self.glyph_style(g.load_style(fraction))))
             segments.append(Segment(text[-1], self.glyph_style(g.TROUGH)))
-        return Strip(segments).adjust_cell_length(width)
+        return self.strip(segments, width)
 
     def _cores_used_history(self, width: int) -> Strip:
         n = self._n_cores()
         history = self.view.cores_used if self.view is not None else ()
         text = g.spark(history, width, float(n or 1))
-        return Strip([Segment(text, self.glyph_style(g.WORK))]).adjust_cell_length(width)
+        return self.strip([Segment(text, self.glyph_style(g.WORK))], width)
 
     def _core_row(self, row: int, width: int) -> Strip:
         cores = self._cores()
@@ -167,13 +166,13 @@ class CoreMeters(g.GlyphStyles, Widget):
         rows = max(1, self.size.height - TOP_ROWS)
         if n == 0:
             if row == 0:
-                return Strip([Segment("–", self.glyph_style(g.DIM))]).adjust_cell_length(width)
-            return Strip.blank(width)
+                return self.strip([Segment("–", self.glyph_style(g.DIM))], width)
+            return self.blank(width)
         per_column = math.ceil(n / rows) if n > rows else 1
         columns = per_column
         rows_used = math.ceil(n / columns)
         if row >= rows_used:
-            return Strip.blank(width)
+            return self.blank(width)
         cell_w = width // columns
         segments: list[Segment] = []
         for c in range(columns):
@@ -181,7 +180,7 @@ class CoreMeters(g.GlyphStyles, Widget):
             if i >= n:
                 break
             segments += self._core_cell(i, cores[i], cell_w)
-        return Strip(segments).adjust_cell_length(width)
+        return self.strip(segments, width)
 
     def _core_cell(self, index: int, history: tuple[float, ...], width: int) -> list[Segment]:
         live = self._live() and history

@@ -9,7 +9,9 @@ and asks ``self.glyph_style(name)`` for the Rich style of a name.
 
 from __future__ import annotations
 
+from rich.segment import Segment
 from rich.style import Style
+from textual.strip import Strip
 
 from gilviz.ui.timeline import Cell, CellKind
 
@@ -46,10 +48,48 @@ class GlyphStyles:
     """Mixed into a widget that paints glyphs (which also sets
     ``COMPONENT_CLASSES = COMPONENT_CLASSES``: Textual reads them from the
     widget's own classes): the Rich style of a name, as the stylesheet and
-    the theme make it."""
+    the theme make it, over the widget's own style.
+
+    The styles are kept until the stylesheet next applies to the widget
+    (``notify_style_update``: a theme change, a class change above it).
+    Textual's own cache of component styles is emptied by every
+    ``refresh()``, and making a style walks every ancestor: a frame of 16
+    lanes asked for about a hundred of them, the largest part of drawing it.
+    """
+
+    _painted: dict[str, Style] | None = None
 
     def glyph_style(self, name: str) -> Style:
-        return self.get_component_rich_style(name)  # type: ignore[attr-defined]
+        """The style of ``name`` (a component class), the widget's own style
+        under it, as ``Strip.apply_style(widget.rich_style)`` would make it."""
+        painted = self._painted
+        if painted is None:
+            painted = self._painted = {"": self.rich_style}  # type: ignore[attr-defined]
+        style = painted.get(name)
+        if style is None:
+            style = painted[name] = painted[""] + self.get_component_rich_style(name)  # type: ignore[attr-defined]
+        return style
+
+    @property
+    def base_style(self) -> Style:
+        """The widget's own colours: blank cells and padding."""
+        return self.glyph_style("")
+
+    def strip(self, segments: list[Segment], width: int) -> Strip:
+        """One line of ``width`` cells; unstyled segments, and the padding,
+        in the widget's own colours (a light theme would otherwise show the
+        terminal's default background there)."""
+        base = self.base_style
+        return Strip([s if s.style is not None else Segment(s.text, base) for s in segments]).adjust_cell_length(
+            width, base
+        )
+
+    def blank(self, width: int) -> Strip:
+        return Strip.blank(width, self.base_style)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()  # type: ignore[misc]
+        self._painted = None
 
 
 _GLYPHS: dict[CellKind, tuple[str, str]] = {

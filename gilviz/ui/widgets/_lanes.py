@@ -124,14 +124,13 @@ class LanesHeader(g.GlyphStyles, Widget):
             self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        # the widget's own colours under every cell, blank ones included:
-        # otherwise a light theme shows the terminal's default background there
-        return self._line(y).apply_style(self.rich_style)
+        # every segment comes in the widget's own colours (GlyphStyles.strip)
+        return self._line(y)
 
     def _line(self, y: int) -> Strip:
         width = self.size.width
         if y != 0:
-            return Strip.blank(width)
+            return self.blank(width)
         t_s, visible, total, live, switch = self._shown or (None, range(0), 0, False, "")
         cols = LaneColumns.fit(width, self.presenter)
         text = f"{'worker':<{NAME_W}} "
@@ -147,7 +146,7 @@ class LanesHeader(g.GlyphStyles, Widget):
             timeline = f" {clock}┃ {switch}"[: max(0, cols.timeline_w)]
         else:
             timeline = timeline_title(cols.timeline_w, period_s, t_s, visible, total)
-        return Strip([Segment(text, dim), Segment(timeline, dim)]).adjust_cell_length(width)
+        return self.strip([Segment(text, dim), Segment(timeline, dim)], width)
 
 
 class Legend(g.GlyphStyles, Widget):
@@ -187,13 +186,12 @@ class Legend(g.GlyphStyles, Widget):
         return len(self._legend_lines(width))
 
     def render_line(self, y: int) -> Strip:
-        # the widget's own colours under every cell, blank ones included:
-        # otherwise a light theme shows the terminal's default background there
-        return self._line(y).apply_style(self.rich_style)
+        # every segment comes in the widget's own colours (GlyphStyles.strip)
+        return self._line(y)
 
     def _line(self, y: int) -> Strip:
         lines = self._legend_lines(self.size.width)
-        return lines[y] if 0 <= y < len(lines) else Strip.blank(self.size.width)
+        return lines[y] if 0 <= y < len(lines) else self.blank(self.size.width)
 
     def _legend_lines(self, width: int) -> list[Strip]:
         key = (self.workload, self.states_measured, self.full_block, self.race_lock, width)
@@ -223,7 +221,7 @@ class Legend(g.GlyphStyles, Widget):
             for part in parts[1:]:
                 lines.append([Segment(" " * indent + part, dim)])
                 used = indent + len(part)
-        return [Strip(segments).adjust_cell_length(width) for segments in lines]
+        return [self.strip(segments, width) for segments in lines]
 
 
 class Lanes(g.GlyphStyles, ScrollView):
@@ -303,9 +301,8 @@ class Lanes(g.GlyphStyles, ScrollView):
     # -- painting -------------------------------------------------------------
 
     def render_line(self, y: int) -> Strip:
-        # the widget's own colours under every cell, blank ones included:
-        # otherwise a light theme shows the terminal's default background there
-        return self._line(y).apply_style(self.rich_style)
+        # every segment comes in the widget's own colours (GlyphStyles.strip)
+        return self._line(y)
 
     def _line(self, y: int) -> Strip:
         width = self.size.width
@@ -313,15 +310,15 @@ class Lanes(g.GlyphStyles, ScrollView):
         if not lanes:
             lines = self._hint_lines(width)
             if 1 <= y < 1 + len(lines):
-                return Strip([Segment(lines[y - 1], self.glyph_style(g.LABEL))]).adjust_cell_length(width)
-            return Strip.blank(width)
+                return self.strip([Segment(lines[y - 1], self.glyph_style(g.LABEL))], width)
+            return self.blank(width)
         index = self.scroll_offset.y + y
         if index >= len(lanes):
-            return Strip.blank(width)
+            return self.blank(width)
         row = lanes[index]
         if isinstance(row, LaneGroup):
             style = self.glyph_style(g.LABEL if row.finished else g.BUSY)
-            return Strip([Segment(row.heading[:width], style)]).adjust_cell_length(width)
+            return self.strip([Segment(row.heading[:width], style)], width)
         return self._lane(row, self.columns, width)
 
     def _hint_lines(self, width: int) -> list[str]:
@@ -347,7 +344,7 @@ class Lanes(g.GlyphStyles, ScrollView):
         segments.append(Segment(f"{cpu_text:>{CPU_W}} ", style(cpu_style)))
         segments.append(Segment("│", style(g.DIM)))
         segments += self._cells(lane, cols.timeline_w)
-        return Strip(segments).adjust_cell_length(width)
+        return self.strip(segments, width)
 
     @staticmethod
     def _done(lane: LaneView, view: RunView | None) -> tuple[str, str]:
