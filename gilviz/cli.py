@@ -16,6 +16,7 @@ from . import __version__, export
 from .engine.interpreters import Interpreter, InterpreterError, looks_like_path, parse_cpus
 from .engine.loopback import MAX_LATENCY_S
 from .engine.model import ALL_STRATEGIES, MAX_WORKERS, MIN_WORKERS, RACE_STYLES, RunRequest, RunResult
+from .engine.plan import COMPARE_BY, compare_variants
 from .engine.workloads import WORKLOADS, spec
 
 if TYPE_CHECKING:
@@ -259,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  gilviz run -w count -s threads           one run, as a summary\n"
         "  gilviz compare -w count --json           sequential vs threads vs processes\n"
         "  gilviz run -w race --lock                the race, fixed by a lock\n"
+        "  gilviz compare -w race --by lock         the race without and with the lock\n"
         "  gilviz pythons                           the interpreters gilviz can use\n"
         "  gilviz compare --python 3.13t --gil on --gil off\n"
         "                                           the free-threaded build with and without its GIL\n",
@@ -299,6 +301,12 @@ def build_parser() -> argparse.ArgumentParser:
         "interpreter and GIL setting; each one's speedups are against its own sequential run.",
     )
     _add_run_options(compare, with_strategy=False, several=True)
+    compare.add_argument(
+        "--by", choices=COMPARE_BY, default="strategy",
+        help="what the runs differ in: 'strategy' (sequential, threads, processes; the default) or "
+        "'lock' (race only: threads without, then with the lock, on the same increments; the "
+        "speedup is against the run without it)",
+    )
     compare.add_argument(
         "--repeat", type=repeat_arg, default=1, metavar="N",
         help=f"run the three strategies N times, interleaved (1-{MAX_REPEAT}), and report each one's "
@@ -571,6 +579,16 @@ def list_pythons(as_json: bool) -> int:
     return EXIT_OK
 
 
+def check_compare_by(args: argparse.Namespace, request: RunRequest) -> None:
+    """``compare --by lock``: only the race has a lock, and the compare runs
+    it both ways, so ``--lock`` says nothing more."""
+    if getattr(args, "by", "strategy") != "lock":
+        return
+    compare_variants(request, "lock")  # ValueError for a workload with no lock
+    if request.lock:
+        raise ValueError("--by lock runs the race without and then with the lock; leave out --lock")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -578,6 +596,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return list_pythons(args.json)
     try:
         request = request_from_args(args)
+        check_compare_by(args, request)
         check_output_paths(args)
         choices = lab_choices(args, request.workload)
     except ValueError as exc:
@@ -659,7 +678,7 @@ def run_command(args: argparse.Namespace, request: RunRequest, session: Session)
 
 def compare_command(args: argparse.Namespace, request: RunRequest, session: Session) -> list[RunResult]:
     """Sequential, threads, processes on the same work: print the comparison."""
-    results = session.compare(sized(args, request, session), repeat=args.repeat)
+    results = session.compare(sized(args, request, session), repeat=args.repeat, by=args.by)
     if args.json:
         print(export.compare_json(results))
     elif args.markdown:
@@ -679,7 +698,7 @@ def compare_interpreters(args: argparse.Namespace, request: RunRequest, choices:
     for choice in choices:
         session = open_session(choice)
         try:
-            runs = session.compare(sized(args, request, session), repeat=args.repeat)
+            runs = session.compare(sized(args, request, session), repeat=args.repeat, by=args.by)
         finally:
             session.close()
         results += runs

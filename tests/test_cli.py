@@ -70,6 +70,27 @@ def test_compare_table():
     assert "speedup" in out.stdout
 
 
+def test_compare_by_lock_runs_the_race_without_then_with_the_lock(tag):
+    """The same increments under threads, unlocked then locked; the locked
+    run loses nothing; the table and the Markdown say which run had the lock."""
+    out = gilviz("compare", "-w", "race", "--by", "lock", "-n", "3", "--size", "200000", "--json")
+    assert out.returncode == 0, out.stderr
+    runs = json.loads(out.stdout)
+    assert [(r["strategy"], r["lock"]) for r in runs] == [("threads", False), ("threads", True)]
+    assert [r["expected"] for r in runs] == [200_000, 200_000]
+    assert runs[1]["lost"] == 0
+    assert runs[1]["speedup"] == pytest.approx(runs[0]["wall_s"] / runs[1]["wall_s"])
+    table = gilviz("compare", "-w", "race", "--by", "lock", "-n", "3", "--size", "200000")
+    rows = [line.split() for line in table.stdout.splitlines() if line.strip().startswith("threads")]
+    assert [row[:2] for row in rows] == [["threads", "off"], ["threads", "on"]]
+    assert "speedup: against the run without the lock" in table.stdout
+    md = gilviz("compare", "-w", "race", "--by", "lock", "-n", "3", "--size", "200000", "--markdown")
+    assert "| strategy | lock | workers |" in md.stdout
+    rows = [line for line in md.stdout.splitlines() if "threads" in line]
+    assert ["| off |" in rows[0], "| on |" in rows[1]] == [True, True]
+    assert wait_no_tagged(tag) == []
+
+
 def test_fetch_against_the_embedded_server_by_default():
     out = gilviz("run", "-w", "fetch", "--latency", "0.05", "--size", "1000", "--json")
     assert out.returncode == 0, out.stderr
@@ -107,6 +128,9 @@ def test_a_refused_url_is_listed_and_the_run_completes(refused_url):
         (["run", "-w", "race", "--strategy", "asyncio"], "does not run with --strategy asyncio"),
         (["--theme", "neon"], "unknown theme 'neon'; the themes are: gilviz, textual-dark, textual-light"),
         (["serve", "--theme", "neon"], "unknown theme 'neon'"),
+        (["compare", "-w", "count", "--by", "lock"], "count has no lock to compare; only race has"),
+        (["compare", "-w", "race", "--by", "lock", "--lock"], "leave out --lock"),
+        (["compare", "-w", "race", "--by", "colour"], "invalid choice"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_and_starts_nothing(tag, args, message):

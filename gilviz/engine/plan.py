@@ -5,7 +5,7 @@ it (through :class:`~gilviz.engine.model.RunStarted`), neither recomputes it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Tuple
 
 from .model import ASYNCIO, RunRequest
@@ -67,3 +67,23 @@ def make_plan(request: RunRequest) -> RunPlan:
     size = request.size if request.size is not None else (None if s.io_bound else s.default_size)
     tasks = tuple(s.plan(request.workers, size, request.urls))
     return RunPlan(tasks, assign(request.strategy, request.workers, tasks, s.lane_per_task))
+
+
+#: What a compare varies: the strategy, or (race) the lock.
+COMPARE_BY = ("strategy", "lock")
+
+
+def compare_variants(request: RunRequest, by: str = "strategy") -> list[RunRequest]:
+    """The runs of a compare of ``request``: one per strategy the workload
+    has; or, ``by="lock"``, the race without and then with its lock, under
+    the request's strategy (threads where it is sequential: one worker has
+    nobody to race)."""
+    s = spec(request.workload)
+    if by == "strategy":
+        return [replace(request, strategy=strategy) for strategy in s.strategies]
+    if by == "lock":
+        if "lock" not in s.options:
+            raise ValueError(f"{request.workload} has no lock to compare; only race has (-w race)")
+        strategy = "threads" if request.strategy == "sequential" else request.strategy
+        return [replace(request, strategy=strategy, lock=lock) for lock in (False, True)]
+    raise ValueError(f"a compare varies one of {', '.join(COMPARE_BY)}, not {by!r}")

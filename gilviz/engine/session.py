@@ -33,7 +33,7 @@ from .model import (
     worker_kind,
     worker_name,
 )
-from .plan import RunPlan, make_plan
+from .plan import RunPlan, compare_variants, make_plan
 from .sampler import Sampler
 from .slots import CPU_NS, DONE_NS, GO_NS, OS_ID, STARTED_NS, STATE, TASKS_DONE, UNITS, Slots
 from .strategies import CANCEL_GRACE_S, START_TIMEOUT_S
@@ -548,33 +548,32 @@ class Session:
         request: RunRequest,
         on_result: Callable[[RunResult], None] | None = None,
         repeat: int = 1,
+        by: str = "strategy",
         **callbacks,
     ) -> list[RunResult]:
-        """Sequential, threads, processes (and asyncio, for I/O: the
-        strategies that apply to the workload) on the same total work, one
-        after another. With ``repeat`` > 1 the three run that many times,
-        interleaved (a machine whose speed drifts affects each strategy
-        alike), and each strategy's result is its median pass, with every
-        pass's wall time in ``repeat_walls_s``; speedups are of the medians."""
-        from dataclasses import replace
-
-        strategies = spec(request.workload).strategies
-        passes: dict[str, list[RunResult]] = {s: [] for s in strategies}
+        """The same total work under each variant of :func:`compare_variants`
+        (``by`` "strategy": sequential, threads, processes and asyncio, those
+        that apply to the workload; "lock": the race without and with its
+        lock), one after another. With ``repeat`` > 1 the variants run that
+        many times, interleaved (a machine whose speed drifts affects each
+        alike), and each variant's result is its median pass, with every
+        pass's wall time in ``repeat_walls_s``. Speedups are against the
+        first variant (sequential; the race without its lock), of the medians."""
+        variants = compare_variants(self.prepare(request), by)  # prepared once: the same URLs for each
+        passes: list[list[RunResult]] = [[] for _ in variants]
         self._cancel.clear()
-        request = self.prepare(request)
         for _ in range(repeat):
-            for strategy in strategies:
+            for runs, variant in zip(passes, variants, strict=True):
                 if self._cancel.is_set():
                     break
-                result = self._run(replace(request, strategy=strategy), **callbacks)
-                passes[strategy].append(result)
+                result = self._run(variant, **callbacks)
+                runs.append(result)
                 if result.cancelled:
                     self._cancel.set()
                     break
                 if repeat == 1 and on_result is not None:
-                    base = passes[strategies[0]][0].wall_s
-                    on_result(result.with_speedup(base))
-        results = [median_pass(runs, repeat) for runs in passes.values() if runs]
+                    on_result(result.with_speedup(passes[0][0].wall_s))
+        results = [median_pass(runs, repeat) for runs in passes if runs]
         results = [r.with_speedup(results[0].wall_s) for r in results]
         if repeat > 1 and on_result is not None:
             for r in results:

@@ -17,6 +17,7 @@ def compare_markdown(results: list[RunResult], interpreters: Sequence[str] | Non
         return "no run completed"
     first = results[0]
     race = first.workload == "race"
+    locks = len({r.lock for r in results}) > 1  # a compare by lock: say which run had it
     states = any(r.gil_wait_share is not None for r in results)
     repeats = max(len(r.repeat_walls_s) for r in results)
     wall = f"wall (s), median of {repeats}" if repeats > 1 else "wall (s)"
@@ -27,17 +28,18 @@ def compare_markdown(results: list[RunResult], interpreters: Sequence[str] | Non
         f"**{first.workload}**, same total work ({total_work(first)}), {where}{first.cpu_count} cores",
         "",
         ("| interpreter " if labels else "")
-        + f"| strategy | workers | {wall} | CPU (s) | cores used | speedup |"
+        + "| strategy " + ("| lock " if locks else "") + f"| workers | {wall} | CPU (s) | cores used | speedup |"
         + (" wall range (s) |" if repeats > 1 else "") + (" GIL wait |" if states else "")
         + (" lost updates |" if race else ""),
-        ("| --- " if labels else "") + "| --- | ---: | ---: | ---: | ---: | ---: |"
+        ("| --- " if labels else "") + "| --- " + ("| --- " if locks else "") + "| ---: | ---: | ---: | ---: | ---: |"
         + (" ---: |" if repeats > 1 else "") + (" ---: |" if states else "") + (" ---: |" if race else ""),
     ]
     best = fastest_correct(results)
     for i, r in enumerate(results):
         name = f"**{r.strategy}**" if r is best else r.strategy
         row = f"| {labels[i]} " if labels else ""
-        row += (f"| {name} | {1 if r.strategy == 'sequential' else r.workers} | {r.wall_s:.3f} | {r.cpu_s:.3f} | "
+        row += f"| {name} " + (f"| {'on' if r.lock else 'off'} " if locks else "")
+        row += (f"| {1 if r.strategy == 'sequential' else r.workers} | {r.wall_s:.3f} | {r.cpu_s:.3f} | "
                 f"{r.cores_used:.2f} | " + (f"{r.speedup:.2f}x |" if r.speedup is not None else "– |"))
         if repeats > 1:
             walls = r.repeat_walls_s or (r.wall_s,)

@@ -123,11 +123,13 @@ def compare_table(results: list[RunResult], interpreters: Sequence[str] | None =
     out = [f"{first.workload} · same total work ({total_work(first)}) · {where}", ""]
     width = max(len("interpreter"), *(len(label) for label in labels)) if labels else 0
     race = first.workload == "race"
+    locks = len({r.lock for r in results}) > 1  # a compare by lock: say which run had it
     states = any(r.gil_wait_share is not None for r in results)
     head = f"  {'interpreter':<{width}}" if labels else ""
     repeats = max(len(r.repeat_walls_s) for r in results)
     wall = "median s" if repeats > 1 else "wall s"
-    head += f"  {'strategy':<11} {'workers':>7} {wall:>8} {'CPU s':>8} {'cores used':>10} {'speedup':>8}"
+    head += f"  {'strategy':<11}" + (f" {'lock':<4}" if locks else "")
+    head += f" {'workers':>7} {wall:>8} {'CPU s':>8} {'cores used':>10} {'speedup':>8}"
     head += f" {'wall range s':>13}" if repeats > 1 else ""
     head += f" {'GIL wait':>8}" if states else ""
     head += f" {'lost':>10}" if race else ""
@@ -136,8 +138,9 @@ def compare_table(results: list[RunResult], interpreters: Sequence[str] | None =
     best = fastest_correct(results)
     for i, r in enumerate(results):
         row = f"  {labels[i]:<{width}}" if labels else ""
+        row += f"  {r.strategy:<11}" + (f" {'on' if r.lock else 'off':<4}" if locks else "")
         row += (
-            f"  {r.strategy:<11} {1 if r.strategy == 'sequential' else r.workers:>7} {r.wall_s:>8.3f} "
+            f" {1 if r.strategy == 'sequential' else r.workers:>7} {r.wall_s:>8.3f} "
             f"{r.cpu_s:>8.3f} {r.cores_used:>10.2f} {(r.speedup or 0):>7.2f}x"
         )
         if repeats > 1:
@@ -156,6 +159,9 @@ def compare_table(results: list[RunResult], interpreters: Sequence[str] | None =
         out.append("")
         out.extend(f"  I/O thread beside {r.workers} CPU {r.strategy}: {r.io_requests_per_s:,.0f} requests/s, "
                    f"latency p50 {_ms(r.io_latency_p50_ms)}, p99 {_ms(r.io_latency_p99_ms)}" for r in io)
+    if locks:
+        out.append("")
+        out.append("  speedup: against the run without the lock")
     if repeats > 1:
         out.append("")
         out.append(f"  {repeats} passes, interleaved; each row is its strategy's median pass, "

@@ -158,6 +158,31 @@ def test_compare_runs_the_three_strategies_on_the_same_work(session):
         assert r.speedup == pytest.approx(results[0].wall_s / r.wall_s)
 
 
+def test_a_lock_compare_runs_the_race_without_then_with_its_lock_on_the_same_work(session):
+    """compare by lock: the same increments under threads, unlocked then
+    locked; the locked run loses nothing, and the speedup is against the
+    unlocked one. (Whether the unlocked run loses updates is the race's own
+    test: it may take several tries.)"""
+    results = session.compare(small("race", "sequential", workers=3, size=200_000), by="lock")
+    assert [(r.strategy, r.lock) for r in results] == [("threads", False), ("threads", True)]
+    assert {r.expected for r in results} == {200_000}
+    assert results[1].lost == 0
+    assert results[0].lost == results[0].expected - results[0].actual
+    assert results[0].speedup == pytest.approx(1.0)
+    assert results[1].speedup == pytest.approx(results[0].wall_s / results[1].wall_s)
+
+
+def test_only_the_race_has_a_lock_to_compare():
+    from gilviz.engine.plan import compare_variants
+
+    with pytest.raises(ValueError, match="only race"):
+        compare_variants(RunRequest(workload="count"), by="lock")
+    with pytest.raises(ValueError, match="not 'colour'"):
+        compare_variants(RunRequest(workload="race"), by="colour")
+    variants = compare_variants(RunRequest(workload="race", strategy="processes", lock=True), by="lock")
+    assert [(v.strategy, v.lock) for v in variants] == [("processes", False), ("processes", True)]
+
+
 def test_closing_a_session_leaves_no_process(tag):
     s = Session()
     box = {}
