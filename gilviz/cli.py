@@ -188,7 +188,8 @@ def _add_run_options(p: argparse.ArgumentParser, *, with_strategy: bool = True, 
         help="size the work by time: as much as one worker alone does in about S seconds on this "
         "machine (measured by the lab), so a sequential run takes about that long and every "
         f"strategy does the same work ({MIN_SECONDS:g}-{MAX_SECONDS:g}; not with --size; fetch is "
-        "sized by --latency). Default: the workload's fixed size; in the app, 5 for v (compare)",
+        "sized by --latency; with compare --by lock, the locked run takes about S). Default: the "
+        "workload's fixed size; in the app, 5 for v (compare)",
     )
     if with_strategy:
         t.add_argument(
@@ -658,11 +659,11 @@ def headless(args: argparse.Namespace, request: RunRequest, choices: list[LabCho
 
 def sized(args: argparse.Namespace, request: RunRequest, session: Session) -> RunRequest:
     """With --seconds, the work one worker alone does in that long (measured
-    on a sequential worker, so every strategy does the same work)."""
+    on a sequential worker, so every strategy does the same work); for
+    ``compare --by lock``, what the locked run does in that long."""
     if args.seconds is None or request.live:
         return request
-    sequential = session.sized_by_time(replace(request, strategy="sequential"), args.seconds)
-    return replace(request, size=sequential.size)
+    return replace(request, size=session.sized_for_compare(request, args.seconds, getattr(args, "by", "strategy")).size)
 
 
 def run_command(args: argparse.Namespace, request: RunRequest, session: Session) -> list[RunResult]:

@@ -56,6 +56,10 @@ def kept_ticks(n_workers: int, live: bool = False) -> int:
     return max(MIN_KEPT_TICKS, (MAX_KEPT_LIVE_SAMPLES if live else MAX_KEPT_SAMPLES) // max(1, n_workers))
 
 
+#: A lock compare's probe of its locked run: this many seconds of one worker's solo work.
+LOCK_PROBE_S = 0.1
+
+
 def median_pass(runs: list[RunResult], repeat: int) -> RunResult:
     """The pass with the median wall time (the lower middle of an even count),
     carrying every pass's wall time."""
@@ -308,6 +312,28 @@ class Session:
             return request
         s = spec(request.workload)
         return replace(request, size=max(1, min(s.max_size, int(rate * seconds))))
+
+    def sized_for_compare(self, request: RunRequest, seconds: float, by: str = "strategy") -> RunRequest:
+        """The work for a compare (``by``, as :meth:`compare`) that lasts
+        about ``seconds`` where the measurement allows. By strategy: what one
+        worker alone does in that long, so the sequential run takes about
+        that long. By lock: what the locked run, the slow one, does in that
+        long, measured on a short run of it (about a tenth of a second of
+        solo work): a contended lock costs many times its solo rate, and no
+        solo figure says how many. The unlocked run then takes what it takes."""
+        from dataclasses import replace
+
+        if by != "lock":
+            return self.sized_by_time(replace(request, strategy="sequential", live=False), seconds)
+        locked = replace(compare_variants(request, "lock")[-1], live=False)
+        solo = self.solo_rate(replace(locked, strategy="sequential"))
+        if not solo:
+            return request
+        probe = self._run(replace(locked, size=max(locked.workers, int(solo * LOCK_PROBE_S))))
+        if probe.cancelled or probe.wall_s <= 0 or not probe.units:
+            return request
+        s = spec(request.workload)
+        return replace(request, size=max(1, min(s.max_size, int(probe.units / probe.wall_s * seconds))))
 
     def cancel(self) -> None:
         """Ask the current run to stop (thread-safe). The run returns soon after."""

@@ -26,6 +26,7 @@ from gilviz.engine.interpreters import Interpreter
 from gilviz.engine.model import LabInfo, RunRequest, RunResult, RunStarted
 from gilviz.engine.session import RunFailed, Session
 
+from .compare_board import compare_by
 from .messages import LabFailed, LabReady, RunBegan, RunEnded, RunIdle
 from .screens import HelpScreen
 from .stage import MIN_SIZE, StageScreen
@@ -217,13 +218,19 @@ class GilvizApp(App[int]):
             previous.append(started)
             self.post_message(RunBegan(started))
 
+        by = compare_by(request.workload) if compare else "strategy"
+
         def on_result(result: RunResult) -> None:
+            if by == "lock":
+                # against the unlocked run, a lock compare's speedup is not the
+                # scoreboard's (against a sequential run of the same work)
+                result = replace(result, speedup=None)
             self.post_message(RunEnded(result, request.urls))
 
         try:
             if compare:
-                sized = session.sized_by_time(replace(request, strategy="sequential", live=False), self.seconds)
-                session.compare(replace(request, size=sized.size, live=False), on_result=on_result,
+                sized = session.sized_for_compare(replace(request, live=False), self.seconds, by)
+                session.compare(replace(request, size=sized.size, live=False), on_result=on_result, by=by,
                                 on_started=on_started, on_tick=self.live.feed)
                 return
             self.next_live = None

@@ -15,8 +15,17 @@ import math
 from dataclasses import dataclass, replace
 
 from gilviz.engine.model import RunResult, RunStarted
+from gilviz.engine.workloads import spec
+from gilviz.export.text import human
 
 from .timeline import HISTORY_CELLS, LaneView, LiveRun, RunView
+
+
+def compare_by(workload: str) -> str:
+    """What ``v`` compares for ``workload``: the race, without and with its
+    lock (its story is the lost updates and the price of the fix); every
+    other workload, its strategies."""
+    return "lock" if "lock" in spec(workload).options else "strategy"
 
 
 @dataclass(frozen=True)
@@ -29,10 +38,20 @@ class LaneGroup:
     finished: bool
 
 
+def run_label(workload: str, strategy: str, lock: bool) -> str:
+    """What a group's run was: its strategy, and for the race its lock."""
+    return f"{strategy}, {'lock' if lock else 'no lock'}" if workload == "race" else strategy
+
+
 def heading(result: RunResult) -> str:
+    """A finished run's heading: what it was, its wall time, cores used,
+    speedup where it has one, and the race's lost updates."""
     speedup = f" · speedup {result.speedup:.2f}×" if result.speedup is not None else ""
-    return (f"{result.strategy}: {result.wall_s:.2f} s · {result.cores_used:.2f} cores used{speedup}"
-            + (" · stopped" if result.cancelled else ""))
+    lost = ""
+    if result.workload == "race" and result.expected is not None and result.lost is not None:
+        lost = f" · lost {human(result.lost)} of {human(result.expected)}"
+    return (f"{run_label(result.workload, result.strategy, result.lock)}: {result.wall_s:.2f} s · "
+            f"{result.cores_used:.2f} cores used{speedup}{lost}" + (" · stopped" if result.cancelled else ""))
 
 
 def _downsample(lanes: tuple[LaneView, ...], every: int, width: int) -> tuple[LaneView, ...]:
@@ -81,7 +100,13 @@ class CompareBoard:
                   for result, view in self._runs]
         if live is not None and live.started is not None:
             clock = f" {live.t_s:.1f} s" if live.t_s is not None else " starting"
-            strategy = live.started.request.strategy
-            groups.append(LaneGroup(strategy, f"{strategy}: running…{clock}",
+            request = live.started.request
+            strategy = request.strategy
+            so_far = ""
+            if live.race is not None:  # the race's counter as the lab last published it
+                expected, actual = live.race
+                so_far = f" · lost {human(max(0, expected - actual))} of {human(expected)} so far"
+            groups.append(LaneGroup(strategy, f"{run_label(request.workload, strategy, request.lock)}: "
+                                    f"running…{clock}{so_far}",
                                     _downsample(live.lanes, every, width), False))
         return groups, every

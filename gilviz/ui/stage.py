@@ -26,7 +26,7 @@ from gilviz.engine.session import default_workers
 from gilviz.engine.workloads import WORKLOADS, spec
 from gilviz.export.text import human
 
-from .compare_board import CompareBoard
+from .compare_board import CompareBoard, compare_by
 from .footer import action_name, footer_actions, item_widths
 from .screens import HelpScreen
 from .timeline import HISTORY_CELLS, RunView
@@ -92,7 +92,9 @@ class StageScreen(Screen[None]):
     BINDINGS = [
         Binding("enter,space", "run", "Run", key_display="⏎", tooltip="Start a run of the mode on screen"),
         Binding("x,escape", "stop", "Stop", tooltip="Stop the run (the workers finish their chunk and exit)"),
-        Binding("v", "compare", "Compare", tooltip="Run sequential, threads, processes in turn; fill the scoreboard"),
+        Binding("v", "compare", "Compare",
+                tooltip="Run sequential, threads, processes in turn (the race: without, then with the lock); "
+                "fill the scoreboard"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="Every key, and what the glyphs mean"),
         Binding("z", "presenter", "Presenter",
                 tooltip="Presenter view: big figures for a projector, the lanes fill the rest; z again goes back"),
@@ -276,10 +278,9 @@ class StageScreen(Screen[None]):
 
     def hint(self) -> str:
         workers = "1 worker" if self.mode.strategy == "sequential" else f"{self.mode.workers} {self.mode.strategy}"
-        return (
-            f"Press Enter to run {self.mode.workload} with {workers}. "
-            "v compares sequential, threads and processes; ? lists every key."
-        )
+        compares = ("the race without and then with the lock" if compare_by(self.mode.workload) == "lock"
+                    else "sequential, threads and processes")
+        return f"Press Enter to run {self.mode.workload} with {workers}. v compares {compares}; ? lists every key."
 
     def draw(self, force: bool = False) -> None:
         """Paint the latest measurements: at most one frame per timer tick."""
@@ -469,7 +470,8 @@ class StageScreen(Screen[None]):
 
     def action_compare(self) -> None:
         if not self.phase.running:
-            self.compare_board = CompareBoard()  # the three runs side by side, from the first
+            # the runs side by side, from the first
+            self.compare_board = CompareBoard()
             self._start(compare=True)
 
     def action_stop(self) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass
+from typing import Callable
 
 import pytest
 
@@ -171,8 +172,13 @@ class ScriptedTicks:
         self.lab.wall_s += PERIOD_S
         per_core = tuple(max(0.0, round(min(100.0, 100.0 * used / cores + (15.0 if k % 2 else -15.0) * (used > 0.2)), 1))
                          for k in range(cores))
+        race_counter = None
+        request = self.lab._request
+        if request is not None and request.workload == "race":  # the shared counter, as _finish counts it
+            total = sum(self.units)
+            race_counter = total - (0 if request.lock or request.strategy == "sequential" else total // 3)
         return Tick(seq=self.seq, t_s=round(self.seq * PERIOD_S, 3), period_s=PERIOD_S, workers=tuple(samples),
-                    cores_percent=per_core, cores_used=round(used, 3))
+                    cores_percent=per_core, cores_used=round(used, 3), race_counter=race_counter)
 
 
 class _Cancelled:
@@ -206,11 +212,12 @@ class FakeUrls:
 
 class FakeLab:
     """The lab connection, scripted. Knobs: ``hold`` (after the script, wait
-    for a cancel or :meth:`release`), ``fail`` (the lab dies at the next run
+    for a cancel or :meth:`release`; a function of the request: the runs to
+    hold), ``fail`` (the lab dies at the next run
     with this message), ``worker_error`` (worker 0's task fails), ``ticks``
     (at most this many periods), ``cpu_count``."""
 
-    def __init__(self, cpu_count: int = 4, hold: bool = False, fail: str | None = None,
+    def __init__(self, cpu_count: int = 4, hold: bool | Callable[[RunRequest], bool] = False, fail: str | None = None,
                  worker_error: str | None = None, ticks: int | None = None) -> None:
         self.info_ = lab_info(cpu_count)
         self.info: LabInfo | None = None
@@ -284,7 +291,9 @@ class FakeLab:
             return None
         if self._slots.cancelled:
             return self._finish(cancelled=True)
-        hold = self.hold or (self._request is not None and self._request.live)
+        request = self._request
+        held = self.hold(request) if callable(self.hold) and request is not None else self.hold
+        hold = held or (request is not None and request.live)
         if len(self._periods) > (0 if hold else 1):
             return None  # the session samples the next period
         self.played.set()

@@ -12,6 +12,7 @@ from textual.widgets import Digits, Footer, Static
 from textual.widgets._footer import FooterKey
 
 from gilviz.engine.model import RunRequest, RunResult, WorkerIdentity, WorkerSample, WorkerState
+from gilviz.export.text import human
 from gilviz.ui.app import GilvizApp
 from gilviz.ui.timeline import LaneView, RunView
 from gilviz.ui.widgets import CoreMeters, Lanes, Presenter, Scoreboard
@@ -274,6 +275,51 @@ async def test_v_keeps_sequential_threads_and_processes_on_screen_under_their_he
         await settle(app, pilot)
         assert lanes.groups is None and app.stage.compare_board is None
         assert len(lanes.view.lanes) == 4
+
+
+@async_test
+async def test_v_on_the_race_keeps_it_without_and_with_the_lock_on_screen():
+    """The race's compare: threads without, then with the lock, on the same
+    increments (sized on a short locked run first), each heading with its
+    lost updates, as measured."""
+    app, fake = make_app(workload="race", strategy="sequential", workers=3)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("v")
+        await settle(app, pilot)
+        probe, *runs = fake.requests
+        assert (probe.strategy, probe.lock) == ("threads", True)  # the locked run's rate, measured
+        assert [(r.strategy, r.lock) for r in runs] == [("threads", False), ("threads", True)]
+        assert runs[0].size == runs[1].size
+        lanes = app.query_one(Lanes)
+        results = app.stage.compare_board.results
+        assert [(r.lock, r.expected) for r in results] == [(False, runs[0].size), (True, runs[0].size)]
+        unlocked, locked = results
+        assert unlocked.lost > 0 and locked.lost == 0
+        rows = _rows(app)
+        assert rows[0].startswith(f"threads, no lock: {unlocked.wall_s:.2f} s")
+        assert rows[0].endswith(f"lost {human(unlocked.lost)} of {human(unlocked.expected)}")
+        assert rows[4].startswith("threads, lock: ") and rows[4].endswith(f"lost 0 of {human(locked.expected)}")
+        assert "speedup" not in rows[0] + rows[4]
+        assert [g.finished for g in lanes.groups] == [True, True]
+
+
+@async_test
+async def test_the_race_compare_counts_the_lost_updates_while_it_runs():
+    fake = FakeLab(hold=lambda request: not request.lock)  # the unlocked run waits, once played
+    app, _ = make_app(fake, workload="race", workers=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("v")
+        while len(fake.requests) < 2 or not fake.played.is_set():  # after the probe of the locked run
+            await pilot.pause()
+        app.draw(force=True)
+        await pilot.pause()
+        expected, actual = app.live.view(0).race
+        heading = app.query_one(Lanes).groups[-1].heading
+        assert heading.startswith("threads, no lock: running…")
+        assert heading.endswith(f"lost {human(max(0, expected - actual))} of {human(expected)} so far")
+        fake.release()
+        await pilot.press("x")
+        await settle(app, pilot)
 
 
 @async_test
