@@ -164,6 +164,9 @@ class Tick:
     cores_used: float  # lab + worker CPU seconds per wall second, this period
     #: race: the shared counter as the lab last published it (live runs count up); None otherwise
     race_counter: int | None = None
+    #: race: the increments the workers had reported when ``race_counter`` was read (its
+    #: expected value, had no update been lost); None otherwise
+    race_units: int | None = None
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,6 @@ from .slots import (
     ON_CPU0_NS,
     ON_CPU_END_NS,
     OS_ID,
-    RACE_COUNTER,
     STARTED_NS,
     STATE,
     TASK_INDEX,
@@ -274,6 +273,7 @@ class Sampler:
             self._total_cpu_last = total_cpu
             self._t_cpu_ns = now
         workers = tuple(self._worker_sample(i, row, read) for i, row in enumerate(rows))
+        race = self.slots.read_race(rows) if self.race else None
         return Tick(
             seq=self._seq,
             t_s=(now - self.go_ns) / 1e9,
@@ -281,7 +281,8 @@ class Sampler:
             workers=workers,
             cores_percent=tuple(psutil.cpu_percent(percpu=True)),
             cores_used=self._cores_used,
-            race_counter=int(self.slots.words[RACE_COUNTER]) if self.race else None,
+            race_counter=race[1] if race is not None else None,
+            race_units=race[0] if race is not None else None,
         )
 
     def _worker_sample(self, i: int, row: tuple[int, ...], read: bool) -> WorkerSample:

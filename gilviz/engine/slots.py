@@ -8,7 +8,7 @@ one aligned 8-byte store, so a reader sees either the old or the new value.
 
 Layout (all signed 64-bit integers)::
 
-    header: MAGIC, CANCEL, GO, N_WORKERS, RACE_COUNTER, GO_NS, 2 reserved
+    header: MAGIC, CANCEL, GO, N_WORKERS, RACE_COUNTER, GO_NS, RACE_SEQ, RACE_UNITS
     slot i: STATE, UNITS, TASKS_DONE, TASKS_TOTAL, OS_ID, TASK_INDEX, CPU_NS, ERRORS,
             DONE_NS, ON_CPU0_NS, CORE_WAIT0_NS, STARTED_NS
 
@@ -20,6 +20,14 @@ ON_CPU0_NS and CORE_WAIT0_NS are the worker thread's own schedstat figures
 (time on a CPU, time runnable but waiting for a core) at the start signal,
 so the sampler can count from that moment exactly (-1 where the kernel keeps
 no schedstat).
+
+The race's counter and the units it is to be compared with must be read as
+one pair, or the reader sees updates "lost" that were merely counted later.
+Processes count in RACE_COUNTER itself, after they did the work their UNITS
+say: read the slots first, then the counter. Threads count in the lab's
+memory; the lab publishes the pair (:meth:`Slots.publish_race`), the units
+summed before the counter is read, under a sequence number
+(:meth:`Slots.read_race` retries a pair caught half written).
 
 Standard library only: the lab uses this module.
 """
@@ -33,7 +41,7 @@ import tempfile
 MAGIC_VALUE = 0x67696C76697A  # "gilviz"
 
 # header fields
-MAGIC, CANCEL, GO, N_WORKERS, RACE_COUNTER, GO_NS = range(6)
+MAGIC, CANCEL, GO, N_WORKERS, RACE_COUNTER, GO_NS, RACE_SEQ, RACE_UNITS = range(8)
 HEADER_WORDS = 8
 
 # per-worker fields
@@ -103,6 +111,32 @@ class Slots:
             b = HEADER_WORDS + SLOT_WORDS * i
             out.append(tuple(w[b : b + SLOT_WORDS]))
         return out
+
+    def publish_race(self, read_counter) -> None:
+        """The lab, for threads: the workers' units so far, then the counter
+        (``read_counter()``, read after them), published as one pair."""
+        w = self.words
+        seq = int(w[RACE_SEQ])
+        w[RACE_SEQ] = seq + 1  # odd: being written
+        w[RACE_UNITS] = sum(int(w[HEADER_WORDS + SLOT_WORDS * i + UNITS]) for i in range(self.n_workers))
+        w[RACE_COUNTER] = read_counter()
+        w[RACE_SEQ] = seq + 2
+
+    def read_race(self, rows: list[tuple[int, ...]]) -> tuple[int, int] | None:
+        """The race's (units, counter), read as one pair; ``rows``: this
+        sample's :meth:`read_all`, made before. None if the lab kept writing
+        the pair while it was read (the next sample will have one)."""
+        w = self.words
+        for _ in range(100):
+            seq = int(w[RACE_SEQ])
+            if seq == 0:  # nothing published: processes count in the word itself, after their units
+                return sum(row[UNITS] for row in rows), int(w[RACE_COUNTER])
+            if seq % 2:
+                continue
+            units, counter = int(w[RACE_UNITS]), int(w[RACE_COUNTER])
+            if int(w[RACE_SEQ]) == seq:
+                return units, counter
+        return None
 
     @property
     def cancelled(self) -> bool:

@@ -300,6 +300,8 @@ class _WorkerThreads:
 
     def start(self) -> None:
         race.counter = 0  # the plain race's global
+        if self.request.workload == "race":
+            self.slots.publish_race(self.race_actual)  # the first pair (0, 0): no sample reads an unpublished one
         name = "sequential" if self.request.strategy == "sequential" else "thread"
         for i, lane in enumerate(self.lanes):
             ctx = TaskContext(cell=self.cell, lock=self.lock, race_style=self.request.race_style,
@@ -330,9 +332,10 @@ class _WorkerThreads:
         if alive:
             alive[0].join(0.05)
         if self.request.workload == "race":
-            # the threads' counter lives in the lab: publish it for the sampler
-            # (processes count in the shared word itself)
-            self.slots.words[RACE_COUNTER] = self.race_actual()
+            # the threads' counter lives in the lab: publish it for the
+            # sampler, with the units it is to be compared with (processes
+            # count in the shared word itself)
+            self.slots.publish_race(self.race_actual)
         return bool(alive)
 
     def give_up(self) -> bool:

@@ -235,7 +235,8 @@ class LiveRun:
             if in_run > 0:
                 self._gil_wait.append(sum(w.gil_wait_s for w in tick.workers if w.split) / in_run)
             if tick.race_counter is not None:
-                self._race = (sum(w.units for w in tick.workers), tick.race_counter)
+                expected = tick.race_units if tick.race_units is not None else sum(w.units for w in tick.workers)
+                self._race = (expected, tick.race_counter)
             if len(self._cores) != len(tick.cores_percent):
                 self._cores = [deque(maxlen=self.core_history) for _ in tick.cores_percent]
             for history, value in zip(self._cores, tick.cores_percent, strict=True):

@@ -91,6 +91,29 @@ def test_slots_are_shared_between_two_mappings():
         a.unlink()
 
 
+def test_the_race_pair_is_read_whole_or_not_at_all():
+    """Units and counter are one pair: a reader in another mapping sees the
+    units the lab summed before it read the counter, never a half-written
+    pair; with no pair published (processes), the slots read before, then
+    the live counter."""
+    a = sl.Slots.create(2)
+    try:
+        b = sl.Slots(a.path)
+        a.words[a.base(0) + sl.UNITS] = 30
+        a.words[a.base(1) + sl.UNITS] = 12
+        a.words[sl.RACE_COUNTER] = 40
+        assert b.read_race(b.read_all()) == (42, 40)  # nothing published: processes
+        a.publish_race(lambda: 39)
+        a.words[a.base(0) + sl.UNITS] = 1000  # later work: not part of the pair
+        assert b.read_race(b.read_all()) == (42, 39)
+        a.words[sl.RACE_SEQ] += 1  # the lab is writing the next pair
+        assert b.read_race(b.read_all()) is None
+        b.close()
+    finally:
+        a.close()
+        a.unlink()
+
+
 def test_slots_refuse_a_foreign_file(tmp_path):
     path = tmp_path / "x"
     path.write_bytes(b"\0" * 128)
