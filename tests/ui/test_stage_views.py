@@ -243,6 +243,24 @@ def test_row_labels_say_what_differs():
     assert row_labels([race, replace(race, switch_interval_s=0.1)]) == ["race 5ms", "race 100ms"]
 
 
+@async_test
+async def test_a_lost_count_in_the_millions_fits_the_scoreboard():
+    """A race sized by time loses millions: "1.2 M", not a cut "1,183,1"."""
+    app, _ = make_app(workload="race")
+    async with app.run_test(size=(100, 30)) as pilot:
+        base = dict(workers=4, size=3_000_000, unit="increments", wall_s=0.2, startup_s=0.0, cpu_s=0.2,
+                    cores_used=1.0, units=3_000_000, units_per_s=1.5e7, python="3.12.4", implementation="CPython",
+                    gil_enabled=True, switch_interval_s=0.005, cpu_count=4, errors=(), cancelled=False,
+                    worker_results=())
+        board = app.query_one(Scoreboard)
+        for lost in (1_183_123, 9_999):
+            board.add_result(RunResult(workload="race", strategy="threads", lock=False, race_style="call",
+                                       expected=3_000_000, actual=3_000_000 - lost, lost=lost, **base))
+        await pilot.pause()
+        cells = [str(board.get_row_at(i)[Scoreboard.LOST]).replace("\xa0", " ").strip() for i in range(2)]
+        assert cells == ["1.2 M", "9,999"]
+
+
 # -- a compare, side by side ------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from gilviz.engine.model import RunResult
+from gilviz.export.text import human
 
 MAX_ROWS = 100
 
@@ -107,7 +108,7 @@ class Scoreboard(DataTable):
 
     COLUMNS = (" ", "run", "strategy", "workers", "wall", "cores", "speedup", "GIL wait", "errors", "lost")
     #: Fixed widths (with the leading space): the table does not jump as rows come, and fits 80 columns
-    #: with its border and scroll bar (lost: at most 7 digits, the race's 1M less one).
+    #: with its border and scroll bar (lost: at most 7 characters, "999.9 M").
     #: (CPU seconds are cores × wall: the GIL-wait share says more.)
     WIDTHS = (2, 10, 11, 8, 8, 6, 8, 9, 7, 8)
     ERRORS, LOST = 8, 9
@@ -194,7 +195,8 @@ class Scoreboard(DataTable):
         r = row.result
         lost = "–"
         if r.workload == "race" and r.lost is not None:
-            lost = f"{r.lost:,}"
+            # up to 9,999 as it is, then "12.3 k", "1.2 M": the column stays 7 wide
+            lost = f"{r.lost:,}" if r.lost < 10_000 else human(r.lost)
         errors = "stopped" if r.cancelled else str(len(r.errors))
         values = [
             "★" if best else "",
