@@ -102,11 +102,20 @@ class CoreMeters(g.GlyphStyles, Widget):
         elif row == 0 and view.throughput:
             # the last period, as the lanes' rates: they add up to this
             rate = view.throughput[-1]
-            # narrow panel: the unit only where it fits (the legend gives it)
+            # narrow panel: the unit only where it fits (the legend gives it);
+            # "× solo" says what the ratio is of: never cut to "× s". Where
+            # the rate and the ratio do not both fit, the ratio (the legend
+            # gives the solo rate)
             unit = f" {started.unit}/s" if width >= 34 else "/s"
-            segments = [Segment("work ", self.glyph_style(g.LABEL)), Segment(f"{human(rate)}{unit}", value)]
+            label = Segment("work ", self.glyph_style(g.LABEL))
+            rate_text = f"{human(rate)}{unit}"
+            segments = [label, Segment(rate_text, value)]
             if started.solo_units_per_s:
-                segments.append(Segment(f" {rate / started.solo_units_per_s:.2f}× solo", dim))
+                ratio = f"{rate / started.solo_units_per_s:.2f}× solo"
+                if len("work ") + len(rate_text) + 1 + len(ratio) <= width:
+                    segments.append(Segment(" " + ratio, dim))
+                else:
+                    segments = [label, Segment(ratio, value)]
         elif row == 1 and view.gil_wait:
             share = sum(view.gil_wait[-5:]) / len(view.gil_wait[-5:])
             segments = [Segment("GIL wait ", self.glyph_style(g.LABEL)),
