@@ -268,7 +268,7 @@ class StageScreen(Screen[None]):
             what = "comparing" if phase == Phase.COMPARING else "running"
             if self.gilviz.lab_settings.cpus:
                 what += f" on core {','.join(map(str, self.gilviz.lab_settings.cpus))} only"
-            t = "" if self.gilviz.live.view(0).t_s is not None else " (starting workers)"
+            t = "" if self.gilviz.live.t_s is not None else " (starting workers)"
             return status(f"● {what}{t}   x to stop", "running")
         if last is not None and not last.cancelled:
             return status(f"✓ {last.workload} × {last.strategy} took {last.wall_s:.2f} s   ⏎ run again", "done")

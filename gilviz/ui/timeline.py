@@ -250,6 +250,12 @@ class LiveRun:
             self._running = False
             self.version += 1
 
+    @property
+    def t_s(self) -> float | None:
+        """The time of the latest tick since the start signal (None before the first)."""
+        with self._lock:
+            return self._t_s
+
     def view(self, cells: int, visible: range | None = None) -> RunView:
         """A consistent copy of the newest ``cells`` cells of every lane in
         ``visible`` (all lanes if None); the others come without cells, so a

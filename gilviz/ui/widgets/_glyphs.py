@@ -110,12 +110,23 @@ _GLYPHS: dict[CellKind, tuple[str, str]] = {
 _WORK_BY_STATE = {"gil_wait": GIL_WAIT, "core_wait": CORE_WAIT}
 
 
-def glyph(cell: Cell) -> tuple[str, str]:
-    """The glyph of a cell, and the name of its style: a work cell's height
-    is the work done, its colour the state the worker spent most of it in."""
+def _glyph(cell: Cell) -> tuple[str, str]:
     if cell.kind == CellKind.WORK:
         return EIGHTHS[max(1, min(8, cell.level))], _WORK_BY_STATE.get(cell.state or "", WORK)
     return _GLYPHS[cell.kind]
+
+
+#: every cell there is, by kind, level and state: a few hundred at most
+_BY_CELL: dict[Cell, tuple[str, str]] = {}
+
+
+def glyph(cell: Cell) -> tuple[str, str]:
+    """The glyph of a cell, and the name of its style: a work cell's height
+    is the work done, its colour the state the worker spent most of it in."""
+    found = _BY_CELL.get(cell)
+    if found is None:
+        found = _BY_CELL[cell] = _glyph(cell)
+    return found
 
 
 def legend_items(io_bound: bool, states_measured: bool = True, full_block: str = "one worker alone on a free core",

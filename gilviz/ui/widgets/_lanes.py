@@ -11,6 +11,7 @@ their own, above and below.
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -36,13 +37,15 @@ CPU_W = 4
 
 @dataclass(frozen=True)
 class LaneColumns:
-    """Where each column of a lane row goes, for a given width."""
+    """Where each column of a lane row goes, for a given width (``fit``
+    remembers its answers: every line of every frame asks)."""
 
     task_w: int  # 0: no task column (narrow terminals)
     timeline_w: int
     os_id: bool = True  # the os-id column (not in the presenter view)
 
     @classmethod
+    @functools.lru_cache(maxsize=64)
     def fit(cls, width: int, presenter: bool = False) -> "LaneColumns":
         """The columns for ``width``; the presenter view keeps the worker's
         name, done and cpu, and gives the rest to the timeline."""
@@ -319,7 +322,7 @@ class Lanes(g.GlyphStyles, ScrollView):
         if isinstance(row, LaneGroup):
             style = self.glyph_style(g.LABEL if row.finished else g.BUSY)
             return self.strip([Segment(row.heading[:width], style)], width)
-        return self._lane(row, self.columns, width)
+        return self._lane(row, LaneColumns.fit(width, self.presenter), width)
 
     def _hint_lines(self, width: int) -> list[str]:
         return textwrap.wrap(self.hint, max(10, width - 4), initial_indent="  ", subsequent_indent="  ")
@@ -344,7 +347,7 @@ class Lanes(g.GlyphStyles, ScrollView):
         segments.append(Segment(f"{cpu_text:>{CPU_W}} ", style(cpu_style)))
         segments.append(Segment("│", style(g.DIM)))
         segments += self._cells(lane, cols.timeline_w)
-        return self.strip(segments, width)
+        return Strip(segments).adjust_cell_length(width, self.base_style)  # every segment has its style
 
     @staticmethod
     def _done(lane: LaneView, view: RunView | None) -> tuple[str, str]:
@@ -374,8 +377,9 @@ class Lanes(g.GlyphStyles, ScrollView):
         segments: list[Segment] = []
         run_text: list[str] = []
         run_style = ""
+        glyph = g.glyph
         for cell in cells:
-            text, style = g.glyph(cell)
+            text, style = glyph(cell)
             if style != run_style and run_text:
                 segments.append(Segment("".join(run_text), self.glyph_style(run_style)))
                 run_text = []
