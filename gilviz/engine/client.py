@@ -30,13 +30,15 @@ class LabClient:
     ``{"ev": "exit"}`` event is queued when the lab's stdout closes."""
 
     def __init__(self, python: str | None = None, *, gil: str | None = None,
-                 cpus: tuple[int, ...] | None = None) -> None:
+                 cpus: tuple[int, ...] | None = None, warm_processes: bool = False) -> None:
         self.python = python or sys.executable
         #: "on" / "off": PYTHON_GIL=1 / 0 for the lab, its workers and its
         #: fork server (a free-threaded build obeys it; None: leave it be)
         self.gil = gil
         #: the cores the lab pins itself (and so every worker) to; None: all
         self.cpus = tuple(cpus) if cpus else None
+        #: start the lab's fork server before it says hello (lab.warm_fork_server)
+        self.warm_processes = warm_processes
         gil_environment(gil)  # refuses anything but on/off/None now, not at start
         self.proc: subprocess.Popen | None = None
         self.info: LabInfo | None = None
@@ -54,6 +56,8 @@ class LabClient:
         args = [self.python, "-m", "gilviz.engine.lab"]
         if self.cpus:
             args += ["--cpus", ",".join(str(c) for c in self.cpus)]
+        if self.warm_processes:
+            args.append("--warm-processes")
         try:
             self.proc = subprocess.Popen(
                 args,

@@ -209,12 +209,18 @@ class Session:
         lab_factory: LabFactory | None = None,
         tick_source: TickSourceFactory | None = None,
         url_source: UrlSource | None = None,
+        warm_processes: bool = False,
     ) -> None:
+        """``warm_processes``: the lab starts its fork server before it is
+        ready, so the first processes run starts at once (the app: a speaker
+        switches to processes mid-run; headless runs leave it to the first
+        processes run, before its start signal)."""
         self.python = python
         self.period_s = period_s
         self.gil = gil  # "on" / "off": PYTHON_GIL for the lab (free-threaded builds)
         self.cpus = cpus  # the cores the lab and its workers are pinned to
-        self.lab_factory: LabFactory = lab_factory or (lambda: LabClient(python, gil=gil, cpus=cpus))
+        self.lab_factory: LabFactory = lab_factory or (lambda: LabClient(python, gil=gil, cpus=cpus,
+                                                                               warm_processes=warm_processes))
         self.tick_source: TickSourceFactory = tick_source or Sampler
         self.lab: LabConnection | None = None
         self.server: UrlSource = url_source or LoopbackServer()

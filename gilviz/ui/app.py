@@ -79,7 +79,7 @@ class GilvizApp(App[int]):
         if session_factory is not None:  # tests: the factory decides (a scripted lab)
             self.make_session: Callable[[LabSettings], Session] = lambda settings: session_factory()
         else:
-            self.make_session = lambda s: Session(python=s.python, gil=s.gil, cpus=s.cpus)
+            self.make_session = lambda s: Session(python=s.python, gil=s.gil, cpus=s.cpus, warm_processes=True)
         self.session_factory: Callable[[], Session] = lambda: self.make_session(self.lab_settings)
         #: a change of interpreter, GIL or cores asked for during a live run
         self.pending_lab: LabSettings | None = None

@@ -191,6 +191,23 @@ def test_a_locked_race_never_shows_an_update_lost_while_it_runs(session, strateg
     assert pairs[-1][0] > 0
 
 
+def test_a_warm_lab_has_its_fork_server_running_before_it_is_ready(tag):
+    """The app's lab starts its fork server before hello, so a speaker's
+    first switch to processes does not wait for it; it ends with the lab."""
+    from gilviz.engine.client import LabClient
+
+    lab = LabClient(warm_processes=True)
+    lab.start()
+    try:
+        children = psutil.Process(lab.pid).children(recursive=True)
+        assert any("forkserver" in " ".join(c.cmdline()) for c in children)
+    finally:
+        lab.close()
+    from tests.conftest import wait_no_tagged
+
+    assert wait_no_tagged(tag) == []
+
+
 def test_only_the_race_has_a_lock_to_compare():
     from gilviz.engine.plan import compare_variants
 
