@@ -33,6 +33,14 @@ def test_about_one_core_only_next_to_about_one_core():
     assert "other programs kept about 1.2 of 2 cores busy" in low
 
 
+def test_a_locked_race_above_one_core_says_where_the_rest_went():
+    race = dict(workload="race", unit="increments", lock=True, expected=1000, actual=1000, lost=0, race_style="call")
+    text = said(result(cores_used=1.31, **race))
+    assert "each hand-over of the lock wakes a sleeping thread" in text and "about one core" not in text
+    assert "about one core" in said(result(cores_used=1.02, **race))
+    assert "hand-over" not in said(result(cores_used=1.31, **dict(race, lock=False)))
+
+
 def test_a_busy_machine_is_noted_from_a_third_of_a_core():
     assert "Note:" not in said(result(other_load_cores=0.2))
     assert "Note:" in said(result(other_load_cores=0.35))
