@@ -617,7 +617,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_app(request, python=args.python, seconds=args.seconds or APP_SECONDS, theme=args.theme)
     if args.command == "serve":
         return serve(args)
-    return headless(args, request, choices)
+    try:
+        return headless(args, request, choices)
+    except BrokenPipeError:  # `gilviz run | head`: the reader has gone, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_OK
 
 
 def headless(args: argparse.Namespace, request: RunRequest, choices: list[LabChoice]) -> int:

@@ -91,6 +91,15 @@ def test_compare_by_lock_runs_the_race_without_then_with_the_lock(tag):
     assert wait_no_tagged(tag) == []
 
 
+def test_a_reader_that_goes_away_is_not_an_error(tag):
+    """``gilviz run | head -1``: no traceback when head closes the pipe."""
+    out = subprocess.run(f"{sys.executable} -m gilviz run -w count -n 2 --size 200000 | head -1", shell=True,
+                         capture_output=True, text=True, timeout=120)
+    assert out.stdout.startswith("count · threads · 2 workers")
+    assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr
+    assert wait_no_tagged(tag) == []
+
+
 def test_fetch_against_the_embedded_server_by_default():
     out = gilviz("run", "-w", "fetch", "--latency", "0.05", "--size", "1000", "--json")
     assert out.returncode == 0, out.stderr
