@@ -43,6 +43,7 @@ SCENES: dict[str, tuple[RunRequest, tuple[Step, ...], dict]] = {
     "race_no_lock": (RunRequest(workload="race", strategy="threads", workers=4), (("enter", 3.0),), {}),
     "race_then_lock": (RunRequest(workload="race", strategy="threads", workers=4), (("enter", 3.0), ("l", 3.0)), {}),
     "compare_side_by_side": (RunRequest(workload="count", strategy="threads", workers=2), (("v", None),), {}),
+    "race_compare_lock": (RunRequest(workload="race", strategy="threads", workers=4), (("v", None),), {}),
     "presenter_race": (
         RunRequest(workload="race", strategy="threads", workers=4), (("enter", 3.0), ("z", 1.0)), {"size": (100, 30)},
     ),
