@@ -36,6 +36,15 @@ class LaneGroup:
     heading: str
     lanes: tuple[LaneView, ...]
     finished: bool
+    #: the heading for a narrow panel: what it was, its wall time and the
+    #: figure that matters most (the race's lost updates, else the speedup)
+    short: str = ""
+
+    def fit(self, width: int) -> str:
+        """The heading that fits ``width``, the full one where it can."""
+        if len(self.heading) <= width or not self.short:
+            return self.heading
+        return self.short
 
 
 def run_label(workload: str, strategy: str, lock: bool) -> str:
@@ -52,6 +61,15 @@ def heading(result: RunResult) -> str:
         lost = f" · lost {human(result.lost)} of {human(result.expected)}"
     return (f"{run_label(result.workload, result.strategy, result.lock)}: {result.wall_s:.2f} s · "
             f"{result.cores_used:.2f} cores used{speedup}{lost}" + (" · stopped" if result.cancelled else ""))
+
+
+def short_heading(result: RunResult) -> str:
+    """:func:`heading` for a narrow panel: the lost updates (race) or the
+    speedup stay, the cores used go."""
+    label = f"{run_label(result.workload, result.strategy, result.lock)}: {result.wall_s:.2f} s"
+    if result.workload == "race" and result.expected is not None and result.lost is not None:
+        return f"{label} · lost {human(result.lost)} of {human(result.expected)}"
+    return label + (f" · {result.speedup:.2f}×" if result.speedup is not None else "")
 
 
 def _downsample(lanes: tuple[LaneView, ...], every: int, width: int) -> tuple[LaneView, ...]:
@@ -96,17 +114,19 @@ class CompareBoard:
         views = [view for _, view in self._runs] + ([live] if live is not None and live.started else [])
         longest = max((len(lane.cells) for view in views for lane in view.lanes), default=0)
         every = max(1, math.ceil(longest / width)) if width > 0 else 1
-        groups = [LaneGroup(result.strategy, heading(result), _downsample(view.lanes, every, width), True)
+        groups = [LaneGroup(result.strategy, heading(result), _downsample(view.lanes, every, width), True,
+                            short_heading(result))
                   for result, view in self._runs]
         if live is not None and live.started is not None:
             clock = f" {live.t_s:.1f} s" if live.t_s is not None else " starting"
             request = live.started.request
             strategy = request.strategy
-            so_far = ""
+            so_far = short = ""
             if live.race is not None:  # the race's counter as the lab last published it
                 expected, actual = live.race
                 so_far = f" · lost {human(max(0, expected - actual))} of {human(expected)} so far"
-            groups.append(LaneGroup(strategy, f"{run_label(request.workload, strategy, request.lock)}: "
-                                    f"running…{clock}{so_far}",
-                                    _downsample(live.lanes, every, width), False))
+                short = f" · lost {human(max(0, expected - actual))}"
+            label = f"{run_label(request.workload, strategy, request.lock)}: running…{clock}"
+            groups.append(LaneGroup(strategy, label + so_far, _downsample(live.lanes, every, width), False,
+                                    label + short))
         return groups, every

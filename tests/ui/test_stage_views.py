@@ -322,6 +322,23 @@ async def test_v_on_the_race_keeps_it_without_and_with_the_lock_on_screen():
 
 
 @async_test
+async def test_at_80_columns_a_race_heading_keeps_its_lost_updates():
+    """The full heading does not fit an 80-column lanes panel: the short one
+    drops the cores used, never the lost updates."""
+    app, fake = make_app(workload="race", workers=3)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("v")
+        await settle(app, pilot)
+        unlocked, locked = app.stage.compare_board.results
+        rows = _rows(app)
+        width = app.query_one(Lanes).size.width
+        assert len(app.query_one(Lanes).groups[0].heading) > width  # the full one would be cut
+        assert rows[0] == f"threads, no lock: {unlocked.wall_s:.2f} s · lost {human(unlocked.lost)} of " \
+                          f"{human(unlocked.expected)}"
+        assert rows[4].startswith("threads, lock: ") and rows[4].endswith(f"lost 0 of {human(locked.expected)}")
+
+
+@async_test
 async def test_the_race_compare_counts_the_lost_updates_while_it_runs():
     fake = FakeLab(hold=lambda request: not request.lock)  # the unlocked run waits, once played
     app, _ = make_app(fake, workload="race", workers=2)

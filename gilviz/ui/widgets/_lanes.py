@@ -321,7 +321,7 @@ class Lanes(g.GlyphStyles, ScrollView):
         row = lanes[index]
         if isinstance(row, LaneGroup):
             style = self.glyph_style(g.LABEL if row.finished else g.BUSY)
-            return self.strip([Segment(row.heading[:width], style)], width)
+            return self.strip([Segment(row.fit(width)[:width], style)], width)
         return self._lane(row, LaneColumns.fit(width, self.presenter), width)
 
     def _hint_lines(self, width: int) -> list[str]:
