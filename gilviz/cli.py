@@ -299,7 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the same total work three times, sequential, threads, then "
         "processes, and print a table with the speedup of each against sequential "
         "(measured, not assumed). With several --python or --gil, do so under each "
-        "interpreter and GIL setting; each one's speedups are against its own sequential run.",
+        "interpreter and GIL setting; each one's speedups are against its own sequential run. "
+        "With --by lock (the race), run its threads without and then with the lock instead.",
     )
     _add_run_options(compare, with_strategy=False, several=True)
     compare.add_argument(
