@@ -581,6 +581,7 @@ class Session:
         on_result: Callable[[RunResult], None] | None = None,
         repeat: int = 1,
         by: str = "strategy",
+        seconds: float | None = None,
         **callbacks,
     ) -> list[RunResult]:
         """The same total work under each variant of :func:`compare_variants`
@@ -590,10 +591,16 @@ class Session:
         many times, interleaved (a machine whose speed drifts affects each
         alike), and each variant's result is its median pass, with every
         pass's wall time in ``repeat_walls_s``. Speedups are against the
-        first variant (sequential; the race without its lock), of the medians."""
+        first variant (sequential; the race without its lock), of the medians.
+        ``seconds``: size the work first (:meth:`sized_for_compare`); a
+        :meth:`cancel` while it is measured stops the compare too."""
+        from dataclasses import replace
+
+        self._cancel.clear()  # a stop of an earlier run is not one of this compare
+        if seconds is not None:
+            request = replace(request, size=self.sized_for_compare(request, seconds, by).size)
         variants = compare_variants(self.prepare(request), by)  # prepared once: the same URLs for each
         passes: list[list[RunResult]] = [[] for _ in variants]
-        self._cancel.clear()
         for _ in range(repeat):
             for runs, variant in zip(passes, variants, strict=True):
                 if self._cancel.is_set():

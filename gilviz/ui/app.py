@@ -229,8 +229,7 @@ class GilvizApp(App[int]):
 
         try:
             if compare:
-                sized = session.sized_for_compare(replace(request, live=False), self.seconds, by)
-                session.compare(replace(request, size=sized.size, live=False), on_result=on_result, by=by,
+                session.compare(replace(request, live=False), on_result=on_result, by=by, seconds=self.seconds,
                                 on_started=on_started, on_tick=self.live.feed)
                 return
             self.next_live = None

@@ -208,6 +208,15 @@ def test_a_warm_lab_has_its_fork_server_running_before_it_is_ready(tag):
     assert wait_no_tagged(tag) == []
 
 
+def test_a_compare_sized_by_time_is_not_stopped_by_an_earlier_cancel(session):
+    """A cancel left from an earlier run must not end the compare's probe
+    (sized_for_compare) at once; both runs do the probe-sized work."""
+    session.cancel()
+    results = session.compare(small("race", "sequential", workers=2), by="lock", seconds=0.3)
+    assert [(r.lock, r.cancelled) for r in results] == [(False, False), (True, False)]
+    assert results[0].expected == results[1].expected != SMALL["race"]
+
+
 def test_only_the_race_has_a_lock_to_compare():
     from gilviz.engine.plan import compare_variants
 

@@ -322,6 +322,29 @@ async def test_v_on_the_race_keeps_it_without_and_with_the_lock_on_screen():
 
 
 @async_test
+async def test_a_compare_after_a_stopped_run_is_sized_all_the_same():
+    """x stops a live run; the v after it must not find that stop still
+    standing: its probe of the locked run would end at once, and the compare
+    would run unsized."""
+    from gilviz.engine.workloads import spec
+
+    app, fake = make_app(workload="race", workers=3)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        while not fake.played.is_set():
+            await pilot.pause()
+        await pilot.press("x")
+        await settle(app, pilot)
+        await pilot.press("v")
+        await settle(app, pilot)
+        live, probe, *runs = fake.requests
+        assert live.live and (probe.strategy, probe.lock) == ("threads", True)
+        assert [(r.lock, r.size) for r in runs] == [(False, runs[0].size), (True, runs[0].size)]
+        assert runs[0].size != spec("race").default_size  # sized from the probe's rate
+        assert [r.cancelled for r in app.stage.compare_board.results] == [False, False]
+
+
+@async_test
 async def test_at_80_columns_a_race_heading_keeps_its_lost_updates():
     """The full heading does not fit an 80-column lanes panel: the short one
     drops the cores used, never the lost updates."""
