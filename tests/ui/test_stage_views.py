@@ -342,6 +342,9 @@ async def test_a_compare_after_a_stopped_run_is_sized_all_the_same():
         assert [(r.lock, r.size) for r in runs] == [(False, runs[0].size), (True, runs[0].size)]
         assert runs[0].size != spec("race").default_size  # sized from the probe's rate
         assert [r.cancelled for r in app.stage.compare_board.results] == [False, False]
+        # the groups' done column is how far each got, not the stopped live run's rates
+        lanes = [row for row in _rows(app) if row.startswith("thread-")]
+        assert len(lanes) == 6 and all(" 100% " in row for row in lanes)
 
 
 @async_test

@@ -338,7 +338,9 @@ class Lanes(g.GlyphStyles, ScrollView):
             segments.append(Segment(f"{(str(os_id) if os_id else '–'):>{ID_W}} ", style(g.DIM)))
         if cols.task_w:
             segments.append(Segment(f"{short_task(lane.task, cols.task_w):<{cols.task_w}} ", style(g.TEXT)))
-        done_text, done_style = self._done(lane, self.view)
+        # a compare's groups are fixed-work runs: how far each got, whatever
+        # run (a stopped live one) the lanes showed before
+        done_text, done_style = self._done(lane, self.view if self.groups is None else None)
         segments.append(Segment(f"{done_text:>{DONE_W}} ", style(done_style)))
         if sample is None or sample.state in (WorkerState.DONE, WorkerState.CANCELLED) and sample.units_delta == 0:
             cpu_text, cpu_style = "–", g.DIM
