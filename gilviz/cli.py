@@ -606,16 +606,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in (None, "serve"):
         if args.cpus:
             parser.error("--cpus applies to 'gilviz run' and 'gilviz compare'; the live app does not pin its lab")
-        choice = choices[0]
-        args.python = choice.python
-        if choice.gil:
-            # the app starts its labs with this environment: PYTHON_GIL
-            # reaches each lab (and serve's apps) without a new app option
-            os.environ["PYTHON_GIL"] = "1" if choice.gil == "on" else "0"
+        args.python = choices[0].python  # serve's apps get it (and --gil) on their command line
     if args.command is None:
         from .ui.app import run_app
 
-        return run_app(request, python=args.python, seconds=args.seconds or APP_SECONDS, theme=args.theme)
+        return run_app(request, python=args.python, seconds=args.seconds or APP_SECONDS, theme=args.theme,
+                       gil=choices[0].gil)
     if args.command == "serve":
         return serve(args)
     try:

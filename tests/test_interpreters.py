@@ -455,3 +455,21 @@ def test_cli_cpus_pins_the_run(tag):
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["cores_used"] <= 1.1
     assert wait_no_tagged(tag) == []
+
+
+def test_the_app_takes_gil_as_a_lab_setting_not_as_the_environment(monkeypatch, free_threaded):
+    """``gilviz --python 3.13t --gil off`` starts the app with the GIL off in
+    its lab settings; PYTHON_GIL is not written into gilviz's own
+    environment, where it would reach every later lab (i to a GIL build of
+    3.13 would then refuse to start)."""
+    import gilviz.ui.app as app_module
+    from gilviz.cli import main
+
+    monkeypatch.delenv("PYTHON_GIL", raising=False)
+    seen = {}
+    monkeypatch.setattr(app_module, "run_app", lambda request, **kw: seen.update(kw) or 0)
+    assert main(["--python", free_threaded.path, "--gil", "off"]) == 0
+    assert seen["gil"] == "off" and seen["python"] == free_threaded.path
+    assert "PYTHON_GIL" not in os.environ
+    app = app_module.GilvizApp(python=free_threaded.path, gil="off")
+    assert (app.lab_settings.python, app.lab_settings.gil) == (free_threaded.path, "off")

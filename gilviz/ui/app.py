@@ -65,6 +65,7 @@ class GilvizApp(App[int]):
         request: RunRequest | None = None,
         session_factory: Callable[[], Session] | None = None,
         python: str | None = None,
+        gil: str | None = None,
         screenshot_dir: str | None = None,
         draw_hz: float = DRAW_HZ,
         seconds: float = 5.0,
@@ -74,7 +75,7 @@ class GilvizApp(App[int]):
         super().__init__()
         self.register_theme(GILVIZ_THEME)
         self.theme = theme or GILVIZ_THEME.name  # the CLI checked the name (cli.theme_arg)
-        self.lab_settings = LabSettings(python=python)
+        self.lab_settings = LabSettings(python=python, gil=gil)
         self.discover_pythons = session_factory is None  # a scripted lab runs on no other Python
         if session_factory is not None:  # tests: the factory decides (a scripted lab)
             self.make_session: Callable[[LabSettings], Session] = lambda settings: session_factory()
@@ -290,10 +291,12 @@ class GilvizApp(App[int]):
 
 
 def run_app(request: RunRequest, python: str | None = None, seconds: float = 5.0,
-            theme: str | None = None) -> int:
-    """Run the app until the user quits; the lab and its workers end with it."""
-    app = GilvizApp(replace(request, live=False), python=python, seconds=seconds, duration_s=request.duration_s,
-                    theme=theme)
+            theme: str | None = None, gil: str | None = None) -> int:
+    """Run the app until the user quits; the lab and its workers end with it.
+    ``gil``: "on"/"off" for the first lab (free-threaded builds); i, g and 1
+    change it like any other lab setting."""
+    app = GilvizApp(replace(request, live=False), python=python, gil=gil, seconds=seconds,
+                    duration_s=request.duration_s, theme=theme)
     try:
         app.run()
     finally:
