@@ -21,6 +21,8 @@ from gilviz.engine.model import RunStarted, Tick, WorkerIdentity, WorkerSample, 
 HISTORY_CELLS = 600
 #: Samples kept per core and for the "cores used" gauge.
 CORE_HISTORY = 120
+#: "Now", for a figure that would jump from sample to sample: the mean of this many ticks.
+RECENT_TICKS = 5
 #: Eighths of a block: how full a cell is drawn.
 LEVELS = 8
 
@@ -123,6 +125,19 @@ class RunView:
     #: where a live run switched mode: (time in s, what changed), oldest first
     switches: tuple[tuple[float, str], ...] = ()
     version: int = 0
+
+    def recent_gil_wait(self) -> float | None:
+        """The GIL-wait share over the last few measured ticks of this run."""
+        recent = self.gil_wait[-RECENT_TICKS:]
+        return sum(recent) / len(recent) if recent else None
+
+    def recent_cores_used(self) -> float | None:
+        """Cores used over this run's last few ticks. The cores-used history
+        is the machine's and reaches back into the last run; ``throughput``
+        has one entry per tick of this run."""
+        n = min(RECENT_TICKS, len(self.throughput))
+        recent = self.cores_used[-n:] if n else ()
+        return sum(recent) / len(recent) if recent and self.t_s is not None else None
 
 
 def what_changed(before: RunStarted, after: RunStarted) -> str:

@@ -11,13 +11,13 @@ from textual.containers import VerticalScroll
 from textual.widgets import Digits, Footer, Static
 from textual.widgets._footer import FooterKey
 
-from gilviz.engine.model import RunRequest, RunResult, WorkerIdentity, WorkerSample, WorkerState
+from gilviz.engine.model import RunRequest, RunResult, WorkerIdentity
 from gilviz.export.text import human
 from gilviz.ui.app import GilvizApp
 from gilviz.ui.timeline import LaneView, RunView
 from gilviz.ui.widgets import CoreMeters, Lanes, Presenter, Scoreboard
 from gilviz.ui.widgets._lanes import timeline_title
-from gilviz.ui.widgets._presenter import Figure, FigureBox, figures, gil_wait_share
+from gilviz.ui.widgets._presenter import Figure, FigureBox, figures
 from gilviz.ui.widgets._scoreboard import row_labels
 
 from .conftest import FakeLab, async_test, make_app, settle
@@ -116,20 +116,20 @@ async def test_the_presenter_view_of_the_race_shows_counted_and_lost():
             assert box.query_one(Digits).region.width >= len(box.query_one(Digits).value) * 3 - 2
 
 
-def test_gil_wait_share_is_of_the_latest_measured_samples():
-    def sample(i, gil, running, split=True):
-        return WorkerSample(i, 0, WorkerState.RUNNING, 0, 0, 0, 1, 0, 0.0, 0.0, 0,
-                            running_s=running, gil_wait_s=gil, split=split)
+def test_the_figures_now_are_of_this_run_s_last_ticks():
+    """The GIL wait and cores used "now" are the means of the run's last
+    ticks, as LiveRun measured them; the cores-used history is the machine's
+    and reaches back into the last run, which must not count."""
+    def view(cores_used, throughput, gil_wait):
+        return RunView(None, (), 1.0, 0.1, cores_used, (), True, True, throughput, gil_wait)
 
-    def view(*samples):
-        lanes = tuple(LaneView(WorkerIdentity(s.index, f"thread-{s.index}", "thread", 0), s, "", None, ())
-                      for s in samples)
-        return RunView(None, lanes, 1.0, 0.1, (), (), True, True, 1)
-
-    live = view(sample(0, 0.05, 0.05), sample(1, 0.1, 0.0))
-    assert gil_wait_share(live) == pytest.approx(0.75)
-    assert gil_wait_share(view(sample(0, 0.05, 0.05, split=False))) is None
-    assert figures("count", 4, live, None, recent_gil=0.75, recent_cores=1.234) == [
+    two_ticks = view((1.9, 1.9, 1.9, 1.0, 0.8), (5.0, 5.0), (0.5, 0.7))
+    assert two_ticks.recent_gil_wait() == pytest.approx(0.6)
+    assert two_ticks.recent_cores_used() == pytest.approx(0.9)  # not the last run's 1.9s
+    many = view(tuple(float(i) for i in range(10)), (1.0,) * 10, (0.1,) * 10)
+    assert many.recent_cores_used() == pytest.approx(7.0)  # the last five: 5..9
+    assert view((1.0,), (), ()).recent_cores_used() is None and view((), (), ()).recent_gil_wait() is None
+    assert figures("count", 4, two_ticks, None, recent_gil=0.75, recent_cores=1.234) == [
         Figure("1.23", "cores used of 4 cores"), Figure("1.0", "seconds so far"),
         Figure("75%", "waiting for the GIL, now")]
 

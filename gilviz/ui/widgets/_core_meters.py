@@ -116,8 +116,7 @@ class CoreMeters(g.GlyphStyles, Widget):
                     segments.append(Segment(" " + ratio, dim))
                 else:
                     segments = [label, Segment(ratio, value)]
-        elif row == 1 and view.gil_wait:
-            share = sum(view.gil_wait[-5:]) / len(view.gil_wait[-5:])
+        elif row == 1 and (share := view.recent_gil_wait()) is not None:
             segments = [Segment("GIL wait ", self.glyph_style(g.LABEL)),
                         Segment(f"{share:.0%}", self.glyph_style(g.GIL_WAIT if share >= 0.2 else g.VALUE))]
             if width >= 34:

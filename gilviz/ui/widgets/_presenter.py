@@ -10,7 +10,6 @@ expected and the updates lost. The numbers come from the last
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -20,9 +19,6 @@ from textual.widgets import Digits, Static
 from gilviz.engine.model import RunResult
 from gilviz.ui.timeline import RunView
 
-#: Ticks over which the live GIL-wait share and cores used are averaged: one
-#: sample alone flickers.
-RECENT_TICKS = 5
 SLOTS = 4
 NONE = "-"
 
@@ -33,18 +29,6 @@ class Figure:
     caption: str
     bad: bool = False  # drawn in the error colour (updates lost)
     wide: bool = False  # a count of up to 9 digits: more room than the others
-
-
-def gil_wait_share(view: RunView) -> float | None:
-    """The share of the workers' time spent waiting for the GIL in the
-    latest samples that measured it (None if none did)."""
-    gil = total = 0.0
-    for lane in view.lanes:
-        s = lane.sample
-        if s is not None and s.split:
-            gil += s.gil_wait_s
-            total += s.running_s + s.core_wait_s + s.gil_wait_s + s.io_wait_s
-    return gil / total if total > 0 else None
 
 
 def count(n: int) -> str:
@@ -128,32 +112,20 @@ class Presenter(Horizontal):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._gil: deque[tuple[float, float]] = deque(maxlen=RECENT_TICKS)
         self._shown: list[Figure] = []
 
     def compose(self) -> ComposeResult:
         for _ in range(SLOTS):
             yield FigureBox()
 
-    def recent(self, view: RunView) -> tuple[float | None, float | None]:
-        """The GIL-wait share and cores used over the last few ticks."""
-        if view.t_s is not None and (not self._gil or self._gil[-1][0] != view.t_s):
-            share = gil_wait_share(view)
-            if share is not None:
-                self._gil.append((view.t_s, share))
-        gil = sum(s for _, s in self._gil) / len(self._gil) if self._gil else None
-        cores = view.cores_used[-RECENT_TICKS:]
-        return gil, (sum(cores) / len(cores) if cores and view.t_s is not None else None)
-
     def show(self, workload: str, cpu_count: int | None, view: RunView | None, last: RunResult | None) -> None:
         """The figures of the run going on (``view`` while it runs), else of ``last``."""
         live = view if view is not None and view.running and view.started is not None else None
         if live is None:
-            self._gil.clear()
             shown = figures(workload, cpu_count, None, last)
         else:
             shown = figures(live.started.request.workload if live.started else workload, cpu_count,
-                            live, None, *self.recent(live))
+                            live, None, live.recent_gil_wait(), live.recent_cores_used())
         if shown == self._shown:
             return
         self._shown = shown
