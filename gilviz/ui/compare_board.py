@@ -84,7 +84,8 @@ class CompareBoard:
 
     def __init__(self) -> None:
         self._runs: list[tuple[RunResult, RunView]] = []
-        self._started: list[RunStarted] = []
+        #: the finished runs' groups as last made: (width, every, runs) -> groups
+        self._finished: tuple[tuple[int, int, int], list[LaneGroup]] | None = None
 
     def __len__(self) -> int:
         return len(self._runs)
@@ -101,11 +102,10 @@ class CompareBoard:
             replay.feed(tick)
         replay.finish()
         self._runs.append((result, replay.view(HISTORY_CELLS)))
-        self._started.append(started)
 
     def has(self, started: RunStarted) -> bool:
         """This run is on the board already (it ended)."""
-        return any(s is started for s in self._started)
+        return any(view.started is started for _, view in self._runs)
 
     def groups(self, width: int, live: RunView | None = None) -> tuple[list[LaneGroup], int]:
         """The groups to draw in ``width`` cells, the run going on (``live``,
@@ -114,9 +114,12 @@ class CompareBoard:
         views = [view for _, view in self._runs] + ([live] if live is not None and live.started else [])
         longest = max((len(lane.cells) for view in views for lane in view.lanes), default=0)
         every = max(1, math.ceil(longest / width)) if width > 0 else 1
-        groups = [LaneGroup(result.strategy, heading(result), _downsample(view.lanes, every, width), True,
-                            short_heading(result))
-                  for result, view in self._runs]
+        key = (width, every, len(self._runs))
+        if self._finished is None or self._finished[0] != key:  # they change only with a new run or scale
+            self._finished = (key, [LaneGroup(result.strategy, heading(result),
+                                              _downsample(view.lanes, every, width), True, short_heading(result))
+                                    for result, view in self._runs])
+        groups = list(self._finished[1])
         if live is not None and live.started is not None:
             clock = f" {live.t_s:.1f} s" if live.t_s is not None else " starting"
             request = live.started.request

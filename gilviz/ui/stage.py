@@ -200,7 +200,7 @@ class StageScreen(Screen[None]):
     def on_resize(self) -> None:
         for footer in self.query(Footer):
             footer.show_command_palette = self.size.width >= 120
-        if self._footer_key()[0] != self._footer_shown[0]:
+        if self._footer_key() != self._footer_shown[0]:
             self.refresh_bindings()  # the footer has room for other keys now
         self.call_after_refresh(self.draw, True)
 
@@ -278,8 +278,9 @@ class StageScreen(Screen[None]):
 
     def hint(self) -> str:
         workers = "1 worker" if self.mode.strategy == "sequential" else f"{self.mode.workers} {self.mode.strategy}"
+        strategies = spec(self.mode.workload).strategies  # what the compare runs (plan.compare_variants)
         compares = ("the race without and then with the lock" if compare_by(self.mode.workload) == "lock"
-                    else "sequential, threads and processes")
+                    else ", ".join(strategies[:-1]) + " and " + strategies[-1])
         return f"Press Enter to run {self.mode.workload} with {workers}. v compares {compares}; ? lists every key."
 
     def draw(self, force: bool = False) -> None:
@@ -295,7 +296,10 @@ class StageScreen(Screen[None]):
         if key == self._drawn and not force:
             return
         self._drawn = key
-        view = live.view(lanes.columns.timeline_w, visible)
+        if self._comparing():  # the compare's run going on: every lane, every cell since its start
+            view = live.view(HISTORY_CELLS)
+        else:
+            view = live.view(lanes.columns.timeline_w, visible)
         workload = view.started.request.workload if view.started is not None else self.mode.workload
         last = self.gilviz.last_result
         finished = last if not self.phase.running and last and not last.cancelled else None
@@ -336,11 +340,17 @@ class StageScreen(Screen[None]):
             view = self.query_one(Lanes).view
             self._show_lanes(view, view.started.request.workload if view and view.started else self.mode.workload)
 
-    def _show_compare(self, board: CompareBoard) -> tuple[float | None, int]:
-        """A compare's runs, each under its heading, the one going on last:
-        the clock on screen and the number of rows."""
+    def _comparing(self) -> bool:
+        """The lanes show a compare's runs (going on, or the last one's)."""
+        board = self.compare_board
+        return board is not None and bool(len(board) or self.phase.running)
+
+    def _show_compare(self, board: CompareBoard, view: RunView | None) -> tuple[float | None, int]:
+        """A compare's runs, each under its heading, the one going on
+        (``view``, with every cell since its start) last: the clock on screen
+        and the number of rows."""
         lanes = self.query_one(Lanes)
-        live: RunView | None = self.gilviz.live.view(HISTORY_CELLS) if self.phase.running else None
+        live = view if self.phase.running else None
         if live is not None and (live.started is None or board.has(live.started)):
             live = None  # between two runs: the last one is on the board already
         groups, every = board.groups(lanes.columns.timeline_w, live)
@@ -352,8 +362,8 @@ class StageScreen(Screen[None]):
         lanes = self.query_one(Lanes)
         board = self.compare_board
         live, switch = False, ""
-        if board is not None and (len(board) or self.phase.running):
-            t_s, total = self._show_compare(board)
+        if board is not None and self._comparing():
+            t_s, total = self._show_compare(board, view)
         else:
             lanes.show(view, workload, self.hint())
             self.query_one(LanesHeader).scale = 1
