@@ -53,7 +53,6 @@ print("GILVIZ-PROBE " + json.dumps({
     "free_threaded": ft,
     "gil_enabled": bool(check()) if check is not None else True,
     "requests": req,
-    "affinity": hasattr(__import__("os"), "sched_setaffinity"),
 }))
 """
 
@@ -115,7 +114,6 @@ def probe(path: str, timeout_s: float = PROBE_TIMEOUT_S) -> Interpreter:
     try:
         stdout, stderr = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
         raise InterpreterError(f"{path!r} did not answer within {timeout_s:g} s: is it a Python?") from None
     finally:
         _kill_group(proc)  # a Python that answered may have left a child behind; never us

@@ -179,9 +179,10 @@ class Sampler:
         shared = self._shared_figures(rows) if self.one_thread and self.schedstat else None
         for i, clock in enumerate(self._clocks):
             row = rows[i]
-            figures = self._kernel_figures(i) if self.schedstat else None
-            if shared is not None:
+            if shared is not None:  # asyncio: one thread, read once above
                 figures = shared[i]
+            else:
+                figures = self._kernel_figures(i) if self.schedstat else None
             if figures is None and self.schedstat and row[DONE_NS] and row[ON_CPU_END_NS] >= 0 <= row[ON_CPU0_NS]:
                 # ended: the kernel's figures it noted itself as it finished
                 figures = ((row[ON_CPU_END_NS] - row[ON_CPU0_NS]) / 1e9,

@@ -517,8 +517,11 @@ class _LoopTasks:
             results = await asyncio.gather(*tasks, return_exceptions=True)
             watch.cancel()
         self.out["errors"] = [r if isinstance(r, list) else [] for r in results]
-        for base in bases:  # the loop's CPU time, on every lane
-            words[base + CPU_NS] = time.thread_time_ns() - start_ns
+        # the kernel counts one thread: its CPU time, shared evenly among the
+        # tasks (as the sampler shares it), so the lanes add up to the loop's
+        share = (time.thread_time_ns() - start_ns) // max(1, len(bases))
+        for base in bases:
+            words[base + CPU_NS] = share
 
     async def _watch_cancel(self, tasks: list) -> None:
         """A task blocked in a request notices a cancel only here: cancel them all."""

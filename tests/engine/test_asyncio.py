@@ -24,6 +24,8 @@ def test_six_urls_take_about_one_latency_on_one_thread(session):
     assert {w.kind for w in r.worker_results} == {"task"}
     assert len({w.os_id for w in r.worker_results}) == 1  # every lane is a task on the loop's thread
     assert all(w.units == 4096 and w.state == "done" for w in r.worker_results)
+    # one thread's CPU time, shared among its tasks: they add up to no more than the lab's
+    assert sum(w.cpu_s for w in r.worker_results) <= r.cpu_s + 0.01
     if r.states_measured:  # the loop thread's time shared: the tasks mostly wait for the network
         for w in r.worker_results:
             assert w.io_wait_s > w.running_s and w.gil_wait_s < 0.05
