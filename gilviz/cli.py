@@ -660,11 +660,10 @@ def headless(args: argparse.Namespace, request: RunRequest, choices: list[LabCho
 
 def sized(args: argparse.Namespace, request: RunRequest, session: Session) -> RunRequest:
     """With --seconds, the work one worker alone does in that long (measured
-    on a sequential worker, so every strategy does the same work); for
-    ``compare --by lock``, what the locked run does in that long."""
+    on a sequential worker, as compare sizes its runs)."""
     if args.seconds is None or request.live:
         return request
-    return replace(request, size=session.sized_for_compare(request, args.seconds, getattr(args, "by", "strategy")).size)
+    return replace(request, size=session.sized_for_compare(request, args.seconds).size)
 
 
 def run_command(args: argparse.Namespace, request: RunRequest, session: Session) -> list[RunResult]:
@@ -679,14 +678,10 @@ def run_command(args: argparse.Namespace, request: RunRequest, session: Session)
 
 
 def compare_command(args: argparse.Namespace, request: RunRequest, session: Session) -> list[RunResult]:
-    """Sequential, threads, processes on the same work: print the comparison."""
-    results = session.compare(sized(args, request, session), repeat=args.repeat, by=args.by)
-    if args.json:
-        print(export.compare_json(results))
-    elif args.markdown:
-        print(export.compare_markdown(results))
-    else:
-        print(export.compare_table(results))
+    """Sequential, threads, processes on the same work (or the race without
+    and with its lock): print the comparison."""
+    results = session.compare(request, repeat=args.repeat, by=args.by, seconds=args.seconds)
+    print_compare(args, results)
     return results
 
 
@@ -700,18 +695,23 @@ def compare_interpreters(args: argparse.Namespace, request: RunRequest, choices:
     for choice in choices:
         session = open_session(choice)
         try:
-            runs = session.compare(sized(args, request, session), repeat=args.repeat, by=args.by)
+            runs = session.compare(request, repeat=args.repeat, by=args.by, seconds=args.seconds)
         finally:
             session.close()
         results += runs
         labels += [choice.label(r.gil_enabled) for r in runs]
+    print_compare(args, results, labels)
+    return results
+
+
+def print_compare(args: argparse.Namespace, results: list[RunResult], labels: list[str] | None = None) -> None:
+    """As --json or --markdown ask, else as a table; ``labels``: each run's interpreter."""
     if args.json:
         print(export.compare_json(results, interpreters=labels))
     elif args.markdown:
         print(export.compare_markdown(results, interpreters=labels))
     else:
         print(export.compare_table(results, interpreters=labels))
-    return results
 
 
 if __name__ == "__main__":
