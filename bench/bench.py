@@ -163,10 +163,14 @@ def convoy_table(session: Session, ms: int, sweeps: int = 3) -> None:
     print("| ---: | --- | ---: | ---: | ---: | ---: |")
     for i, point in enumerate(runs[0]):
         rps = statistics.median(r[i].io_requests_per_s for r in runs)
-        p50 = statistics.median(r[i].io_latency_p50_ms or 0.0 for r in runs)
-        p99 = statistics.median(r[i].io_latency_p99_ms or 0.0 for r in runs)
+        p50s = [r[i].io_latency_p50_ms for r in runs]
+        p99s = [r[i].io_latency_p99_ms for r in runs]
+
+        def ms(values: list) -> str:  # "–" where a sweep measured no latency: never a perfect-looking 0.00
+            return "–" if None in values else f"{statistics.median(values):.2f} ms"
+
         print(f"| {point.cpu_workers} | {point.cpu_strategy} | {point.switch_interval_s * 1000:g} ms | {rps:,.0f} "
-              f"| {p50:.2f} ms | {p99:.2f} ms |")
+              f"| {ms(p50s)} | {ms(p99s)} |")
     print()
 
 

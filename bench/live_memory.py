@@ -61,12 +61,8 @@ def main() -> None:
             time.sleep(args.every)
         os.write(term.fd, b"x")
         time.sleep(1)
-        os.write(term.fd, b"q")
     finally:
-        try:
-            os.waitpid(term.pid, 0)
-        except ChildProcessError:
-            pass
+        term.close()  # q, then kill if it does not go: never wait on it forever
 
     def window(lo: float, hi: float, i: int) -> float:
         return statistics.median(r[i] for r in readings if lo <= r[0] < hi) / 2**20

@@ -144,7 +144,7 @@ def test_a_python_that_is_not_usable_exits_2_quickly_and_leaves_nothing(tmp_path
     path = fake_python(tmp_path, body)
     start = time.monotonic()
     out = gilviz("run", "--python", path, "--size", "1000")
-    assert time.monotonic() - start < 10
+    assert time.monotonic() - start < 30  # not the fake's 60 s: the probe gives up after 5 s
     assert out.returncode == 2
     assert message in out.stderr
     assert out.stdout == ""

@@ -61,7 +61,7 @@ def test_only_io_workloads_take_asyncio():
 
 @pytest.mark.parametrize("workload", ["fetch"])
 def test_compare_runs_asyncio_last_for_fetch(session, workload):
-    results = session.compare(RunRequest(workload=workload, workers=3, latency_s=0.1, size=1000))
+    results = session.compare(RunRequest(workload=workload, workers=3, latency_s=LATENCY_S, size=1000))
     assert [r.strategy for r in results] == ["sequential", "threads", "processes", "asyncio"]
     assert results[-1].speedup is not None and results[-1].speedup > 1.5
 

@@ -81,12 +81,7 @@ def test_count_threads_light_theme(snap_compare):
     """Every colour is a theme variable: under textual-light the panels are
     light and the footer's words readable."""
     app, _ = make_app(workload="count", strategy="threads", workers=4)
-
-    async def run_before(pilot) -> None:
-        pilot.app.theme = "textual-light"
-        await _after("enter")(pilot)
-
-    assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
+    assert snap_compare(app, terminal_size=(120, 36), run_before=_themed("textual-light", "enter"))
 
 
 def _themed(theme: str, *keys: str):
