@@ -14,9 +14,9 @@ from typing import Callable
 
 from .model import RunResult
 from .workloads import spec
-from .workloads.race import plain_increment_is_atomic, version_tuple
+from .workloads.race import plain_increment_is_atomic
 
-__all__ = ["BUSY_CORES", "plain_increment_is_atomic", "reading", "version_tuple"]
+__all__ = ["BUSY_CORES", "plain_increment_is_atomic", "reading"]
 
 #: Other programs' load (in cores) from which a note says the machine was busy.
 BUSY_CORES = 0.3

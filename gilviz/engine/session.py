@@ -307,39 +307,38 @@ class Session:
             raise RunFailed(str(exc)) from None
         raise RunFailed("the lab did not calibrate in time")
 
-    def sized_by_time(self, request: RunRequest, seconds: float) -> RunRequest:
-        """``request`` with the work one worker alone does in about ``seconds``
-        on this machine (measured), so a sequential run takes about that long
-        and every strategy does the same work. I/O work is left as it is."""
+    def sized_for_compare(self, request: RunRequest, seconds: float, by: str = "strategy") -> RunRequest:
+        """``request`` with the work for a compare (``by``, as :meth:`compare`)
+        that lasts about ``seconds`` on this machine, measured. By strategy:
+        what one worker alone does in that long, so the sequential run takes
+        about that long and every strategy does the same work. By lock: what
+        the locked run, the slow one, does in that long (:meth:`_locked_rate`);
+        the unlocked run then takes what it takes. I/O work is left as it is."""
         from dataclasses import replace
 
-        rate = self.solo_rate(request)
+        if by == "lock":
+            rate = self._locked_rate(request)
+        else:
+            rate = self.solo_rate(replace(request, strategy="sequential", live=False))
         if not rate:
             return request
         s = spec(request.workload)
         return replace(request, size=max(1, min(s.max_size, int(rate * seconds))))
 
-    def sized_for_compare(self, request: RunRequest, seconds: float, by: str = "strategy") -> RunRequest:
-        """The work for a compare (``by``, as :meth:`compare`) that lasts
-        about ``seconds`` where the measurement allows. By strategy: what one
-        worker alone does in that long, so the sequential run takes about
-        that long. By lock: what the locked run, the slow one, does in that
-        long, measured on a short run of it (about a tenth of a second of
-        solo work): a contended lock costs many times its solo rate, and no
-        solo figure says how many. The unlocked run then takes what it takes."""
+    def _locked_rate(self, request: RunRequest) -> float | None:
+        """The race's locked run's rate, measured on a short run of it (about
+        a tenth of a second of solo work): a contended lock costs many times
+        its solo rate, and no solo figure says how many. None if cancelled."""
         from dataclasses import replace
 
-        if by != "lock":
-            return self.sized_by_time(replace(request, strategy="sequential", live=False), seconds)
         locked = replace(compare_variants(request, "lock")[-1], live=False)
         solo = self.solo_rate(replace(locked, strategy="sequential"))
         if not solo:
-            return request
+            return None
         probe = self._run(replace(locked, size=max(locked.workers, int(solo * LOCK_PROBE_S))))
         if probe.cancelled or probe.wall_s <= 0 or not probe.units:
-            return request
-        s = spec(request.workload)
-        return replace(request, size=max(1, min(s.max_size, int(probe.units / probe.wall_s * seconds))))
+            return None
+        return probe.units / probe.wall_s
 
     def cancel(self) -> None:
         """Ask the current run to stop (thread-safe). The run returns soon after."""

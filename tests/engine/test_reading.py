@@ -8,7 +8,8 @@ from dataclasses import replace
 import pytest
 
 from gilviz.engine.model import RunResult
-from gilviz.engine.reading import plain_increment_is_atomic, reading, version_tuple
+from gilviz.engine.reading import plain_increment_is_atomic, reading
+from gilviz.engine.workloads.race import version_tuple
 
 
 def result(**kw) -> RunResult:

@@ -74,9 +74,6 @@ class CoreMeters(g.GlyphStyles, Widget):
 
     def render_line(self, y: int) -> Strip:
         # every segment comes in the widget's own colours (GlyphStyles.strip)
-        return self._line(y)
-
-    def _line(self, y: int) -> Strip:
         width = self.size.width
         if y == 0:
             return self._cores_used_title(width)

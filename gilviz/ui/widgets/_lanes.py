@@ -128,9 +128,6 @@ class LanesHeader(g.GlyphStyles, Widget):
 
     def render_line(self, y: int) -> Strip:
         # every segment comes in the widget's own colours (GlyphStyles.strip)
-        return self._line(y)
-
-    def _line(self, y: int) -> Strip:
         width = self.size.width
         if y != 0:
             return self.blank(width)
@@ -190,9 +187,6 @@ class Legend(g.GlyphStyles, Widget):
 
     def render_line(self, y: int) -> Strip:
         # every segment comes in the widget's own colours (GlyphStyles.strip)
-        return self._line(y)
-
-    def _line(self, y: int) -> Strip:
         lines = self._legend_lines(self.size.width)
         return lines[y] if 0 <= y < len(lines) else self.blank(self.size.width)
 
@@ -305,9 +299,6 @@ class Lanes(g.GlyphStyles, ScrollView):
 
     def render_line(self, y: int) -> Strip:
         # every segment comes in the widget's own colours (GlyphStyles.strip)
-        return self._line(y)
-
-    def _line(self, y: int) -> Strip:
         width = self.size.width
         lanes = self._lanes()
         if not lanes:
