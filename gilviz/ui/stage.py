@@ -200,8 +200,7 @@ class StageScreen(Screen[None]):
     def on_resize(self) -> None:
         for footer in self.query(Footer):
             footer.show_command_palette = self.size.width >= 120
-        if self._footer_key() != self._footer_shown[0]:
-            self.refresh_bindings()  # the footer has room for other keys now
+        self.refresh_bindings()  # the footer may have room for other keys now
         self.call_after_refresh(self.draw, True)
 
     # -- the footer ---------------------------------------------------------------
