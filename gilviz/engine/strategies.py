@@ -169,17 +169,24 @@ class MissingPackage(RuntimeError):
     which, and the command that installs it."""
 
 
+def _require(module: str, what: str) -> None:
+    """Import ``module`` now, or say which package ``what`` needs and how to install it."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise MissingPackage(
+            f"{what} needs the package '{module}', which {sys.executable} "
+            f"(Python {'.'.join(map(str, sys.version_info[:3]))}) lacks; install it with: "
+            f"{sys.executable} -m pip install {module}"
+        ) from None
+
+
 def _warm_up(workload: str) -> None:
     """Import what a workload needs before the start signal, not on the clock."""
     if workload == "fetch":
-        try:
-            import requests  # noqa: F401
-        except ImportError:
-            raise MissingPackage(
-                f"the fetch workload needs the package 'requests', which {sys.executable} "
-                f"(Python {'.'.join(map(str, sys.version_info[:3]))}) lacks; install it with: "
-                f"{sys.executable} -m pip install requests"
-            ) from None
+        _require("requests", "the fetch workload")
 
 
 def execute(request: RunRequest, plan: RunPlan, slots: Slots, on_started: Callable[[float], None]) -> Outcome:
@@ -452,14 +459,7 @@ def _warm_up_async(workload: str) -> None:
     """The asyncio strategy's client, imported before the start signal."""
     if spec(workload).async_runner is None:
         raise ValueError(spec(workload).refusal(ASYNCIO))
-    try:
-        import aiohttp  # noqa: F401
-    except ImportError:
-        raise MissingPackage(
-            f"the asyncio strategy needs the package 'aiohttp', which {sys.executable} "
-            f"(Python {'.'.join(map(str, sys.version_info[:3]))}) lacks; install it with: "
-            f"{sys.executable} -m pip install aiohttp"
-        ) from None
+    _require("aiohttp", "the asyncio strategy")
 
 
 class _LoopTasks:
