@@ -251,6 +251,9 @@ class RunResult:
     #: Cores busy with *other* programs during the run (all cores' load minus
     #: ours, averaged over the samples); None if no sample was taken.
     other_load_cores: float | None = None
+    #: Cores' worth of time a virtual machine's host gave to other guests
+    #: during the run (the kernel's steal time); None where not counted.
+    steal_cores: float | None = None
     #: the kernel's schedstat gave each worker's time on a core and waiting
     #: for one, so the four states were measured (False: not Linux, or no schedstats)
     states_measured: bool = False

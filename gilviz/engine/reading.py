@@ -92,10 +92,17 @@ def _gil_wait(r: RunResult) -> str | None:
 
 
 def _busy(r: RunResult) -> str | None:
-    if r.other_load_cores is None or r.other_load_cores < BUSY_CORES:
+    others = r.other_load_cores is not None and r.other_load_cores >= BUSY_CORES
+    host = r.steal_cores is not None and r.steal_cores >= BUSY_CORES
+    if not (others or host):
         return None
-    return (f"Note: other programs kept about {r.other_load_cores:.1f} of {r.cpu_count} cores busy "
-            "during this run, so these figures are lower than on an idle machine.")
+    took = []
+    if others:
+        took.append(f"other programs kept about {r.other_load_cores:.1f} of {r.cpu_count} cores busy")
+    if host:
+        took.append(f"this virtual machine's host gave about {r.steal_cores:.1f} of its {r.cpu_count} cores' "
+                    "time to other guests (steal time)")
+    return f"Note: {' and '.join(took)} during this run, so these figures are lower than on an idle machine."
 
 
 def _cancelled(r: RunResult) -> str | None:

@@ -100,16 +100,18 @@ def default_workers(workload: str, urls: tuple[str, ...] = ()) -> int:
     return len(urls) if urls and "urls" in s.options else s.default_workers
 
 
-def other_load(ticks: tuple[Tick, ...], own_cores: float = 0.0) -> float | None:
+def other_load(ticks: tuple[Tick, ...], own_cores: float = 0.0, steal_cores: float | None = None) -> float | None:
     """Average cores used by other programs while the run went (a busy machine
     explains a surprising result): every core's load, minus the lab and its
     workers, minus ``own_cores`` (gilviz's other processes: this one, with the
-    UI and the sampler, and the embedded HTTP server)."""
+    UI and the sampler, and the embedded HTTP server), minus ``steal_cores``
+    (a virtual machine's host running other guests, which psutil counts as
+    load)."""
     if not ticks:
         return None
     total = sum(t.period_s for t in ticks)
     busy = sum(max(0.0, sum(t.cores_percent) / 100.0 - t.cores_used) * t.period_s for t in ticks)
-    return max(0.0, busy / total - own_cores) if total > 0 else None
+    return max(0.0, busy / total - own_cores - (steal_cores or 0.0)) if total > 0 else None
 
 
 class OwnCpu:
@@ -141,6 +143,27 @@ class OwnCpu:
         """Their average cores used since this object was made."""
         wall = time.monotonic() - self.t0
         return max(0.0, self._cpu() - self.cpu0) / wall if wall > 0 else 0.0
+
+
+class StealTime:
+    """Time the host of a virtual machine ran other guests on its cores
+    (the kernel's "steal"): busy in every core's load, but not a program
+    here. None where the kernel does not count it."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.steal0 = self._steal()
+
+    @staticmethod
+    def _steal() -> float | None:
+        return getattr(psutil.cpu_times(), "steal", None)
+
+    def cores(self) -> float | None:
+        """The cores' worth of time taken since this object was made."""
+        now, wall = self._steal(), time.monotonic() - self.t0
+        if now is None or self.steal0 is None or wall <= 0:
+            return None
+        return max(0.0, now - self.steal0) / wall
 
 
 #: Waiting for the "started" event: the lab's own START_TIMEOUT_S for the
@@ -396,6 +419,7 @@ class Session:
         ticks: deque[Tick] = deque(maxlen=kept_ticks(plan.workers, request.live))
         states = StateTotals(plan.workers)
         own = OwnCpu(self.server)
+        steal = StealTime()
 
         def measure(final: bool = False) -> None:
             tick = sampler.sample(final=final)
@@ -417,7 +441,7 @@ class Session:
                 if self._check_event(lab, event) == "finished":
                     measure(final=True)
                     return self._result(request, lab.info, started, slots, event["outcome"], tuple(ticks), states,
-                                        own.cores())
+                                        own.cores(), steal.cores())
                 continue
             if not lab.alive:  # do not wait for the pipe: a worker may hold it
                 self._lab_died(lab)
@@ -530,7 +554,8 @@ class Session:
         return rows
 
     def _result(self, request: RunRequest, info: LabInfo, started: RunStarted, slots: Slots, outcome: dict,
-                ticks: tuple[Tick, ...], states: StateTotals | None = None, own_cores: float = 0.0) -> RunResult:
+                ticks: tuple[Tick, ...], states: StateTotals | None = None, own_cores: float = 0.0,
+                steal_cores: float | None = None) -> RunResult:
         states = states or StateTotals(len(outcome["workers"]))
         rows = self._worker_results(request, started, slots, outcome, states)
         units = sum(r.units for r in rows)
@@ -568,7 +593,8 @@ class Session:
             actual=actual,
             lost=(units - actual) if race and actual is not None else None,
             race_style=request.race_style if race else None,
-            other_load_cores=other_load(ticks, own_cores),
+            other_load_cores=other_load(ticks, own_cores, steal_cores),
+            steal_cores=steal_cores,
             states_measured=states.measured,
             gil_wait_share=gil_share,
             ticks=ticks,

@@ -42,6 +42,15 @@ def test_a_locked_race_above_one_core_says_where_the_rest_went():
     assert "hand-over" not in said(result(cores_used=1.31, **dict(race, lock=False)))
 
 
+def test_steal_time_is_the_host_s_not_other_programs():
+    host = said(result(other_load_cores=0.1, steal_cores=0.7))
+    assert "host gave about 0.7 of its 2 cores' time to other guests (steal time)" in host
+    assert "other programs" not in host
+    both = said(result(other_load_cores=0.5, steal_cores=0.4))
+    assert "other programs kept about 0.5" in both and "about 0.4 of its 2 cores" in both
+    assert "Note:" not in said(result(other_load_cores=0.1, steal_cores=0.1))
+
+
 def test_a_busy_machine_is_noted_from_a_third_of_a_core():
     assert "Note:" not in said(result(other_load_cores=0.2))
     assert "Note:" in said(result(other_load_cores=0.35))

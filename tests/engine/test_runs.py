@@ -333,6 +333,8 @@ def test_gilviz_own_processes_are_not_other_programs(session):
     assert other_load((tick,)) == pytest.approx(0.4)
     assert other_load((tick,), own_cores=0.3) == pytest.approx(0.1)
     assert other_load((tick,), own_cores=0.9) == 0.0
+    # a virtual machine's host running other guests (steal) is load to psutil, not a program here
+    assert other_load((tick,), own_cores=0.1, steal_cores=0.2) == pytest.approx(0.1)
     session.run(small("fetch", "threads"))  # starts the embedded server
     own = OwnCpu(session.server)
     assert {p.pid for p in own.procs} == {os.getpid(), session.server.proc.pid}
@@ -353,3 +355,17 @@ def test_full_height_is_what_this_work_does_alone(session, strategy, race_style,
     )
     ratio = result.units_per_s / got["solo"]
     assert 0.45 < ratio < 1.6, ratio
+
+
+def test_a_run_reports_the_host_s_steal_time_as_measured(session):
+    """steal_cores comes from the kernel's counter over the run (0 or more on
+    a virtual machine, None where it is not counted), and is not part of the
+    other programs' load."""
+    import psutil as ps
+
+    result = session.run(small("count", "threads"))
+    if getattr(ps.cpu_times(), "steal", None) is None:
+        assert result.steal_cores is None
+    else:
+        assert result.steal_cores is not None and 0.0 <= result.steal_cores <= result.cpu_count
+    assert "steal_cores" in result.to_dict()
