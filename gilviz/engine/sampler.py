@@ -96,6 +96,11 @@ class Sampler:
         self._thread_last = (0.0, 0.0)  # that thread's figures at the last read
         self.tasks_per_worker = tasks_per_worker
         self.lab = psutil.Process(lab_pid)
+        #: the cores the lab may run on (--cpus pins it): no window can use more
+        try:
+            self.cores = len(self.lab.cpu_affinity())
+        except (AttributeError, psutil.Error):  # no affinity on this system
+            self.cores = psutil.cpu_count() or 1
         #: schedstat is read where the kernel has it (checked on the lab itself)
         self.schedstat = read_schedstat(f"/proc/{lab_pid}/schedstat") is not None
         self._procs: dict[int, psutil.Process] = {}
@@ -267,7 +272,9 @@ class Sampler:
             self._read_workers(now, rows)
             total_cpu = self._total_cpu()
             window = max(now - self._t_cpu_ns, 1000) / 1e9
-            self._cores_used = max(0.0, total_cpu - self._total_cpu_last) / window
+            # reading every worker's CPU takes a few milliseconds after ``now``:
+            # the window's CPU time can overshoot its wall time, never the cores
+            self._cores_used = min(self.cores, max(0.0, total_cpu - self._total_cpu_last) / window)
             # one worker is one thread: it cannot use more than one core;
             # reading the files a few microseconds apart can make it look so
             self._shares = [min(1.0, (c.cpu_s - before[i]) / window) for i, c in enumerate(self._clocks)]
