@@ -47,8 +47,15 @@ def solo_rate(workload: str, lock: bool, seconds: float = 0.15, race_style: str 
     """Units per second one worker does alone on a free core, measured now,
     with what changes the cost of a unit: the lock and its kind (a process
     lock is much slower than a thread lock), the race style, and the counter
-    a process uses (shared memory). A measurement during which the thread got
-    less than 90% of a core is repeated; the best of three is kept."""
+    a process uses (shared memory).
+
+    The rate is per second *on a core* (the thread's own CPU time), where
+    the clock is fine enough: time the thread spent off its core, to another
+    program, or to the host of a virtual machine (Linux leaves the host's
+    "steal" out of a thread's CPU time), would otherwise make the solo rate
+    too low and every worker's share of it too high ("3.8× solo" on two
+    cores). A measurement during which the thread got less than 90% of a
+    core is repeated all the same; the best of three is kept."""
     s = spec(workload)
     if s.calibration_units is None:
         return None
@@ -63,7 +70,7 @@ def solo_rate(workload: str, lock: bool, seconds: float = 0.15, race_style: str 
 
 def _calibrate(s: WorkloadSpec, lock: bool, seconds: float, race_style: str,
                processes: bool) -> tuple[float, float]:
-    """(units per second, share of a core the thread got) of one measurement."""
+    """(units per second on a core, share of a core the thread got) of one measurement."""
     import threading
 
     cell: race.Cell | race.SharedCell
@@ -82,7 +89,16 @@ def _calibrate(s: WorkloadSpec, lock: bool, seconds: float, race_style: str,
     while time.perf_counter() - start < seconds:
         s.runner(p, task, ctx)
     elapsed = time.perf_counter() - start
-    return p.units / elapsed, (time.thread_time() - cpu0) / elapsed
+    cpu = time.thread_time() - cpu0
+    on_core = cpu if _FINE_THREAD_CLOCK and CALIBRATION_MIN_CPU_S <= cpu <= elapsed * 1.05 else elapsed
+    return p.units / on_core, cpu / elapsed
+
+
+#: The thread's CPU clock is fine enough to time a calibration (Windows'
+#: ticks in 15.6 ms steps); where it is not, the calibration uses the wall clock.
+_FINE_THREAD_CLOCK = time.get_clock_info("thread_time").resolution <= 1e-6
+#: Less CPU time than this in a calibration: too little to divide by (wall clock instead).
+CALIBRATION_MIN_CPU_S = 0.02
 
 
 __all__ = [
