@@ -19,6 +19,8 @@ from .model import LabInfo
 
 HELLO_TIMEOUT_S = 30.0
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+#: How the lab is started, with any interpreter: ``python -c LAB_COMMAND [--cpus ...]``.
+LAB_COMMAND = "from gilviz.engine.lab import main; main()"
 
 
 class LabError(RuntimeError):
@@ -53,7 +55,10 @@ class LabClient:
         env["PYTHONPATH"] = PACKAGE_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env["PYTHONUNBUFFERED"] = "1"
         env.update(gil_environment(self.gil))
-        args = [self.python, "-m", "gilviz.engine.lab"]
+        # -c, not -m: a worker process re-runs the main module of its parent
+        # (multiprocessing's "fixup main"), 3 ms of CPU each, 256 of them on a
+        # switch to processes; a -c command has no module to re-run
+        args = [self.python, "-c", LAB_COMMAND]
         if self.cpus:
             args += ["--cpus", ",".join(str(c) for c in self.cpus)]
         if self.warm_processes:

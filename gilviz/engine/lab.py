@@ -1,7 +1,8 @@
 """The lab: the child process where the workloads run, never the UI's process.
 
-Started by the parent as ``python -m gilviz.engine.lab [--cpus 0,1]`` (any
-CPython >= 3.8 that can import this package: standard library only, plus
+Started by the parent as ``python -c "from gilviz.engine.lab import main;
+main()" [--cpus 0,1]``, not ``-m``, so that no worker process re-runs this
+module (any CPython >= 3.8 that can import this package: standard library only, plus
 requests for fetch; gilviz itself needs 3.10+, the lab does not). With
 ``--cpus`` the lab pins itself to those cores before any worker exists, so
 every worker thread and process (and the fork server) inherits the pinning.
