@@ -12,6 +12,7 @@ with the number of samples.
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass, replace
 from functools import partial
@@ -125,9 +126,21 @@ class GilvizApp(App[int]):
             self.find_interpreters()
         # built once, now: opening help mid-run then costs one frame, not a compose
         self.install_screen(HelpScreen(self.stage.bindings_list()), name="help")
+        self.call_after_refresh(self._freeze_startup)
+
+    @staticmethod
+    def _freeze_startup() -> None:
+        """Once the first frame is drawn, leave what was made to start the app
+        (modules, styles, widgets, the help screen) out of every later
+        garbage collection. A full collection walks every object there is;
+        with these it paused the UI for 0.1-1 s every few seconds of a live
+        run with 256 lanes (seen here, gc.callbacks), so keys waited."""
+        gc.collect()
+        gc.freeze()
 
     def on_unmount(self) -> None:
         self.close_session()
+        gc.unfreeze()  # the app's own objects can be collected again (tests run many apps in one process)
 
     def on_exit_app(self) -> None:
         """However the app is told to exit (``q``, a browser tab closed under
