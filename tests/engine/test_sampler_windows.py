@@ -1,0 +1,69 @@
+"""The sampler's windows, against a scripted kernel and clock: what the
+kernel's figures cover is what the window covers."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from gilviz.engine import sampler as sm
+from gilviz.engine.model import WorkerState
+from gilviz.engine.slots import CORE_WAIT0_NS, GO_NS, ON_CPU0_NS, OS_ID, STARTED_NS, STATE, Slots
+
+MS = 1_000_000
+
+
+class Clock:
+    """time.monotonic_ns, set by the test."""
+
+    def __init__(self) -> None:
+        self.now = 0
+
+    def monotonic_ns(self) -> int:
+        return self.now
+
+
+def test_a_late_read_of_the_kernel_does_not_show_as_waiting_for_the_gil(monkeypatch):
+    """A worker on a core all the time. The sampler takes its clock at 100 ms
+    but, on a busy machine, reads the kernel's figures only at 150 ms; the
+    next sample reads at once, at 200 ms. The second window then holds 50 ms
+    on a core: measured from 100 ms, the other 50 ms were "blocked", which
+    the lanes draw as waiting for the GIL. Measured from the read, none."""
+    clock = Clock()
+    monkeypatch.setattr(sm, "time", clock)
+    go = 1_000 * MS
+    # the kernel's (on a core, waiting for a core) for our one worker: a full core since go
+    monkeypatch.setattr(sm, "read_schedstat", lambda path: ((clock.now - go) / 1e9, 0.0))
+    monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0])
+    slots = Slots.create(1)
+    try:
+        slots.words[GO_NS] = go
+        base = slots.base(0)
+        for field, value in ((OS_ID, 4242), (ON_CPU0_NS, 0), (CORE_WAIT0_NS, 0), (STARTED_NS, go),
+                             (STATE, WorkerState.RUNNING)):
+            slots.words[base + field] = value
+        sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
+        clock.now = go
+        sampler.start()
+
+        late = sampler._read_workers  # the sampler loses its core between its clock and the read
+
+        def read_late(now_ns, rows):
+            clock.now = go + 150 * MS
+            late(now_ns, rows)
+
+        clock.now = go + 100 * MS
+        monkeypatch.setattr(sampler, "_read_workers", read_late)
+        first = sampler.sample().workers[0]
+        monkeypatch.setattr(sampler, "_read_workers", late)
+        clock.now = go + 200 * MS
+        second = sampler.sample().workers[0]
+    finally:
+        slots.close()
+        slots.unlink()
+    assert first.split and second.split
+    assert second.gil_wait_s == pytest.approx(0.0, abs=1e-9)
+    assert second.running_s == pytest.approx(0.05)
+    window = first.running_s + first.core_wait_s + first.gil_wait_s + first.io_wait_s
+    assert first.gil_wait_s == pytest.approx(0.0, abs=1e-9) and window == pytest.approx(0.15)
