@@ -347,14 +347,19 @@ def test_gilviz_own_processes_are_not_other_programs(session):
 def test_full_height_is_what_this_work_does_alone(session, strategy, race_style, lock):
     """One worker alone runs at about the calibrated solo rate, whatever
     changes the cost of a unit: the race style, a lock and its kind (processes
-    share a multiprocessing lock), the shared-memory counter of processes."""
+    share a multiprocessing lock), the shared-memory counter of processes.
+    The solo rate is per second on a core, so the run's is too: on a machine
+    busy with other programs the worker gets less than a core, and its rate
+    per wall second is rightly below full height."""
     got = {}
     result = session.run(
         RunRequest(workload="race", strategy=strategy, workers=1, size=400_000, race_style=race_style, lock=lock),
         on_started=lambda s: got.setdefault("solo", s.solo_units_per_s),
     )
-    ratio = result.units_per_s / got["solo"]
-    assert 0.45 < ratio < 1.6, ratio
+    worker = result.worker_results[0]
+    on_core = worker.running_s if result.states_measured and worker.running_s > 0 else result.wall_s
+    ratio = result.units / on_core / got["solo"]
+    assert 0.45 < ratio < 1.6, (ratio, on_core, result.wall_s)
 
 
 def test_a_run_reports_the_host_s_steal_time_as_measured(session):
