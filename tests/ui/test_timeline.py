@@ -50,15 +50,21 @@ def run_ticks(lab: FakeLab, request: RunRequest):
     return got["started"], got["ticks"]
 
 
+def fed_live_run(workers: int, ticks: int, capacity: int):
+    """A LiveRun fed, as the app feeds it, every Tick of a live count run over the scripted lab."""
+    started, got = run_ticks(FakeLab(ticks=ticks),
+                             RunRequest(workload="count", strategy="threads", workers=workers, size=10**12))
+    live = LiveRun(capacity=capacity)
+    live.start(started)
+    for tick in got:
+        live.feed(tick)
+    return started, got, live
+
+
 def test_a_history_holds_one_object_per_kind_of_cell_not_per_period():
     """256 lanes of 600 cells each were 150,000 objects that every full
     garbage collection walked; equal cells are now one object."""
-    started, ticks = run_ticks(FakeLab(ticks=40),
-                               RunRequest(workload="count", strategy="threads", workers=4, size=10**12))
-    live = LiveRun(capacity=40)
-    live.start(started)
-    for tick in ticks:
-        live.feed(tick)
+    _, _, live = fed_live_run(workers=4, ticks=40, capacity=40)
     cells = [c for lane in live.view(40).lanes for c in lane.cells]
     assert len(cells) == 4 * 40
     assert len({id(c) for c in cells}) == len(set(cells)) < 40
@@ -66,12 +72,7 @@ def test_a_history_holds_one_object_per_kind_of_cell_not_per_period():
 
 
 def test_live_run_keeps_a_fixed_size_history_and_views_the_newest():
-    started, ticks = run_ticks(FakeLab(ticks=50),
-                               RunRequest(workload="count", strategy="threads", workers=3, size=10**12))
-    live = LiveRun(capacity=20)
-    live.start(started)
-    for tick in ticks:
-        live.feed(tick)
+    started, ticks, live = fed_live_run(workers=3, ticks=50, capacity=20)
     view = live.view(8)
     assert len(view.lanes) == 3
     assert all(len(lane.cells) == 8 for lane in view.lanes)
