@@ -408,6 +408,9 @@ class StageScreen(Screen[None]):
         if result.errors and not result.cancelled:
             self.failure = f"{len(result.errors)} error(s): {result.errors[0]}"
             self.app.notify(result.errors[0], title="A worker failed", severity="error", timeout=6)
+        # the keys that act on the last result (e trace, the scoreboard's) may
+        # have come on: a live run that switched mode ended, its phase did not
+        self.refresh_bindings()
         self.draw(force=True)
         self.show_mode()
 

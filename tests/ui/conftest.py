@@ -301,6 +301,12 @@ class FakeLab:
             self.released.wait(0.01)
         return self._finish(cancelled=self._slots.cancelled)
 
+    def waiting_to_be_stopped(self) -> bool:
+        """A live run has played its script, and nobody has asked it to stop:
+        after a key that switches mode, the old run's script was played, but
+        the new run's is still to come."""
+        return self.played.is_set() and not self.cancelled.is_set()
+
     def discard_events(self) -> None:
         while not self._events.empty():
             self._events.get_nowait()
@@ -386,7 +392,7 @@ async def settle(app, pilot) -> None:
         await pilot.pause()
         if not app.running:
             break
-        if lab is not None and lab.played.is_set() and app.live.version == getattr(app, "_settled", None):
+        if lab is not None and lab.waiting_to_be_stopped() and app.live.version == getattr(app, "_settled", None):
             break
         app._settled = app.live.version
     if not app.running:
