@@ -398,6 +398,10 @@ async def settle(app, pilot) -> None:
     if not app.running:
         await app.workers.wait_for_complete()
     app.draw(force=True)
+    # a widget whose height changed asks the screen for a layout when it is
+    # next idle: a second pause lets the screen lay it out before a snapshot
+    # (the legend was once drawn at its old height, two lines too high)
+    await pilot.pause()
     await pilot.pause()
 
 
