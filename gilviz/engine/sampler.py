@@ -182,7 +182,7 @@ class Sampler:
         (``rows``: the slots as read for this sample)."""
         psutil_cpu = None if self.schedstat else self._psutil_cpu()
         shared = self._shared_figures(rows) if self.one_thread and self.schedstat else None
-        shared_ns = time.monotonic_ns()
+        shared_ns = time.monotonic_ns() if shared is not None else now_ns  # when that one read was
         for i, clock in enumerate(self._clocks):
             row = rows[i]
             # A window ends when the kernel's figures were read, not at
