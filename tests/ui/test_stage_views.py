@@ -409,3 +409,21 @@ def test_a_long_run_is_squeezed_so_that_every_group_fits_on_one_axis():
     lane = LaneView(WorkerIdentity(0, "thread-0", "thread", 0), None, "", None, (EMPTY_CELL,) * 25)
     assert len(_downsample((lane,), 1, 10)[0].cells) == 10
     assert len(_downsample((lane,), 3, 10)[0].cells) == 8
+
+
+@async_test
+async def test_at_80_columns_a_long_race_says_its_lost_updates_whole():
+    """The CPU panel is 20 columns wide at 80: "lost 308.9 M of 491.7 M" was
+    cut to "of 491."; the total is said shorter, or left out, never cut."""
+    app, _ = make_app(workload="race")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        meters = app.query_one(CoreMeters)
+        width = meters.size.width
+        for expected, actual in ((491_700_000, 182_800_000), (4_000, 3_000), (123_456_789_000, 1)):
+            meters.view = replace(meters.view, race=(expected, actual))
+            text = "".join(seg.text for seg in meters.render_line(5)).rstrip()
+            lost = human(expected - actual)
+            assert text.startswith(f"lost {lost}") and len(text) <= width, text
+            assert text in (f"lost {lost} of {human(expected)}", f"lost {lost}/{human(expected)}", f"lost {lost}")

@@ -121,9 +121,13 @@ class CoreMeters(g.GlyphStyles, Widget):
         elif row == 2 and view.race is not None:
             expected, actual = view.race
             lost = max(0, expected - actual)
+            # at 80 columns a long run's "lost 308.9 M of 491.7 M" was cut to
+            # "of 491.": the total is said shorter, or left out, never cut
+            of = next((text for text in (f" of {human(expected)}", f"/{human(expected)}")
+                       if len(f"lost {human(lost)}{text}") <= width), "")
             segments = [Segment("lost ", self.glyph_style(g.LABEL)),
                         Segment(f"{human(lost)}", self.glyph_style(g.ERROR if lost else g.VALUE)),
-                        Segment(f" of {human(expected)}", dim)]
+                        Segment(of, dim)]
         return self.strip(segments, width)
 
     def _cores_used_title(self, width: int) -> Strip:
