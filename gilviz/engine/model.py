@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Iterable
 
 STRATEGIES = ("sequential", "threads", "processes")
 #: one thread, one event loop, one task per URL: for workloads that wait on
@@ -150,6 +150,30 @@ def dominant_state(sample: WorkerSample) -> str | None:
     if sum(values) <= 0:
         return None
     return STATES[max(range(4), key=values.__getitem__)]
+
+
+#: Seconds on a core a thread or process must have had before its own rate
+#: counts as a measure of the solo rate: enough that the CPU clock's ticks
+#: and a sample's reads a few milliseconds apart are under 1% of it.
+SOLO_EVIDENCE_CPU_S = 1.0
+
+
+def fastest_per_core(workers: Iterable[WorkerSample] | Iterable[WorkerResult]) -> float | None:
+    """The most units any one thread or process of a run did per second on
+    a core (its own CPU time, from the start signal), among those that had
+    at least ``SOLO_EVIDENCE_CPU_S`` of it; None if none had.
+
+    This is a measure of the solo rate too: a worker can do no more per
+    second on a core than one worker alone does. Workers that share one
+    thread (asyncio's tasks) count together, as that thread."""
+    units: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for w in workers:
+        if w.os_id:
+            units[w.os_id] = units.get(w.os_id, 0) + w.units
+            cpu[w.os_id] = cpu.get(w.os_id, 0.0) + w.cpu_s
+    rates = [units[k] / cpu[k] for k in cpu if cpu[k] >= SOLO_EVIDENCE_CPU_S]
+    return max(rates, default=None)
 
 
 @dataclass(frozen=True)

@@ -373,8 +373,9 @@ class StageScreen(Screen[None]):
         self.query_one(LanesHeader).show(t_s, lanes.visible_lanes(), total, live, switch)
         started = view.started if view is not None else None
         full_block = "one worker alone on a free core"
-        if started is not None and started.solo_units_per_s:
-            full_block = f"{human(started.solo_units_per_s)} {started.unit}/s, one worker alone"
+        solo = view.solo_units_per_s if view is not None else None
+        if started is not None and solo:
+            full_block = f"{human(solo)} {started.unit}/s, one worker alone"
         measured = view.states_measured if view is not None and view.t_s is not None else True
         lock = (started.request if started is not None else self.mode).lock and workload == "race"
         self.query_one(Legend).show(workload, measured, full_block, lock)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gilviz.engine.model import RunRequest, WorkerSample, WorkerState
+from gilviz.engine.model import RunRequest, Tick, WorkerSample, WorkerState
 from gilviz.engine.plan import make_plan
 from gilviz.ui.timeline import LEVELS, CellKind, LiveRun, classify
+from gilviz.ui.widgets._lanes import Lanes
 
 from .conftest import FakeLab
 
@@ -69,6 +71,60 @@ def test_a_history_holds_one_object_per_kind_of_cell_not_per_period():
     assert len(cells) == 4 * 40
     assert len({id(c) for c in cells}) == len(set(cells)) < 40
     assert classify(sample(delta=1000), 0.1, 10_000) is classify(sample(delta=1000), 0.1, 10_000)
+
+
+def live_started(strategy: str, solo: float):
+    """What a live count run of two workers says when it starts, with this solo rate."""
+    started, _ = run_ticks(FakeLab(ticks=1), RunRequest(workload="count", strategy=strategy, workers=2, size=10**9))
+    return replace(started, request=replace(started.request, live=True), solo_units_per_s=solo)
+
+
+def worker_tick(t_s: float, workers: list[tuple[int, int, float]], period_s: float = 0.1) -> Tick:
+    """One period in which each worker, given as (os id, units so far, CPU
+    seconds so far), did a tenth of its units per CPU second on a full core."""
+    samples = tuple(
+        WorkerSample(i, os_id, WorkerState.RUNNING, units, round(units / cpu_s * period_s), 0, 1, 0, cpu_s, 1.0, 0)
+        for i, (os_id, units, cpu_s) in enumerate(workers))
+    return Tick(seq=1, t_s=t_s, period_s=period_s, workers=samples, cores_percent=(100.0, 100.0),
+                cores_used=float(len({os_id for os_id, _, _ in workers})))
+
+
+def test_a_worker_faster_on_a_core_than_the_calibration_raises_the_solo_rate():
+    """A calibration that fell in a slow half second of the VM made six
+    processes read "2.2× solo" at 1.9 cores used. Each worker's units per
+    second on a core is a measure of the solo rate too; the higher one wins,
+    so the work against solo does not run ahead of the cores used."""
+    started = live_started("processes", 100.0)
+    live = LiveRun(capacity=10)
+    live.start(started)
+    # under a second on a core: too little to tell, the calibration stands
+    live.feed(worker_tick(0.5, [(11, 200, 0.5), (12, 200, 0.5)]))
+    assert live.view(10).solo_units_per_s == 100.0
+    # 1.5 s on a core each, at 200 units a second: twice the calibration
+    live.feed(worker_tick(1.5, [(11, 300, 1.5), (12, 270, 1.5)]))
+    view = live.view(10)
+    assert view.solo_units_per_s == 200.0
+    assert view.throughput[-1] / view.solo_units_per_s <= view.cores_used[-1]
+    assert [Lanes._done(lane, view)[0] for lane in view.lanes] == ["100%", "90%"]
+    assert view.lanes[0].cells[-1].level == LEVELS and view.lanes[1].cells[-1].level == round(0.9 * LEVELS)
+    # slower later (both cores busy): the best measure stays
+    live.feed(worker_tick(3.0, [(11, 450, 3.0), (12, 420, 3.0)]))
+    assert live.view(10).solo_units_per_s == 200.0
+    # the next run starts from its own calibration
+    live.start(started)
+    assert live.view(10).solo_units_per_s == 100.0
+
+
+def test_tasks_that_share_a_thread_count_as_that_thread():
+    """asyncio's tasks share the loop thread's CPU time: none alone has a
+    second of it, together they do, and their units are counted together."""
+    live = LiveRun(capacity=10)
+    live.start(live_started("asyncio", 100.0))
+    live.feed(worker_tick(0.8, [(7, 100, 0.4), (7, 20, 0.4)]))
+    assert live.view(10).solo_units_per_s == 100.0  # 0.8 s on a core together: too little to tell
+    # the first task's share of the thread reads 250 a second, the thread did 150
+    live.feed(worker_tick(1.2, [(7, 150, 0.6), (7, 30, 0.6)]))
+    assert live.view(10).solo_units_per_s == 150.0
 
 
 def test_live_run_keeps_a_fixed_size_history_and_views_the_newest():

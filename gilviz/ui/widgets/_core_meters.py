@@ -107,8 +107,8 @@ class CoreMeters(g.GlyphStyles, Widget):
             label = Segment("work ", self.glyph_style(g.LABEL))
             rate_text = f"{human(rate)}{unit}"
             segments = [label, Segment(rate_text, value)]
-            if started.solo_units_per_s:
-                ratio = f"{rate / started.solo_units_per_s:.2f}× solo"
+            if view.solo_units_per_s:
+                ratio = f"{rate / view.solo_units_per_s:.2f}× solo"
                 if len("work ") + len(rate_text) + 1 + len(ratio) <= width:
                     segments.append(Segment(" " + ratio, dim))
                 else:

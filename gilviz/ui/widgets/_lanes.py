@@ -353,7 +353,7 @@ class Lanes(g.GlyphStyles, ScrollView):
             return "err", g.ERROR
         started = view.started if view is not None else None
         if started is not None and started.request.live:
-            solo, period = started.solo_units_per_s, view.period_s if view is not None else None
+            solo, period = (view.solo_units_per_s, view.period_s) if view is not None else (None, None)
             if not solo or not period:
                 return "–", g.DIM
             return f"{min(999, round(100 * sample.units_delta / period / solo))}%", g.VALUE
