@@ -12,10 +12,12 @@ from textual.widgets import Digits, Footer, Static
 from textual.widgets._footer import FooterKey
 
 from gilviz.engine.model import RunRequest, RunResult, WorkerIdentity
+from gilviz.engine.workloads import NAMES, spec
 from gilviz.export.text import human
 from gilviz.ui.app import GilvizApp
 from gilviz.ui.timeline import LaneView, RunView
-from gilviz.ui.widgets import CoreMeters, Lanes, Presenter, Scoreboard
+from gilviz.ui.widgets import CoreMeters, Explainer, Lanes, Presenter, Scoreboard
+from gilviz.ui.widgets._explainer import explanation, fit_sentences
 from gilviz.ui.widgets._lanes import timeline_title
 from gilviz.ui.widgets._presenter import Figure, FigureBox, figures
 from gilviz.ui.widgets._scoreboard import row_labels
@@ -170,6 +172,35 @@ async def test_the_race_keys_come_before_the_rest_at_80_columns():
         await pilot.pause()
         shown = _footer_actions(app)
         assert "lock" not in shown  # its room goes to keys that apply
+
+
+def test_an_explainer_too_long_for_its_lines_drops_whole_sentences():
+    text = "One two three. Four five six seven eight. Nine [b]ten[/] eleven."
+    assert fit_sentences(text, 80, 1) == text
+    assert fit_sentences(text, 20, 3) == "One two three. Four five six seven eight."
+    assert fit_sentences(text, 20, 2) == "One two three."
+    assert fit_sentences(text, 5, 1) == "One two three."  # at least the first: Textual cuts it
+
+
+@async_test
+async def test_at_80x24_every_explainer_is_whole():
+    """The race's ended "Press l for a lock, k for the plain" at 80x24: a
+    sentence cut mid-way. Every mode's text fits the explainer there, on a
+    GIL build and without the GIL; a longer one would lose whole sentences."""
+    app, fake = make_app(workload="race")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        explainer = app.stage.query_one(Explainer)
+        assert str(explainer.render()).endswith("k for the plain counter += 1.")
+        width, lines = explainer.content_size.width, int(explainer.styles.max_height.value)
+    assert 70 <= width < 80 and lines == 4
+    for name in NAMES:
+        for strategy in spec(name).strategies:
+            for lock in (False, True):
+                for style in ("call", "plain"):
+                    for gil, python in ((True, "3.11.7"), (False, "3.13.1"), (True, "3.9.18")):
+                        text = explanation(name, strategy, lock, gil, style, python)
+                        assert fit_sentences(text, width, lines) == text, (name, strategy, lock, style, gil)
 
 
 @pytest.mark.parametrize("width", [10, 22, 30, 45, 80])

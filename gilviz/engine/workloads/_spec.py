@@ -60,6 +60,8 @@ class WorkloadSpec:
     runner: Runner
     #: what to look at, per strategy (Rich markup: [b]...[/])
     explainer: Mapping[str, str]
+    #: the same, where the GIL is off and ``explainer``'s says what the GIL does
+    explainer_nogil: Mapping[str, str] = field(default_factory=dict)
     #: blocked on I/O most of the time (lanes show waiting / receiving, not work levels)
     io_bound: bool = False
     #: its hot loop runs without the GIL (C code that releases it, or a wait on I/O)
@@ -105,5 +107,6 @@ class WorkloadSpec:
             return text
         text = self.explainer.get(strategy, "")
         if gil_enabled is False:
+            text = self.explainer_nogil.get(strategy, text)
             text = "[b]This Python runs without the GIL[/]: pure-Python threads can run in parallel here. " + text
         return text

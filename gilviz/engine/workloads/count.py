@@ -66,4 +66,10 @@ SPEC = WorkloadSpec(
             "as there are cores, and [b]cores used[/] climbs to the core count. Beyond that the OS takes turns."
         ),
     },
+    explainer_nogil={
+        "processes": (
+            "Each process runs its own interpreter: lanes run at full height, as many at once as there are "
+            "cores, and [b]cores used[/] climbs to the core count, as threads do here, plus each one's start-up."
+        ),
+    },
 )

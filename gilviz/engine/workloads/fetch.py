@@ -148,4 +148,14 @@ SPEC = WorkloadSpec(
             "takes about one latency, like threads, with no GIL to pass: waiting needs no thread of its own."
         ),
     },
+    explainer_nogil={
+        "threads": (
+            "The threads' waits overlap: the lanes wait together and the run takes about one latency instead "
+            "of one per URL, with [b]cores used[/] near 0. On a GIL build too: a waiting thread lets go of the GIL."
+        ),
+        "asyncio": (
+            "One thread, one event loop, one task per URL: every request is in flight at once, so the run "
+            "takes about one latency, like threads: waiting needs no thread of its own."
+        ),
+    },
 )

@@ -50,4 +50,11 @@ SPEC = WorkloadSpec(
             "they add only their start-up cost over threads here."
         ),
     },
+    explainer_nogil={
+        "threads": (
+            "The threads hash in parallel: full-height lanes and [b]cores used[/] above 1, up to the core count. "
+            "On a GIL build too: hashlib lets go of the GIL while it hashes a buffer larger than 2 KiB."
+        ),
+        "processes": "Processes hash in parallel too; threads already do here, so processes add only their start-up.",
+    },
 )

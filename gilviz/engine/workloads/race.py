@@ -159,7 +159,7 @@ _LOCKED = {
 _PLAIN_THREADS = (
     "This is the seed notes' [b]counter += 1[/]. Since 3.10 a GIL build of CPython switches threads only at "
     "calls and backward jumps, and there is neither between its read and its write, so no update is lost: the "
-    "race is still there in principle, the interpreter just never lands in it. Press k to put a call in between."
+    "race is there, but the interpreter never lands in it. Press k to put a call in between."
 )
 
 
@@ -172,6 +172,10 @@ _PLAIN_THREADS_LOSE = (
 
 def _explain(strategy: str, lock: bool, race_style: str, gil_enabled: bool | None,
              python: str | None) -> str | None:
+    if lock and strategy == "threads" and gil_enabled is False:
+        return ("[b]This Python runs without the GIL[/], and with a lock held from the read to the write no "
+                "increment is lost all the same; the price is handing the lock from thread to thread: compare the "
+                "wall time with the run without it.")
     if lock and strategy in _LOCKED:
         return _LOCKED[strategy]
     if race_style == "plain" and strategy == "threads":
@@ -204,12 +208,17 @@ SPEC = WorkloadSpec(
         "threads": (
             "Each increment reads the counter, calls a function, then writes it back. Since 3.10 CPython switches "
             "threads only at calls and backward jumps, so a switch lands between the read and the write and other "
-            "threads' increments are overwritten: see [b]lost[/] in the scoreboard. Press l for a lock, k for the "
-            "plain counter += 1."
+            "threads' increments are overwritten: see [b]lost[/]. Press l for a lock, k for the plain counter += 1."
         ),
         "processes": (
             "The processes share the counter through shared memory and truly run at once, so without a lock "
             "they overwrite each other's increments too: the GIL never protected your data."
+        ),
+    },
+    explainer_nogil={
+        "processes": (
+            "The processes share the counter through shared memory and run at once, so without a lock they "
+            "overwrite each other's increments, as threads do here."
         ),
     },
 )

@@ -3,7 +3,13 @@ finished, what that run measured, in words."""
 
 from __future__ import annotations
 
+import re
+
+from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
+from textual import events
+from textual.css.scalar import Unit
 from textual.widgets import Static
 
 from gilviz.engine.model import RunResult
@@ -25,12 +31,49 @@ def measured(result: RunResult) -> str:
     return "[b]Measured:[/] " + " ".join(escape(line) for line in reading(result))
 
 
+#: Where one sentence ends and the next begins: a full stop, question or
+#: exclamation mark, then a capital or markup ("3.10" and "e.g." stay whole).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\[])")
+
+
+def fit_sentences(markup: str, width: int, lines: int) -> str:
+    """As many whole sentences of ``markup`` as fit in ``lines`` lines of
+    ``width`` cells: a sentence cut mid-way ("Press l for a lock, k for
+    the plain") says something it does not mean. At least the first."""
+    sentences = _SENTENCE_END.split(markup)
+    console = Console(width=max(1, width), legacy_windows=False, color_system=None)
+    for count in range(len(sentences), 1, -1):
+        text = " ".join(sentences[:count])
+        if len(Text.from_markup(text).wrap(console, max(1, width))) <= lines:
+            return text
+    return sentences[0]
+
+
 class Explainer(Static):
+    """Two to four lines under the scoreboard, in whole sentences."""
+
     DEFAULT_CSS = """
     Explainer {
         height: auto;
     }
     """
 
+    _text = ""
+    _shown: str | None = None
+
     def show(self, text: str) -> None:
-        self.update(text)
+        self._text = text
+        self._fit()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        width = self.content_size.width
+        most = self.styles.max_height  # gilviz.tcss: a few lines under the scoreboard
+        text = self._text
+        if width > 0 and most is not None and most.unit == Unit.CELLS:
+            text = fit_sentences(text, width, int(most.value))
+        if text != self._shown:
+            self._shown = text
+            self.update(text)
