@@ -51,13 +51,16 @@ def _race(r: RunResult) -> str | None:
 def _cores(r: RunResult) -> str | None:
     work = spec(r.workload)
     used = f"cores used {r.cores_used:.2f}"
-    room = min(r.workers, r.cpu_count)
+    # the convoy's I/O thread is a lane beside its --workers CPU workers
+    room = min(len(r.worker_results) or r.workers, r.cpu_count)
     if work.io_bound:
-        return f"{used}: the workers spent the run waiting for the network, and waiting releases the GIL."
+        gil = ", and waiting releases the GIL" if r.gil_enabled else ""
+        return f"{used}: the workers spent the run waiting for the network{gil}."
     if r.strategy == "sequential":
         return f"{used}: one worker does every task in turn, so at most one core is busy."
     if r.strategy == "processes":
-        return f"{used}: each process has its own interpreter and GIL, so up to {room} can run at once here."
+        own = "interpreter and GIL" if r.gil_enabled else "interpreter"
+        return f"{used}: each process has its own {own}, so up to {room} can run at once here."
     if not r.gil_enabled:
         return (f"{used}: this Python runs without the GIL, so the threads run at the same time, "
                 f"up to {room} at once here.")
@@ -81,6 +84,10 @@ def _gil_wait(r: RunResult) -> str | None:
     if r.gil_wait_share is None or r.strategy == "sequential" or spec(r.workload).io_bound:
         return None
     share = f"{r.gil_wait_share:.0%}"
+    if not r.gil_enabled:
+        why = ": waiting for the lock" if r.lock and r.workload == "race" else ""
+        return (f"This Python has no GIL to wait for; the workers spent {share} of their time blocked with "
+                f"work to do{why}.")
     if r.strategy == "processes":
         if r.lock and r.workload == "race":
             return f"The processes spent {share} of their time blocked with work to do: waiting for the shared lock."

@@ -102,3 +102,28 @@ def test_when_counter_plus_one_is_atomic(python, gil, atomic):
 def test_version_tuple():
     assert version_tuple("3.13.0rc1") == (3, 13, 0)
     assert version_tuple("3.9.18") == (3, 9, 18)
+
+
+def test_without_the_gil_nothing_is_said_of_what_the_gil_does():
+    """'waiting releases the GIL' and 'its own interpreter and GIL' were
+    said of runs on a free-threaded build."""
+    for strategy, workload in (("threads", "fetch"), ("processes", "count"), ("processes", "fetch"),
+                               ("threads", "count")):
+        for share in (0.05, 0.3):
+            text = said(result(gil_enabled=False, python="3.13.5", strategy=strategy, workload=workload,
+                               gil_wait_share=share))
+            for wrong in ("releases the GIL", "and GIL", "waiting for the GIL", "waited for a GIL"):
+                assert wrong not in text, text
+    assert "and GIL" in said(result(strategy="processes"))
+    assert "releases the GIL" in said(result(workload="fetch"))
+
+
+def test_the_convoy_s_io_thread_counts_among_those_that_run_at_once():
+    """A free-threaded convoy with one counting thread used 1.42 cores and
+    was said to run 'up to 1 at once'; its I/O thread is a lane too."""
+    from gilviz.engine.model import WorkerResult
+
+    lanes = tuple(WorkerResult(i, f"thread-{i}", "thread", 10 + i, "done", 1, 1, 0.7) for i in range(2))
+    text = said(result(workload="convoy", workers=1, gil_enabled=False, python="3.13.5", cores_used=1.42,
+                       worker_results=lanes))
+    assert "up to 2 at once" in text
