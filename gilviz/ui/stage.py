@@ -308,7 +308,8 @@ class StageScreen(Screen[None]):
                 view, lab.cpu_count if lab else None, finished.cores_used if finished else None
             )
             if self.presenter:
-                self.query_one(Presenter).show(workload, lab.cpu_count if lab else None, view, finished)
+                self.query_one(Presenter).show(workload, lab.cpu_count if lab else None, view, finished,
+                                               lab.gil_enabled if lab else None)
             if self.status() != self._header_status:  # a header update costs a layout pass
                 self.show_header()
 
@@ -378,7 +379,8 @@ class StageScreen(Screen[None]):
             full_block = f"{human(solo)} {started.unit}/s, one worker alone"
         measured = view.states_measured if view is not None and view.t_s is not None else True
         lock = (started.request if started is not None else self.mode).lock and workload == "race"
-        self.query_one(Legend).show(workload, measured, full_block, lock)
+        lab = started.lab if started is not None else self.gilviz.lab
+        self.query_one(Legend).show(workload, measured, full_block, lock, lab.gil_enabled if lab else None)
 
     # -- what the app tells the stage -------------------------------------------
 

@@ -16,7 +16,7 @@ from gilviz.engine.workloads import NAMES, spec
 from gilviz.export.text import human
 from gilviz.ui.app import GilvizApp
 from gilviz.ui.timeline import LaneView, RunView
-from gilviz.ui.widgets import CoreMeters, Explainer, Lanes, Presenter, Scoreboard
+from gilviz.ui.widgets import CoreMeters, Explainer, Lanes, Legend, Presenter, Scoreboard
 from gilviz.ui.widgets._explainer import explanation, fit_sentences
 from gilviz.ui.widgets._lanes import timeline_title
 from gilviz.ui.widgets._presenter import Figure, FigureBox, figures
@@ -76,6 +76,35 @@ async def test_z_toggles_the_presenter_view_with_big_figures_of_the_last_run():
         await settle(app, pilot)
         assert not app.stage.presenter and not app.query_one(Presenter).display
         assert app.query_one(CoreMeters).display and lanes.columns.os_id
+
+
+@async_test
+async def test_without_the_gil_nothing_on_screen_waits_for_a_gil():
+    """On a free-threaded build the CPU panel read "GIL wait 0%", the
+    legend "waiting for the GIL": the share measured is of time blocked with
+    work to do, and there is no GIL to wait for."""
+    app, fake = make_app(FakeLab(hold=True))
+    fake.info_ = replace(fake.info_, python="3.13.5", gil_enabled=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        while not fake.in_run.is_set() or app.live.view(0).t_s is None:
+            await pilot.pause()
+        await asyncio.to_thread(lambda: time.sleep(0.3))
+        app.draw(force=True)
+        await pilot.pause()
+        meters, legend = app.query_one(CoreMeters), app.query_one(Legend)
+        panel = ["".join(seg.text for seg in meters.render_line(y)).strip() for y in range(meters.size.height)]
+        assert any(row.startswith("blocked ") for row in panel), panel
+        shown = panel + ["".join(seg.text for seg in legend.render_line(y)) for y in range(legend.size.height)]
+        assert any("blocked with work to do" in row for row in shown)
+        assert not any("GIL" in row for row in shown), shown
+        await pilot.press("z")
+        app.draw(force=True)
+        await pilot.pause()
+        assert _figures(app)[2][1] == "blocked with work to do, now"
+        await pilot.press("x")
+        await settle(app, pilot)
+        assert _figures(app)[2][1] == "blocked with work to do"
 
 
 @async_test

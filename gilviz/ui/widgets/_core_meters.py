@@ -114,7 +114,9 @@ class CoreMeters(g.GlyphStyles, Widget):
                 else:
                     segments = [label, Segment(ratio, value)]
         elif row == 1 and (share := view.recent_gil_wait()) is not None:
-            segments = [Segment("GIL wait ", self.glyph_style(g.LABEL)),
+            # no GIL to wait for on a free-threaded build: what was measured is the time blocked
+            name = "GIL wait " if started.lab.gil_enabled else "blocked "
+            segments = [Segment(name, self.glyph_style(g.LABEL)),
                         Segment(f"{share:.0%}", self.glyph_style(g.GIL_WAIT if share >= 0.2 else g.VALUE))]
             if width >= 34:
                 segments.append(Segment(" of the workers' time", dim))

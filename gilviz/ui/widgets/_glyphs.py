@@ -129,8 +129,16 @@ def glyph(cell: Cell) -> tuple[str, str]:
     return found
 
 
+def blocked_meaning(gil_enabled: bool | None, lock: bool = False) -> str:
+    """What a worker blocked with work to do waits for, true of the
+    interpreter: on a free-threaded build there is no GIL to wait for."""
+    if gil_enabled is False:
+        return "waiting for the lock" if lock else "blocked with work to do"
+    return "waiting for the GIL" + (" or the lock" if lock else "")
+
+
 def legend_items(io_bound: bool, states_measured: bool = True, full_block: str = "one worker alone on a free core",
-                 lock: bool = False) -> list[tuple[str, str, str]]:
+                 lock: bool = False, gil_enabled: bool | None = True) -> list[tuple[str, str, str]]:
     """(glyph, style name, meaning) for the legend under the lanes.
     ``full_block`` says what a full block stands for (the measured solo rate)."""
     if io_bound:
@@ -141,7 +149,7 @@ def legend_items(io_bound: bool, states_measured: bool = True, full_block: str =
     elif states_measured:
         items = [
             ("▂▅█", WORK, f"running: █ = {full_block}"),
-            ("▅-", GIL_WAIT, "waiting for the GIL" + (" or the lock" if lock else "")),
+            ("▅-", GIL_WAIT, blocked_meaning(gil_enabled, lock)),
             ("▅:", CORE_WAIT, "waiting for a core"),
         ]
     else:

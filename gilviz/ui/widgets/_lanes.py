@@ -166,16 +166,18 @@ class Legend(g.GlyphStyles, Widget):
         self.states_measured = True
         self.full_block = "one worker alone on a free core"
         self.race_lock = False  # not ``lock``: every Textual widget has its own ``lock``
+        self.gil_enabled: bool | None = True
         self._lines: list[Strip] = []
         self._lines_key: tuple | None = None
 
     def show(self, workload: str, states_measured: bool = True,
-             full_block: str = "one worker alone on a free core", lock: bool = False) -> None:
+             full_block: str = "one worker alone on a free core", lock: bool = False,
+             gil_enabled: bool | None = True) -> None:
         """The legend for ``workload``; ``states_measured`` False where the
         kernel gave no split; ``full_block``: what █ stands for."""
-        shown = (workload, states_measured, full_block, lock)
-        if shown != (self.workload, self.states_measured, self.full_block, self.race_lock):
-            self.workload, self.states_measured, self.full_block, self.race_lock = shown
+        shown = (workload, states_measured, full_block, lock, gil_enabled)
+        if shown != (self.workload, self.states_measured, self.full_block, self.race_lock, self.gil_enabled):
+            self.workload, self.states_measured, self.full_block, self.race_lock, self.gil_enabled = shown
             self.refresh(layout=True)  # another legend may take another number of lines
 
     def notify_style_update(self) -> None:
@@ -191,7 +193,7 @@ class Legend(g.GlyphStyles, Widget):
         return lines[y] if 0 <= y < len(lines) else self.blank(self.size.width)
 
     def _legend_lines(self, width: int) -> list[Strip]:
-        key = (self.workload, self.states_measured, self.full_block, self.race_lock, width)
+        key = (self.workload, self.states_measured, self.full_block, self.race_lock, self.gil_enabled, width)
         if self._lines_key != key:
             self._lines = self._make_legend(width)
             self._lines_key = key
@@ -200,7 +202,8 @@ class Legend(g.GlyphStyles, Widget):
     def _make_legend(self, width: int) -> list[Strip]:
         lines: list[list[Segment]] = [[]]
         used = 0
-        items = g.legend_items(spec(self.workload).io_bound, self.states_measured, self.full_block, self.race_lock)
+        items = g.legend_items(spec(self.workload).io_bound, self.states_measured, self.full_block, self.race_lock,
+                               self.gil_enabled)
         dim = self.glyph_style(g.DIM)
         for glyph, style, text in items:
             item = len(glyph) + 1 + len(text)

@@ -18,6 +18,7 @@ from textual.widgets import Digits, Static
 
 from gilviz.engine.model import RunResult
 from gilviz.ui.timeline import RunView
+from gilviz.ui.widgets._glyphs import blocked_meaning
 
 SLOTS = 4
 NONE = "-"
@@ -37,7 +38,8 @@ def count(n: int) -> str:
 
 
 def figures(workload: str, cpu_count: int | None, live: RunView | None, last: RunResult | None,
-            recent_gil: float | None = None, recent_cores: float | None = None) -> list[Figure]:
+            recent_gil: float | None = None, recent_cores: float | None = None,
+            gil_enabled: bool | None = True) -> list[Figure]:
     """The figures to show: of the run going on (``live``), else of ``last``."""
     cores_of = f"cores used of {cpu_count} cores" if cpu_count else "cores used"
     if live is not None:
@@ -52,12 +54,13 @@ def figures(workload: str, cpu_count: int | None, live: RunView | None, last: Ru
             return out + [Figure(count(actual), f"counted, of {count(expected)}", wide=True),
                           Figure(count(lost), "updates lost", bad=lost > 0, wide=True)]
         share = f"{recent_gil:.0%}" if recent_gil is not None else NONE
-        return out + [Figure(share, "waiting for the GIL, now")]
+        gil = live.started.lab.gil_enabled if live.started is not None else True
+        return out + [Figure(share, f"{blocked_meaning(gil)}, now")]
     if last is None or last.cancelled:
         out = [Figure(NONE, cores_of), Figure(NONE, "seconds wall time")]
         if workload == "race":
             return out + [Figure(NONE, "counted", wide=True), Figure(NONE, "updates lost", wide=True)]
-        return out + [Figure(NONE, "waiting for the GIL")]
+        return out + [Figure(NONE, blocked_meaning(gil_enabled))]
     out = [Figure(f"{last.cores_used:.2f}", f"cores used of {last.cpu_count} cores"),
            Figure(f"{last.wall_s:.2f}", "seconds wall time")]
     if last.workload == "race":
@@ -68,7 +71,7 @@ def figures(workload: str, cpu_count: int | None, live: RunView | None, last: Ru
                    wide=True),
         ]
     share = f"{last.gil_wait_share:.0%}" if last.gil_wait_share is not None else NONE
-    return out + [Figure(share, "waiting for the GIL")]
+    return out + [Figure(share, blocked_meaning(last.gil_enabled))]
 
 
 class FigureBox(Vertical):
@@ -118,11 +121,12 @@ class Presenter(Horizontal):
         for _ in range(SLOTS):
             yield FigureBox()
 
-    def show(self, workload: str, cpu_count: int | None, view: RunView | None, last: RunResult | None) -> None:
+    def show(self, workload: str, cpu_count: int | None, view: RunView | None, last: RunResult | None,
+             gil_enabled: bool | None = True) -> None:
         """The figures of the run going on (``view`` while it runs), else of ``last``."""
         live = view if view is not None and view.running and view.started is not None else None
         if live is None:
-            shown = figures(workload, cpu_count, None, last)
+            shown = figures(workload, cpu_count, None, last, gil_enabled=gil_enabled)
         else:
             shown = figures(live.started.request.workload if live.started else workload, cpu_count,
                             live, None, live.recent_gil_wait(), live.recent_cores_used())
