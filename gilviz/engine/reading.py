@@ -16,7 +16,7 @@ from .model import RunResult
 from .workloads import spec
 from .workloads.race import plain_increment_is_atomic
 
-__all__ = ["BUSY_CORES", "plain_increment_is_atomic", "reading"]
+__all__ = ["BUSY_CORES", "compare_beyond_cores", "plain_increment_is_atomic", "reading"]
 
 #: Other programs' load (in cores) from which a note says the machine was busy.
 BUSY_CORES = 0.3
@@ -112,11 +112,50 @@ def _busy(r: RunResult) -> str | None:
     return f"Note: {' and '.join(took)} during this run, so these figures are lower than on an idle machine."
 
 
+#: A speedup this much above the cores used is more than the cores can give.
+SUPERLINEAR = 1.1
+
+
+def _beyond_cores(r: RunResult) -> str | None:
+    """A compare's speedup above its cores used: free-threaded 3.13 counted
+    2.2-2.5x faster on 2 cores here, because the sequential run did less per
+    second on a core than the threads (2.0 s of CPU against 1.6 s for the
+    same work). The speedup is measured; where the extra came from is said."""
+    if not _is_beyond_cores(r):
+        return None
+    assert r.speedup is not None
+    return (f"Note: {r.speedup:.2f}x faster on {r.cores_used:.2f} cores is more than the cores can give: this run "
+            "did more work per second on a core than the sequential run did. Speeds on this machine vary between "
+            "runs: measure again before reading much into it.")
+
+
+def _is_beyond_cores(r: RunResult) -> bool:
+    return r.speedup is not None and r.strategy != "sequential" and r.speedup > r.cores_used * SUPERLINEAR
+
+
+def compare_beyond_cores(results: list[RunResult]) -> str | None:
+    """The compare's runs whose speedup is above their cores used, in one
+    note, with the CPU time each took for the same work as the sequential run."""
+    said = []
+    base: RunResult | None = None  # each run's sequential run: the one before it (one per interpreter)
+    for r in results:
+        if r.strategy == "sequential":
+            base = r
+        elif _is_beyond_cores(r) and base is not None:
+            said.append(f"{r.strategy} {r.speedup:.2f}x on {r.cores_used:.2f} cores "
+                        f"({r.cpu_s:.2f} s of CPU, sequential {base.cpu_s:.2f} s)")
+    if not said:
+        return None
+    return (f"Note: {'; '.join(said)}: more than the cores can give, because for the same work the sequential "
+            "run took more CPU time, doing less per second on a core. Speeds on this machine vary between runs: "
+            "measure again (--repeat) before reading much into it.")
+
+
 def _cancelled(r: RunResult) -> str | None:
     return "The run was cancelled before the end: the figures cover the part that ran." if r.cancelled else None
 
 
-RULES: tuple[Callable[[RunResult], str | None], ...] = (_race, _cores, _gil_wait, _busy, _cancelled)
+RULES: tuple[Callable[[RunResult], str | None], ...] = (_race, _cores, _gil_wait, _beyond_cores, _busy, _cancelled)
 
 
 def reading(r: RunResult) -> list[str]:
