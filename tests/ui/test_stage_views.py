@@ -487,3 +487,19 @@ async def test_at_80_columns_a_long_race_says_its_lost_updates_whole():
             lost = human(expected - actual)
             assert text.startswith(f"lost {lost}") and len(text) <= width, text
             assert text in (f"lost {lost} of {human(expected)}", f"lost {lost}/{human(expected)}", f"lost {lost}")
+
+
+@async_test
+async def test_once_a_run_is_over_no_lane_shows_the_share_of_its_last_period():
+    """A compare's lanes read 94% and 88% for two threads, "–" for the two
+    that had ended a period earlier: a partial period's share, shown or not
+    by chance. Once a run is over, the CPU column is empty for every lane."""
+    app, fake = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("v")
+        await settle(app, pilot)
+        lanes = app.query_one(Lanes)
+        rows = ["".join(seg.text for seg in lanes.render_line(y)) for y in range(lanes.size.height)]
+        lane_rows = [row.split("│")[0].split() for row in rows if "│" in row]
+        assert len(lane_rows) == 1 + 4 + 4, rows  # sequential, 4 threads, 4 processes
+        assert all(cells[-1] == "–" and cells[-2] == "100%" for cells in lane_rows), lane_rows

@@ -336,7 +336,12 @@ class Lanes(g.GlyphStyles, ScrollView):
         # run (a stopped live one) the lanes showed before
         done_text, done_style = self._done(lane, self.view if self.groups is None else None)
         segments.append(Segment(f"{done_text:>{DONE_W}} ", style(done_style)))
-        if sample is None or sample.state in (WorkerState.DONE, WorkerState.CANCELLED) and sample.units_delta == 0:
+        # a worker that ended: its share of the period it ended in, while the
+        # run goes on; once the run is over, none (a compare's lanes showed
+        # 94% and 88% for two threads, "–" for the two that ended a period earlier)
+        over = self.groups is not None or self.view is None or not self.view.running
+        ended = sample is not None and sample.state in (WorkerState.DONE, WorkerState.CANCELLED)
+        if sample is None or ended and (sample.units_delta == 0 or over):
             cpu_text, cpu_style = "–", g.DIM
         else:
             cpu_text, cpu_style = f"{sample.cpu_share * 100:.0f}%", g.load_style(sample.cpu_share)
