@@ -411,7 +411,8 @@ class Session:
         started_event = self._wait_started(lab, slots)
         assert lab.pid is not None and lab.info is not None
         sampler = self.tick_source(slots, lab.pid, request.strategy, [len(lane) for lane in plan.lanes],
-                                   race=request.workload == "race")
+                                   race=request.workload == "race",
+                                   probe_lanes=(0,) if spec(request.workload).io_lane else ())
         sampler.start()
         started = self._started(request, plan, slots, started_event, lab.info)
         if on_started is not None:

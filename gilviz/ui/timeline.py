@@ -102,12 +102,24 @@ def classify(sample: WorkerSample, period_s: float, solo_units_per_s: float | No
     if state == WorkerState.DONE and not did:
         return cell(CellKind.DONE)
     if state == WorkerState.WAITING:
+        # back from the network but not going on: the convoy's I/O thread
+        # waits for the GIL after every answer (the sleep probe tells)
+        if measured == "gil_wait":
+            return cell(CellKind.GIL_WAIT, state=measured)
+        if measured == "core_wait":
+            return cell(CellKind.CORE_WAIT, state=measured)
         return cell(CellKind.RECEIVING if did else CellKind.WAITING, state=measured)
     if not did:
         if measured == "gil_wait":
             return cell(CellKind.GIL_WAIT, state=measured)
         if measured == "core_wait":
             return cell(CellKind.CORE_WAIT, state=measured)
+        if measured == "running" and sample.cpu_share > 0:
+            # on a core, though it counts no units: the convoy's CPU lanes
+            # count iterations, not the run's unit (requests), and were drawn
+            # "-" at 94% of a core. Its height: the share of a core it had
+            level = max(1, min(LEVELS, round(sample.cpu_share * LEVELS)))
+            return cell(CellKind.WORK, level, measured)
         return cell(CellKind.STALLED, state=measured)
     if not solo_units_per_s or solo_units_per_s <= 0 or period_s <= 0:
         return cell(CellKind.RECEIVING, state=measured)

@@ -503,3 +503,11 @@ async def test_once_a_run_is_over_no_lane_shows_the_share_of_its_last_period():
         lane_rows = [row.split("│")[0].split() for row in rows if "│" in row]
         assert len(lane_rows) == 1 + 4 + 4, rows  # sequential, 4 threads, 4 processes
         assert all(cells[-1] == "–" and cells[-2] == "100%" for cells in lane_rows), lane_rows
+
+
+def test_the_convoy_legend_says_what_its_io_lane_draws():
+    from gilviz.ui.widgets._glyphs import legend_items
+
+    meanings = [text for _, _, text in legend_items(False, io_lane=True)]
+    assert "waiting for the network" in meanings and "answers arriving" in meanings
+    assert "waiting for the network" not in [text for _, _, text in legend_items(False)]

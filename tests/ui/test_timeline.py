@@ -44,6 +44,18 @@ def test_states_map_to_kinds():
     assert classify(sample(WorkerState.DONE, 500), 0.1, 10_000).kind == CellKind.WORK
 
 
+def test_a_worker_on_a_core_that_counts_no_units_is_drawn_running():
+    """The convoy's CPU lanes count iterations, not its unit (requests): at
+    94% of a core they were drawn "-", which the legend calls waiting."""
+    on_core = replace(sample(WorkerState.RUNNING, 0), cpu_share=0.94)
+    assert classify(on_core, 0.1, None, "running") == classify(on_core, 0.1, 10_000, "running")
+    assert classify(on_core, 0.1, None, "running").kind == CellKind.WORK
+    assert classify(on_core, 0.1, None, "running").level == LEVELS
+    assert classify(replace(on_core, cpu_share=0.3), 0.1, None, "running").level == 2
+    assert classify(on_core, 0.1, None, "gil_wait").kind == CellKind.GIL_WAIT
+    assert classify(replace(on_core, cpu_share=0.0), 0.1, None, "running").kind == CellKind.STALLED
+
+
 def run_ticks(lab: FakeLab, request: RunRequest):
     """A real Session over the scripted lab: the RunStarted and every Tick it gives."""
     got = {"ticks": []}

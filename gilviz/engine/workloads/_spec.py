@@ -64,6 +64,8 @@ class WorkloadSpec:
     explainer_nogil: Mapping[str, str] = field(default_factory=dict)
     #: blocked on I/O most of the time (lanes show waiting / receiving, not work levels)
     io_bound: bool = False
+    #: one lane waits on the network beside lanes that compute (the convoy)
+    io_lane: bool = False
     #: its hot loop runs without the GIL (C code that releases it, or a wait on I/O)
     releases_gil: bool = False
     #: units one calibration call does; None: no solo rate (I/O has no "full speed")

@@ -116,6 +116,7 @@ SPEC = WorkloadSpec(
     planner=plan,
     lane_per_task=True,
     sweep=True,
+    io_lane=True,
     strategies=("threads", "processes"),
     refusals={
         "sequential": "the I/O thread and the CPU work must run at the same time; one after another there is "

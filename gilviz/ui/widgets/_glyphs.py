@@ -138,7 +138,8 @@ def blocked_meaning(gil_enabled: bool | None, lock: bool = False) -> str:
 
 
 def legend_items(io_bound: bool, states_measured: bool = True, full_block: str = "one worker alone on a free core",
-                 lock: bool = False, gil_enabled: bool | None = True) -> list[tuple[str, str, str]]:
+                 lock: bool = False, gil_enabled: bool | None = True,
+                 io_lane: bool = False) -> list[tuple[str, str, str]]:
     """(glyph, style name, meaning) for the legend under the lanes.
     ``full_block`` says what a full block stands for (the measured solo rate)."""
     if io_bound:
@@ -152,6 +153,8 @@ def legend_items(io_bound: bool, states_measured: bool = True, full_block: str =
             ("▅-", GIL_WAIT, blocked_meaning(gil_enabled, lock)),
             ("▅:", CORE_WAIT, "waiting for a core"),
         ]
+        if io_lane:  # the convoy's I/O lane
+            items += [("░", WAITING, "waiting for the network"), ("█", RECEIVING, "answers arriving")]
     else:
         items = [
             ("▂▅█", WORK, f"work done, █ = {full_block}"),

@@ -202,8 +202,9 @@ class Legend(g.GlyphStyles, Widget):
     def _make_legend(self, width: int) -> list[Strip]:
         lines: list[list[Segment]] = [[]]
         used = 0
-        items = g.legend_items(spec(self.workload).io_bound, self.states_measured, self.full_block, self.race_lock,
-                               self.gil_enabled)
+        work = spec(self.workload)
+        items = g.legend_items(work.io_bound, self.states_measured, self.full_block, self.race_lock,
+                               self.gil_enabled, work.io_lane)
         dim = self.glyph_style(g.DIM)
         for glyph, style, text in items:
             item = len(glyph) + 1 + len(text)
