@@ -40,6 +40,7 @@ SCENES: dict[str, tuple[RunRequest, tuple[Step, ...], dict]] = {
     ),
     "count_processes": (RunRequest(workload="count", strategy="processes", workers=4), (("enter", 4.0),), {}),
     "fetch_threads": (RunRequest(workload="fetch", strategy="threads", workers=6), (("enter", 3.0),), {}),
+    "convoy_threads": (RunRequest(workload="convoy", strategy="threads", workers=1), (("enter", 4.0),), {}),
     "race_no_lock": (RunRequest(workload="race", strategy="threads", workers=4), (("enter", 3.0),), {}),
     "race_then_lock": (RunRequest(workload="race", strategy="threads", workers=4), (("enter", 3.0), ("l", 3.0)), {}),
     "compare_side_by_side": (RunRequest(workload="count", strategy="threads", workers=2), (("v", None),), {}),

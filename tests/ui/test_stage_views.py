@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import Digits, Footer, Static
 from textual.widgets._footer import FooterKey
 
@@ -230,6 +231,9 @@ async def test_at_80x24_every_explainer_is_whole():
                     for gil, python in ((True, "3.11.7"), (False, "3.13.1"), (True, "3.9.18")):
                         text = explanation(name, strategy, lock, gil, style, python)
                         assert fit_sentences(text, width, lines) == text, (name, strategy, lock, style, gil)
+                        # markup eats "[ and ]" as a tag: the convoy said "Press  to change it"
+                        meant = text.replace("[b]", "").replace("[/]", "").replace("\\[", "[")
+                        assert Content.from_markup(text).plain == meant, (name, strategy)
 
 
 @pytest.mark.parametrize("width", [10, 22, 30, 45, 80])

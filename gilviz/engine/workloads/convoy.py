@@ -128,7 +128,7 @@ SPEC = WorkloadSpec(
             "Lane 0 asks the embedded server for tiny answers, back to back; the others count. After each "
             "answer the I/O thread needs the GIL back, and a counting thread gives it up only when the "
             "[b]switch interval[/] runs out, so requests/s collapse and latency grows to the interval. "
-            "Press [ and ] to change it."
+            "Press \\[ and ] to change it."  # "\\[": a bracket, not Rich markup
         ),
         "processes": (
             "The same I/O lane, with the counting moved to other processes: each has its own GIL, so the "

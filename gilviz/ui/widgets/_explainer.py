@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 from textual import events
+from textual.content import Content
 from textual.css.scalar import Unit
 from textual.widgets import Static
 
@@ -44,7 +45,8 @@ def fit_sentences(markup: str, width: int, lines: int) -> str:
     console = Console(width=max(1, width), legacy_windows=False, color_system=None)
     for count in range(len(sentences), 1, -1):
         text = " ".join(sentences[:count])
-        if len(Text.from_markup(text).wrap(console, max(1, width))) <= lines:
+        # Textual's markup, as Static reads it (Rich's would keep "[ and ]")
+        if len(Text(Content.from_markup(text).plain).wrap(console, max(1, width))) <= lines:
             return text
     return sentences[0]
 
