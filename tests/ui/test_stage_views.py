@@ -236,6 +236,21 @@ async def test_at_80x24_every_explainer_is_whole():
                         assert Content.from_markup(text).plain == meant, (name, strategy)
 
 
+def test_a_switch_title_fits_without_cutting_a_word():
+    """At 80 columns the switch label read "13.9 s: thre"."""
+    from gilviz.ui.widgets._lanes import switch_title
+
+    switch = "13.9 s: threads → processes, workers 4 → 6"
+    shorter = [f" 19.3 s ┃ {switch}", " 19.3 s ┃ threads → processes, workers 4 → 6",
+               " 19.3 s ┃ → processes, → workers 6", " ┃ → processes, → workers 6", " ┃ → workers 6", " 19.3 s ┃"]
+    for title in shorter:
+        assert switch_title(len(title), 19.3, switch) == title
+    assert switch_title(8, 19.3, switch) == ""
+    for width in range(0, 90):
+        title = switch_title(width, 19.3, switch)
+        assert len(title) <= width and ("thre" not in title or "threads" in title)
+
+
 @pytest.mark.parametrize("width", [10, 22, 30, 45, 80])
 def test_the_timeline_title_fits(width):
     title = timeline_title(width, 0.1, 12.3, range(0, 8), 16)

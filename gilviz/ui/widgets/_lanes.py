@@ -98,6 +98,27 @@ def timeline_title(width: int, period_s: float | None, t_s: float | None, visibl
     return candidates[-1][: max(0, width)]
 
 
+def switch_title(width: int, t_s: float | None, switch: str) -> str:
+    """A switched live run's timeline title, the longest that fits: the
+    clock, then when the last switch was and what it changed ("19.3 s ┃
+    13.9 s: threads → processes"), shorter and shorter, down to what the
+    mode became ("→ processes"); never a word cut (it read "13.9 s: thre")."""
+    clock = f"{t_s:.1f} s " if t_s is not None else ""
+    change = switch.split(": ", 1)[-1]  # "13.9 s: threads → processes"
+    became = []
+    for part in change.split(", "):
+        head, arrow, new = part.rpartition(" → ")
+        label = next((word for word in ("workers ", "lock ", "GIL ", "Python ") if head.startswith(word)), "")
+        became.append(f"→ {label}{new}" if arrow else part)
+    short = ", ".join(became)
+    candidates = [f" {clock}┃ {switch}", f" {clock}┃ {change}", f" {clock}┃ {short}", f" ┃ {short}",
+                  f" ┃ {became[-1]}", f" {clock}┃"]
+    for text in candidates:
+        if len(text) <= width:
+            return text
+    return ""
+
+
 class LanesHeader(g.GlyphStyles, Widget):
     """The lanes' column titles, the time scale and which lanes are on screen."""
 
@@ -142,8 +163,7 @@ class LanesHeader(g.GlyphStyles, Widget):
         dim = self.glyph_style(g.DIM)
         period_s = self.period_s * self.scale if self.period_s else None
         if switch:  # a live run switched: say when and what, before the rest of the title
-            clock = f"{t_s:.1f} s " if t_s is not None else ""
-            timeline = f" {clock}┃ {switch}"[: max(0, cols.timeline_w)]
+            timeline = switch_title(cols.timeline_w, t_s, switch)
         else:
             timeline = timeline_title(cols.timeline_w, period_s, t_s, visible, total)
         return self.strip([Segment(text, dim), Segment(timeline, dim)], width)
