@@ -124,9 +124,9 @@ def _beyond_cores(r: RunResult) -> str | None:
     if not _is_beyond_cores(r):
         return None
     assert r.speedup is not None
-    return (f"Note: {r.speedup:.2f}x faster on {r.cores_used:.2f} cores is more than the cores can give: this run "
-            "did more work per second on a core than the sequential run did. Speeds on this machine vary between "
-            "runs: measure again before reading much into it.")
+    return (f"Note: {r.speedup:.2f}x faster on {r.cores_used:.2f} cores is more than the cores can give: the "
+            "sequential run it is measured against went slower than one full core of this machine. Speeds here "
+            "vary between runs: measure again before reading much into it.")
 
 
 def _is_beyond_cores(r: RunResult) -> bool:
@@ -142,12 +142,17 @@ def compare_beyond_cores(results: list[RunResult]) -> str | None:
         if r.strategy == "sequential":
             base = r
         elif _is_beyond_cores(r) and base is not None:
-            said.append(f"{r.strategy} {r.speedup:.2f}x on {r.cores_used:.2f} cores "
-                        f"({r.cpu_s:.2f} s of CPU, sequential {base.cpu_s:.2f} s)")
+            # S = (seq CPU / this CPU) x (these cores / seq cores): say which factor it was
+            why = []
+            if base.cpu_s > r.cpu_s * 1.05:
+                why.append(f"took {base.cpu_s:.2f} s of CPU for the same work, this run {r.cpu_s:.2f} s")
+            if base.cores_used < 0.95:
+                why.append(f"had only {base.cores_used:.2f} of a core (it waited for a core, or for the host)")
+            said.append(f"{r.strategy} {r.speedup:.2f}x on {r.cores_used:.2f} cores: the sequential run "
+                        + (" and ".join(why) or "went slower than one full core"))
     if not said:
         return None
-    return (f"Note: {'; '.join(said)}: more than the cores can give, because for the same work the sequential "
-            "run took more CPU time, doing less per second on a core. Speeds on this machine vary between runs: "
+    return (f"Note: {'; '.join(said)}. More than the cores can give. Speeds on this machine vary between runs: "
             "measure again (--repeat) before reading much into it.")
 
 

@@ -138,9 +138,14 @@ def test_a_speedup_beyond_the_cores_used_is_said_with_where_it_came_from():
                  gil_enabled=False, python="3.13.5")
     threads = replace(seq, strategy="threads", workers=4, cpu_s=1.57, cores_used=1.98, wall_s=0.795, speedup=2.54)
     processes = replace(threads, strategy="processes", cpu_s=1.91, cores_used=1.97, wall_s=0.97, speedup=2.08)
-    assert "more work per second on a core than the sequential run" in said(threads)
+    assert "went slower than one full core" in said(threads)
     assert "Note:" not in said(processes) and "Note:" not in said(seq)
     table = compare_table([seq, threads, processes])
-    assert ("Note: threads 2.54x on 1.98 cores (1.57 s of CPU, sequential 2.02 s): more than the cores can give"
-            in table)
+    assert ("Note: threads 2.54x on 1.98 cores: the sequential run took 2.02 s of CPU for the same work, this run "
+            "1.57 s. More than the cores can give." in table)
     assert "processes 2.08x" not in table and table.count("Note:") == 1
+    # measured here under 20% steal: the sequential run had 0.90 cores, the threads 1.01x on 0.92
+    waited = replace(seq, cpu_s=1.02, cores_used=0.90, wall_s=1.13)
+    table = compare_table([waited, replace(threads, cpu_s=1.02, cores_used=0.92, wall_s=1.115, speedup=1.0135)])
+    assert "the sequential run had only 0.90 of a core (it waited for a core, or for the host)" in table
+    assert "took 1.02 s of CPU" not in table
