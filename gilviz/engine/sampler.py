@@ -66,6 +66,12 @@ def _cpu(times) -> float:
     return times.user + times.system
 
 
+def read_steal() -> float | None:
+    """Seconds the host of a virtual machine has run other guests on this
+    machine's cores, summed over the cores (None where not counted)."""
+    return getattr(psutil.cpu_times(), "steal", None)
+
+
 def read_schedstat(path: str) -> tuple[float, float] | None:
     """(seconds on a CPU, seconds runnable but waiting for a core) of one
     thread, from the kernel; None where the file is missing (the thread has
@@ -191,6 +197,10 @@ class Sampler:
         #: worker threads whose network waits may hide GIL waits (see SleepProbe)
         self.probe_lanes = probe_lanes if self.threads and not self.one_thread else ()
         self.probe: SleepProbe | None = None
+        #: the host's steal at the last read, and the share of the machine it took since
+        self._steal_last: float | None = None
+        self._stolen_share = 0.0
+        self.machine_cores = psutil.cpu_count() or 1
 
     def start(self) -> None:
         """Call after the start signal: every figure counts from the signal."""
@@ -212,6 +222,7 @@ class Sampler:
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             lab_cpu = 0.0
         self._total_cpu_last = lab_cpu + (0.0 if self.threads else workers_cpu)
+        self._steal_last = read_steal()
         tids = {i: self.slots.get(i, OS_ID) for i in self.probe_lanes if 0 <= i < self.n}
         if self.schedstat and tids and all(SleepProbe.available(self.lab.pid, t) for t in tids.values()):
             self.probe = SleepProbe(self.lab.pid, tids)
@@ -259,6 +270,15 @@ class Sampler:
         """Bring every worker's totals up to ``now_ns`` and split the window
         (``rows``: the slots as read for this sample)."""
         psutil_cpu = None if self.schedstat else self._psutil_cpu()
+        # The host's steal: a worker on a core loses that time from its CPU
+        # time, and the kernel counts it as no wait for a core either, so it
+        # read as blocked, drawn as waiting for the GIL (a sequential run
+        # "waited for the GIL" 10% while the host took 20% of the cores)
+        steal = read_steal()
+        window_s = max(now_ns - self._t_cpu_ns, 1000) / 1e9
+        if steal is not None and self._steal_last is not None:
+            self._stolen_share = min(0.9, max(0.0, steal - self._steal_last) / (window_s * self.machine_cores))
+        self._steal_last = steal
         shared = self._shared_figures(rows) if self.one_thread and self.schedstat else None
         shared_ns = time.monotonic_ns() if shared is not None else now_ns  # when that one read was
         for i, clock in enumerate(self._clocks):
@@ -334,6 +354,11 @@ class Sampler:
         running = min(max(0.0, ran_s), in_run_s)
         core_wait = min(max(0.0, waited_s), in_run_s - running)
         blocked = in_run_s - running - core_wait
+        share = self._stolen_share
+        if share > 0 and blocked > 0:  # what the host took while it ran: its core, taken
+            stolen = min(blocked, running * share / (1.0 - share))
+            core_wait += stolen
+            blocked -= stolen
         on_network = WorkerState.WAITING in (state, clock.state_before)
         if on_network and in_futex is not None:
             gil = blocked * in_futex

@@ -67,3 +67,40 @@ def test_a_late_read_of_the_kernel_does_not_show_as_waiting_for_the_gil(monkeypa
     assert second.running_s == pytest.approx(0.05)
     window = first.running_s + first.core_wait_s + first.gil_wait_s + first.io_wait_s
     assert first.gil_wait_s == pytest.approx(0.0, abs=1e-9) and window == pytest.approx(0.15)
+
+
+def test_time_the_host_took_from_a_running_worker_is_waiting_for_a_core(monkeypatch):
+    """Under the host's steal a sequential run "waited for the GIL" 10%: a
+    worker on a core loses the stolen time from its CPU time, and the
+    kernel counts no wait for a core either. Here the host takes a fifth of
+    the machine's two cores; the worker is on a core 80 ms of each 100."""
+    clock = Clock()
+    monkeypatch.setattr(sm, "time", clock)
+    go = 1_000 * MS
+    monkeypatch.setattr(sm, "read_schedstat", lambda path: (0.8 * (clock.now - go) / 1e9, 0.0))
+    monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0, 0.0])
+    monkeypatch.setattr(sm.psutil, "cpu_count", lambda logical=True: 2)
+    taken = {"share": 0.2}
+    monkeypatch.setattr(sm, "read_steal", lambda: taken["share"] * 2 * (clock.now - go) / 1e9)
+    slots = Slots.create(1)
+    try:
+        slots.words[GO_NS] = go
+        base = slots.base(0)
+        for field, value in ((OS_ID, 4242), (ON_CPU0_NS, 0), (CORE_WAIT0_NS, 0), (STARTED_NS, go),
+                             (STATE, WorkerState.RUNNING)):
+            slots.words[base + field] = value
+        sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
+        clock.now = go
+        sampler.start()
+        clock.now = go + 100 * MS
+        stolen = sampler.sample().workers[0]
+        taken["share"] = 0.0  # no steal from here on: the 20 ms off its core were blocked
+        monkeypatch.setattr(sm, "read_steal", lambda: 0.4 * (100 * MS) / 1e9)
+        clock.now = go + 200 * MS
+        blocked = sampler.sample().workers[0]
+    finally:
+        slots.close()
+        slots.unlink()
+    assert stolen.running_s == pytest.approx(0.08)
+    assert stolen.core_wait_s == pytest.approx(0.02) and stolen.gil_wait_s == pytest.approx(0.0, abs=1e-9)
+    assert blocked.gil_wait_s == pytest.approx(0.02) and blocked.core_wait_s == pytest.approx(0.0, abs=1e-9)
