@@ -24,6 +24,17 @@ class Clock:
         return self.now
 
 
+def one_running_worker(go: int) -> Slots:
+    """The slots of one worker thread that began at the start signal ``go``."""
+    slots = Slots.create(1)
+    slots.words[GO_NS] = go
+    base = slots.base(0)
+    for field, value in ((OS_ID, 4242), (ON_CPU0_NS, 0), (CORE_WAIT0_NS, 0), (STARTED_NS, go),
+                         (STATE, WorkerState.RUNNING)):
+        slots.words[base + field] = value
+    return slots
+
+
 def test_a_late_read_of_the_kernel_does_not_show_as_waiting_for_the_gil(monkeypatch):
     """A worker on a core all the time. The sampler takes its clock at 100 ms
     but, on a busy machine, reads the kernel's figures only at 150 ms; the
@@ -36,13 +47,8 @@ def test_a_late_read_of_the_kernel_does_not_show_as_waiting_for_the_gil(monkeypa
     # the kernel's (on a core, waiting for a core) for our one worker: a full core since go
     monkeypatch.setattr(sm, "read_schedstat", lambda path: ((clock.now - go) / 1e9, 0.0))
     monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0])
-    slots = Slots.create(1)
+    slots = one_running_worker(go)
     try:
-        slots.words[GO_NS] = go
-        base = slots.base(0)
-        for field, value in ((OS_ID, 4242), (ON_CPU0_NS, 0), (CORE_WAIT0_NS, 0), (STARTED_NS, go),
-                             (STATE, WorkerState.RUNNING)):
-            slots.words[base + field] = value
         sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
         clock.now = go
         sampler.start()
@@ -82,13 +88,8 @@ def test_time_the_host_took_from_a_running_worker_is_waiting_for_a_core(monkeypa
     monkeypatch.setattr(sm.psutil, "cpu_count", lambda logical=True: 2)
     taken = {"share": 0.2}
     monkeypatch.setattr(sm, "read_steal", lambda: taken["share"] * 2 * (clock.now - go) / 1e9)
-    slots = Slots.create(1)
+    slots = one_running_worker(go)
     try:
-        slots.words[GO_NS] = go
-        base = slots.base(0)
-        for field, value in ((OS_ID, 4242), (ON_CPU0_NS, 0), (CORE_WAIT0_NS, 0), (STARTED_NS, go),
-                             (STATE, WorkerState.RUNNING)):
-            slots.words[base + field] = value
         sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
         clock.now = go
         sampler.start()
