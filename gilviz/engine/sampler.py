@@ -66,10 +66,17 @@ def _cpu(times) -> float:
     return times.user + times.system
 
 
-def read_steal() -> float | None:
-    """Seconds the host of a virtual machine has run other guests on this
-    machine's cores, summed over the cores (None where not counted)."""
-    return getattr(psutil.cpu_times(), "steal", None)
+def read_steal() -> tuple[float, float] | None:
+    """(seconds the host of a virtual machine ran other guests on this
+    machine's cores, seconds the cores were busy, that included), summed
+    over the cores; None where steal is not counted. An idle core gathers no
+    steal: the share that matters is of the busy time."""
+    times = psutil.cpu_times()
+    steal = getattr(times, "steal", None)
+    if steal is None:
+        return None
+    busy = sum(getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq", "steal"))
+    return steal, busy
 
 
 def read_schedstat(path: str) -> tuple[float, float] | None:
@@ -197,10 +204,9 @@ class Sampler:
         #: worker threads whose network waits may hide GIL waits (see SleepProbe)
         self.probe_lanes = probe_lanes if self.threads and not self.one_thread else ()
         self.probe: SleepProbe | None = None
-        #: the host's steal at the last read, and the share of the machine it took since
-        self._steal_last: float | None = None
+        #: the host's steal and the busy time at the last read, and the share of the busy time it took since
+        self._steal_last: tuple[float, float] | None = None
         self._stolen_share = 0.0
-        self.machine_cores = psutil.cpu_count() or 1
 
     def start(self) -> None:
         """Call after the start signal: every figure counts from the signal."""
@@ -227,6 +233,11 @@ class Sampler:
         if self.schedstat and tids and all(SleepProbe.available(self.lab.pid, t) for t in tids.values()):
             self.probe = SleepProbe(self.lab.pid, tids)
             self.probe.start()
+
+    def close(self) -> None:
+        """The run is over (or failed): stop looking at its threads."""
+        if self.probe is not None:
+            self.probe.stop()
 
     # -- reading the OS ------------------------------------------------------
 
@@ -275,9 +286,9 @@ class Sampler:
         # read as blocked, drawn as waiting for the GIL (a sequential run
         # "waited for the GIL" 10% while the host took 20% of the cores)
         steal = read_steal()
-        window_s = max(now_ns - self._t_cpu_ns, 1000) / 1e9
         if steal is not None and self._steal_last is not None:
-            self._stolen_share = min(0.9, max(0.0, steal - self._steal_last) / (window_s * self.machine_cores))
+            stolen, busy = steal[0] - self._steal_last[0], steal[1] - self._steal_last[1]
+            self._stolen_share = min(0.9, max(0.0, stolen / busy)) if busy > 0 else 0.0
         self._steal_last = steal
         shared = self._shared_figures(rows) if self.one_thread and self.schedstat else None
         shared_ns = time.monotonic_ns() if shared is not None else now_ns  # when that one read was
@@ -406,8 +417,8 @@ class Sampler:
             self._t_cpu_ns = now
         workers = tuple(self._worker_sample(i, row, read) for i, row in enumerate(rows))
         race = self.slots.read_race(rows) if self.race else None
-        if final and self.probe is not None:
-            self.probe.stop()
+        if final:
+            self.close()
         return Tick(
             seq=self._seq,
             t_s=(now - self.go_ns) / 1e9,

@@ -207,6 +207,8 @@ class TickSource(Protocol):
 
     def sample(self, final: bool = False) -> Tick: ...
 
+    def close(self) -> None: ...
+
 
 class UrlSource(Protocol):
     """Serves the fetch workload's URLs (:class:`~gilviz.engine.loopback.LoopbackServer`)."""
@@ -433,29 +435,32 @@ class Session:
         cancel_deadline = None
         # a live run with a duration ends when it is over, as if stopped
         ends_at = time.perf_counter() + request.duration_s if request.live and request.duration_s else None
-        while True:
-            if ends_at is not None and time.perf_counter() >= ends_at:
-                slots.cancel()
-                ends_at = None
-            event = lab.wait_event(max(0.0, next_at - time.perf_counter()))
-            if event is not None:
-                if self._check_event(lab, event) == "finished":
-                    measure(final=True)
-                    return self._result(request, lab.info, started, slots, event["outcome"], tuple(ticks), states,
-                                        own.cores(), steal.cores())
-                continue
-            if not lab.alive:  # do not wait for the pipe: a worker may hold it
-                self._lab_died(lab)
-            measure()
-            next_at += self.period_s
-            if next_at < time.perf_counter():  # fell behind: do not burst
-                next_at = time.perf_counter() + self.period_s
-            if self._cancel.is_set():
-                slots.cancel()
-                cancel_deadline = cancel_deadline or time.perf_counter() + CANCEL_GRACE_S + CANCEL_MARGIN_S
-                if time.perf_counter() > cancel_deadline:
-                    lab.kill()  # a worker that does not listen: end the lab
-                    raise RunFailed("the run did not stop when cancelled; the lab was restarted")
+        try:
+            while True:
+                if ends_at is not None and time.perf_counter() >= ends_at:
+                    slots.cancel()
+                    ends_at = None
+                event = lab.wait_event(max(0.0, next_at - time.perf_counter()))
+                if event is not None:
+                    if self._check_event(lab, event) == "finished":
+                        measure(final=True)
+                        return self._result(request, lab.info, started, slots, event["outcome"], tuple(ticks), states,
+                                            own.cores(), steal.cores())
+                    continue
+                if not lab.alive:  # do not wait for the pipe: a worker may hold it
+                    self._lab_died(lab)
+                measure()
+                next_at += self.period_s
+                if next_at < time.perf_counter():  # fell behind: do not burst
+                    next_at = time.perf_counter() + self.period_s
+                if self._cancel.is_set():
+                    slots.cancel()
+                    cancel_deadline = cancel_deadline or time.perf_counter() + CANCEL_GRACE_S + CANCEL_MARGIN_S
+                    if time.perf_counter() > cancel_deadline:
+                        lab.kill()  # a worker that does not listen: end the lab
+                        raise RunFailed("the run did not stop when cancelled; the lab was restarted")
+        finally:
+            sampler.close()  # its sleep probe, however the run ended
 
     @staticmethod
     def _started(request: RunRequest, plan: RunPlan, slots: Slots, event: dict, info: LabInfo) -> RunStarted:

@@ -104,9 +104,9 @@ def classify(sample: WorkerSample, period_s: float, solo_units_per_s: float | No
     if state == WorkerState.WAITING:
         # back from the network but not going on: the convoy's I/O thread
         # waits for the GIL after every answer (the sleep probe tells)
-        if measured == "gil_wait":
+        if sample.split and measured == "gil_wait":  # measured in this period, not carried
             return cell(CellKind.GIL_WAIT, state=measured)
-        if measured == "core_wait":
+        if sample.split and measured == "core_wait":
             return cell(CellKind.CORE_WAIT, state=measured)
         return cell(CellKind.RECEIVING if did else CellKind.WAITING, state=measured)
     if not did:
@@ -276,13 +276,18 @@ class LiveRun:
     def feed(self, tick: Tick) -> None:
         with self._lock:
             solo = self._solo
-            if solo:
+            # live runs only: a compare's runs are drawn against one
+            # calibration, so their heights compare
+            if solo and self._started is not None and self._started.request.live:
                 # The lab's calibration is best of three, but all three can
                 # fall in a slow half second of this VM (the other vCPU busy,
                 # or the host's steal): then six processes read "2.2× solo"
                 # at 1.9 cores used. A worker measured doing more per second
                 # on a core than the solo rate is a better measure of it.
-                fastest = fastest_per_core(tick.workers)
+                # only samples whose CPU time was read with them: with many
+                # workers the kernel is read every few periods, and a stale
+                # CPU time beside fresh units would overstate the rate
+                fastest = fastest_per_core(w for w in tick.workers if w.split)
                 if fastest is not None and fastest > solo:
                     solo = self._solo = fastest
             for sample in tick.workers:

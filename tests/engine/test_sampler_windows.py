@@ -79,15 +79,16 @@ def test_time_the_host_took_from_a_running_worker_is_waiting_for_a_core(monkeypa
     """Under the host's steal a sequential run "waited for the GIL" 10%: a
     worker on a core loses the stolen time from its CPU time, and the
     kernel counts no wait for a core either. Here the host takes a fifth of
-    the machine's two cores; the worker is on a core 80 ms of each 100."""
+    the busy core's time (an idle core gathers no steal); the worker is on a
+    core 80 ms of each 100."""
     clock = Clock()
     monkeypatch.setattr(sm, "time", clock)
     go = 1_000 * MS
     monkeypatch.setattr(sm, "read_schedstat", lambda path: (0.8 * (clock.now - go) / 1e9, 0.0))
     monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0, 0.0])
-    monkeypatch.setattr(sm.psutil, "cpu_count", lambda logical=True: 2)
     taken = {"share": 0.2}
-    monkeypatch.setattr(sm, "read_steal", lambda: taken["share"] * 2 * (clock.now - go) / 1e9)
+    # (stolen, busy) of the machine's cores since boot: one core busy, a fifth of it the host's
+    monkeypatch.setattr(sm, "read_steal", lambda: (taken["share"] * (clock.now - go) / 1e9, (clock.now - go) / 1e9))
     slots = one_running_worker(go)
     try:
         sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
@@ -96,7 +97,7 @@ def test_time_the_host_took_from_a_running_worker_is_waiting_for_a_core(monkeypa
         clock.now = go + 100 * MS
         stolen = sampler.sample().workers[0]
         taken["share"] = 0.0  # no steal from here on: the 20 ms off its core were blocked
-        monkeypatch.setattr(sm, "read_steal", lambda: 0.4 * (100 * MS) / 1e9)
+        monkeypatch.setattr(sm, "read_steal", lambda: (0.02, (clock.now - go) / 1e9))
         clock.now = go + 200 * MS
         blocked = sampler.sample().workers[0]
     finally:

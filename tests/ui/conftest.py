@@ -130,6 +130,9 @@ class ScriptedTicks:
     def start(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
     def split(self, p: Period) -> dict:
         """Where the period went, as the kernel would say: threads that do not
         run wait for the GIL, processes for a core, fetches for the network."""

@@ -88,7 +88,9 @@ async def test_without_the_gil_nothing_on_screen_waits_for_a_gil():
     fake.info_ = replace(fake.info_, python="3.13.5", gil_enabled=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter")
-        while not fake.in_run.is_set() or app.live.view(0).t_s is None:
+        for _ in range(4000):
+            if fake.in_run.is_set() and app.live.view(0).t_s is not None:
+                break
             await pilot.pause()
         await asyncio.to_thread(lambda: time.sleep(0.3))
         app.draw(force=True)

@@ -95,7 +95,8 @@ def worker_tick(t_s: float, workers: list[tuple[int, int, float]], period_s: flo
     """One period in which each worker, given as (os id, units so far, CPU
     seconds so far), did a tenth of its units per CPU second on a full core."""
     samples = tuple(
-        WorkerSample(i, os_id, WorkerState.RUNNING, units, round(units / cpu_s * period_s), 0, 1, 0, cpu_s, 1.0, 0)
+        WorkerSample(i, os_id, WorkerState.RUNNING, units, round(units / cpu_s * period_s), 0, 1, 0, cpu_s, 1.0, 0,
+                     running_s=period_s, split=True)
         for i, (os_id, units, cpu_s) in enumerate(workers))
     return Tick(seq=1, t_s=t_s, period_s=period_s, workers=samples, cores_percent=(100.0, 100.0),
                 cores_used=float(len({os_id for os_id, _, _ in workers})))
@@ -125,6 +126,16 @@ def test_a_worker_faster_on_a_core_than_the_calibration_raises_the_solo_rate():
     # the next run starts from its own calibration
     live.start(started)
     assert live.view(10).solo_units_per_s == 100.0
+    # a CPU time not read with this period (many workers: the kernel is read
+    # every few periods) is stale beside fresh units: not a measure
+    stale = worker_tick(1.5, [(11, 600, 1.5)])
+    live.feed(replace(stale, workers=tuple(replace(w, split=False) for w in stale.workers)))
+    assert live.view(10).solo_units_per_s == 100.0
+    # a compare's fixed-work runs are drawn against the calibration, so their heights compare
+    fixed = LiveRun(capacity=10)
+    fixed.start(replace(started, request=replace(started.request, live=False)))
+    fixed.feed(worker_tick(1.5, [(11, 300, 1.5), (12, 270, 1.5)]))
+    assert fixed.view(10).solo_units_per_s == 100.0
 
 
 def test_tasks_that_share_a_thread_count_as_that_thread():
