@@ -532,3 +532,26 @@ def test_the_convoy_legend_says_what_its_io_lane_draws():
     meanings = [text for _, _, text in legend_items(False, io_lane=True)]
     assert "waiting for the network" in meanings and "answers arriving" in meanings
     assert "waiting for the network" not in [text for _, _, text in legend_items(False)]
+
+
+@async_test
+async def test_at_80_columns_a_free_threaded_lab_keeps_the_mode_line():
+    """The lab's line of a free-threaded Python is 89 columns: at 80 it
+    wrapped and pushed the mode and "running" out of the two-line header."""
+    from gilviz.ui.widgets import LabHeader
+
+    app, fake = make_app()
+    fake.info_ = replace(fake.info_, python="3.13.5", gil_enabled=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        lines = str(app.query_one(LabHeader).render()).splitlines()
+        assert len(lines) == 2 and all(len(line) <= 80 for line in lines), lines
+        assert "GIL off (free-threaded)" in lines[0] and "switch 5 ms" in lines[0]
+        assert lines[1].startswith(" count × threads × 4 workers") and "ready" in lines[1]
+    app, fake = make_app()
+    fake.info_ = replace(fake.info_, python="3.13.5", gil_enabled=False)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await pilot.pause()
+        assert "GIL disabled (free-threaded)  ·  4 cores  ·  switch interval" in str(
+            app.query_one(LabHeader).render())

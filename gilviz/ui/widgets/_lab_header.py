@@ -48,9 +48,24 @@ class LabHeader(Static):
         """``text`` styled as a status of ``kind`` (failed, stopping, running, done, starting, ready)."""
         return Text(text, self.get_component_rich_style(f"lab-header--{kind}"))
 
-    def show(self, info: LabInfo | None, mode: RunRequest, switch_interval_s: float | None, status: Text | str) -> None:
+    #: the lab's line, longest first: (GIL on, GIL off, switch interval label, separator)
+    LAB_FORMS = (
+        ("GIL enabled", "GIL disabled (free-threaded)", "switch interval ", "  ·  "),
+        ("GIL enabled", "GIL off (free-threaded)", "switch interval ", "  ·  "),
+        ("GIL enabled", "GIL off (free-threaded)", "switch ", " · "),
+        ("GIL on", "GIL off", "switch ", " · "),
+    )
+
+    _shown: tuple | None = None
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)
+
+    def _lab_line(self, info: LabInfo | None, switch_interval_s: float | None, form: tuple[str, ...]) -> Text:
         style = self.get_component_rich_style
-        muted, strong, value = style("lab-header--muted"), style("lab-header--strong"), style("lab-header--mode")
+        muted, strong = style("lab-header--muted"), style("lab-header--strong")
+        gil_on, gil_off, switch, sep = form
         lab = Text()
         lab.append(" gilviz ", style("lab-header--badge"))
         lab.append("  ")
@@ -58,16 +73,30 @@ class LabHeader(Static):
             lab.append("starting the lab…", muted)
         else:
             lab.append(f"{info.implementation} {info.python}", strong)
-            lab.append("  ·  ", muted)
+            lab.append(sep, muted)
             if info.gil_enabled:
-                lab.append("GIL enabled", style("lab-header--gil-enabled"))
+                lab.append(gil_on, style("lab-header--gil-enabled"))
             else:
-                lab.append("GIL disabled (free-threaded)", style("lab-header--gil-disabled"))
-            lab.append("  ·  ", muted)
+                lab.append(gil_off, style("lab-header--gil-disabled"))
+            lab.append(sep, muted)
             lab.append(f"{info.cpu_count} cores", strong)
-        lab.append("  ·  ", muted)
-        lab.append("switch interval ", muted)
+        lab.append(sep, muted)
+        lab.append(switch, muted)
         lab.append(format_interval(switch_interval_s), strong)
+        return lab
+
+    def show(self, info: LabInfo | None, mode: RunRequest, switch_interval_s: float | None, status: Text | str) -> None:
+        self._shown = (info, mode, switch_interval_s, status)
+        style = self.get_component_rich_style
+        muted, strong, value = style("lab-header--muted"), style("lab-header--strong"), style("lab-header--mode")
+        # each line on its line: at 80 columns a free-threaded lab's line
+        # wrapped and pushed the mode and "running" out of the header
+        width = self.content_size.width or 10_000
+        for form in self.LAB_FORMS:
+            lab = self._lab_line(info, switch_interval_s, form)
+            if lab.cell_len <= width:
+                break
+        lab.truncate(width, overflow="ellipsis")
         line2 = Text(" ")
         line2.append(mode.workload, value)
         line2.append(" × ", muted)
@@ -84,4 +113,9 @@ class LabHeader(Static):
             line2.append("counter += 1" if mode.race_style == "plain" else "read, call, write", strong)
         line2.append("   ")
         line2.append_text(status if isinstance(status, Text) else Text(status))
+        # too long: drop whole parts from the end ("x to stop" is in the
+        # footer too), never cut one to "x …"
+        while line2.cell_len > width and (cut := line2.plain.rfind("   ")) > 0:
+            line2.truncate(cut)
+        line2.truncate(width, overflow="ellipsis")
         self.update(Text("\n").join([lab, line2]))
