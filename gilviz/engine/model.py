@@ -158,7 +158,7 @@ def dominant_state(sample: WorkerSample) -> str | None:
 SOLO_EVIDENCE_CPU_S = 1.0
 
 
-def fastest_per_core(workers: Iterable[WorkerSample] | Iterable[WorkerResult]) -> float | None:
+def fastest_per_core(workers: Iterable[WorkerSample]) -> float | None:
     """The most units any one thread or process of a run did per second on
     a core (its own CPU time, from the start signal), among those that had
     at least ``SOLO_EVIDENCE_CPU_S`` of it; None if none had.

@@ -16,7 +16,7 @@ from .model import RunResult
 from .workloads import spec
 from .workloads.race import plain_increment_is_atomic
 
-__all__ = ["BUSY_CORES", "compare_beyond_cores", "plain_increment_is_atomic", "reading"]
+__all__ = ["BUSY_CORES", "busy_note", "compare_beyond_cores", "plain_increment_is_atomic", "reading"]
 
 #: Other programs' load (in cores) from which a note says the machine was busy.
 BUSY_CORES = 0.3
@@ -98,7 +98,7 @@ def _gil_wait(r: RunResult) -> str | None:
     return f"The threads spent only {share} of their time waiting for the GIL."
 
 
-def _busy(r: RunResult) -> str | None:
+def busy_note(r: RunResult) -> str | None:
     others = r.other_load_cores is not None and r.other_load_cores >= BUSY_CORES
     host = r.steal_cores is not None and r.steal_cores >= BUSY_CORES
     if not (others or host):
@@ -167,7 +167,7 @@ def _cancelled(r: RunResult) -> str | None:
     return "The run was cancelled before the end: the figures cover the part that ran." if r.cancelled else None
 
 
-RULES: tuple[Callable[[RunResult], str | None], ...] = (_race, _cores, _gil_wait, _beyond_cores, _busy, _cancelled)
+RULES: tuple[Callable[[RunResult], str | None], ...] = (_race, _cores, _gil_wait, _beyond_cores, busy_note, _cancelled)
 
 
 def reading(r: RunResult) -> list[str]:

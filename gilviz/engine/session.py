@@ -34,7 +34,7 @@ from .model import (
     worker_name,
 )
 from .plan import RunPlan, compare_variants, make_plan
-from .sampler import Sampler
+from .sampler import Sampler, read_steal
 from .slots import CPU_NS, DONE_NS, GO_NS, OS_ID, STARTED_NS, STATE, TASKS_DONE, UNITS, Slots
 from .strategies import CANCEL_GRACE_S, START_TIMEOUT_S
 from .workloads import convoy, spec
@@ -156,7 +156,8 @@ class StealTime:
 
     @staticmethod
     def _steal() -> float | None:
-        return getattr(psutil.cpu_times(), "steal", None)
+        read = read_steal()
+        return read[0] if read is not None else None
 
     def cores(self) -> float | None:
         """The cores' worth of time taken since this object was made."""

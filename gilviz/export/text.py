@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..engine.model import RunResult
-from ..engine.reading import compare_beyond_cores, reading
+from ..engine.reading import busy_note, compare_beyond_cores, reading
 
 _SCALES = ((1e9, "G"), (1e6, "M"), (1e3, "k"))
 
@@ -167,8 +167,8 @@ def compare_table(results: list[RunResult], interpreters: Sequence[str] | None =
         out.append(f"  {repeats} passes, interleaved; each row is its strategy's median pass, "
                    "speedups are of the medians")
     # a busy machine once (every run notes it); speedups beyond the cores in one note for all
-    notes = [line for r in results for line in reading(r) if line.startswith("Note:") and "during this run" in line]
-    notes = notes[:1] + [note for note in [compare_beyond_cores(results)] if note]
+    notes = [note for note in (next(filter(None, map(busy_note, results)), None), compare_beyond_cores(results))
+             if note]
     if notes:
         out.append("")
         out.extend("  " + note for note in notes)

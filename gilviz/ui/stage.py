@@ -361,7 +361,7 @@ class StageScreen(Screen[None]):
     def _show_lanes(self, view: RunView | None, workload: str) -> None:
         lanes = self.query_one(Lanes)
         board = self.compare_board
-        live, switch = False, ""
+        live, switch = False, None
         if board is not None and self._comparing():
             t_s, total = self._show_compare(board, view)
         else:
@@ -370,7 +370,7 @@ class StageScreen(Screen[None]):
             t_s, total = (view.t_s if view is not None else None), (len(view.lanes) if view is not None else 0)
             live = view is not None and view.started is not None and view.started.request.live
             if view is not None and view.switches:
-                switch = f"{view.switches[-1][0]:.1f} s: {view.switches[-1][1]}"
+                switch = view.switches[-1]
         self.query_one(LanesHeader).show(t_s, lanes.visible_lanes(), total, live, switch)
         started = view.started if view is not None else None
         full_block = "one worker alone on a free core"

@@ -14,6 +14,7 @@ import itertools
 import threading
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from gilviz.engine.model import (
     RunStarted,
@@ -159,7 +160,7 @@ class RunView:
     #: race: (expected, actual) as the lab last published them, else None
     race: tuple[int, int] | None = None
     #: where a live run switched mode: (time in s, what changed), oldest first
-    switches: tuple[tuple[float, str], ...] = ()
+    switches: tuple[Switch, ...] = ()
     version: int = 0
     #: what one worker does alone per second on a core: the lab's
     #: calibration, or more where a worker of this run was measured doing
@@ -180,8 +181,26 @@ class RunView:
         return sum(recent) / len(recent) if recent and self.t_s is not None else None
 
 
+class Switch(NamedTuple):
+    """Where a live run switched mode, and what changed."""
+
+    t_s: float
+    change: str  # "threads → processes, workers 4 → 6"
+    became: str  # the same, shorter: "→ processes, → workers 6"
+
+
 def what_changed(before: RunStarted, after: RunStarted) -> str:
     """A switch's label: the mode's parts that differ, old → new."""
+    return ", ".join(f"{label}{old} → {new}" for label, old, new in _changes(before, after)) or "restarted"
+
+
+def what_became(before: RunStarted, after: RunStarted) -> str:
+    """A switch's short label: what the parts that differ became."""
+    return ", ".join(f"→ {label}{new}" for label, _, new in _changes(before, after)) or "restarted"
+
+
+def _changes(before: RunStarted, after: RunStarted) -> list[tuple[str, str, str]]:
+    """(label, old, new) of each part of the mode that differs."""
     a, b = before.request, after.request
     parts = []
     for name in ("workload", "strategy", "workers", "switch_interval_s", "lock", "race_style"):
@@ -194,12 +213,12 @@ def what_changed(before: RunStarted, after: RunStarted) -> str:
             elif name == "race_style":
                 old, new = ("counter += 1" if v == "plain" else "read-call-write" for v in (old, new))
             label = {"workers": "workers ", "lock": "lock "}.get(name, "")
-            parts.append(f"{label}{old} → {new}")
+            parts.append((label, str(old), str(new)))
     if before.lab.python != after.lab.python:
-        parts.append(f"Python {before.lab.python} → {after.lab.python}")
+        parts.append(("Python ", before.lab.python, after.lab.python))
     if before.lab.gil_enabled != after.lab.gil_enabled:
-        parts.append(f"GIL {'on' if before.lab.gil_enabled else 'off'} → {'on' if after.lab.gil_enabled else 'off'}")
-    return ", ".join(parts) or "restarted"
+        parts.append(("GIL ", "on" if before.lab.gil_enabled else "off", "on" if after.lab.gil_enabled else "off"))
+    return parts
 
 
 class _Lane:
@@ -234,7 +253,7 @@ class LiveRun:
         self._throughput: deque[float] = deque(maxlen=core_history)
         self._gil_wait: deque[float] = deque(maxlen=core_history)
         self._race: tuple[int, int] | None = None
-        self._switches: deque[tuple[float, str]] = deque(maxlen=16)
+        self._switches: deque[Switch] = deque(maxlen=16)
         self._t_offset = 0.0  # a switched live run's time carries on from the last one's
         self._solo: float | None = None  # see RunView.solo_units_per_s
         self.version = 0  # bumped by every change: the UI redraws only when it moved
@@ -251,10 +270,11 @@ class LiveRun:
                            for i, w in enumerate(started.workers)]
             if switched_from is not None:
                 self._t_offset = self._t_s or 0.0
-                change = what_changed(switched_from, started)
+                change, became = what_changed(switched_from, started), what_became(switched_from, started)
                 if note:  # what the kernel's view cannot tell: the cores the lab was pinned to
                     change = note if change == "restarted" else f"{change}, {note}"
-                self._switches.append((self._t_offset, change))
+                    became = note if became == "restarted" else f"{became}, {note}"
+                self._switches.append(Switch(self._t_offset, change, became))
                 for i, lane in enumerate(self._lanes):
                     if i < len(old):
                         lane.cells.extend(old[i].cells)

@@ -155,8 +155,9 @@ async def test_a_mode_key_during_a_live_run_replaces_its_workers_and_the_lanes_g
         assert [(r.strategy, r.live) for r in fake.requests] == [("threads", True), ("processes", True)]
         assert app.running and app.stage.mode.strategy == "processes"
         view = app.live.view(200)
-        assert view.switches and "threads → processes" in view.switches[-1][1]
-        assert view.t_s > view.switches[-1][0] > 0  # the clock went on
+        assert view.switches and view.switches[-1].change == "threads → processes"
+        assert view.switches[-1].became == "→ processes"  # the title's short form at 80 columns
+        assert view.t_s > view.switches[-1].t_s > 0  # the clock went on
         cells = view.lanes[0].cells
         assert CellKind.SWITCH in [c.kind for c in cells]
         assert cells.index(next(c for c in cells if c.kind == CellKind.SWITCH)) > 0  # history kept

@@ -16,7 +16,7 @@ from gilviz.engine.model import RunRequest, RunResult, WorkerIdentity
 from gilviz.engine.workloads import NAMES, spec
 from gilviz.export.text import human
 from gilviz.ui.app import GilvizApp
-from gilviz.ui.timeline import LaneView, RunView
+from gilviz.ui.timeline import LaneView, RunView, Switch
 from gilviz.ui.widgets import CoreMeters, Explainer, Lanes, Legend, Presenter, Scoreboard
 from gilviz.ui.widgets._explainer import explanation, fit_sentences
 from gilviz.ui.widgets._lanes import timeline_title
@@ -242,8 +242,8 @@ def test_a_switch_title_fits_without_cutting_a_word():
     """At 80 columns the switch label read "13.9 s: thre"."""
     from gilviz.ui.widgets._lanes import switch_title
 
-    switch = "13.9 s: threads → processes, workers 4 → 6"
-    shorter = [f" 19.3 s ┃ {switch}", " 19.3 s ┃ threads → processes, workers 4 → 6",
+    switch = Switch(13.9, "threads → processes, workers 4 → 6", "→ processes, → workers 6")
+    shorter = [" 19.3 s ┃ 13.9 s: threads → processes, workers 4 → 6", " 19.3 s ┃ threads → processes, workers 4 → 6",
                " 19.3 s ┃ → processes, → workers 6", " ┃ → processes, → workers 6", " ┃ → workers 6", " 19.3 s ┃"]
     for title in shorter:
         assert switch_title(len(title), 19.3, switch) == title

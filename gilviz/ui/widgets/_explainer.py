@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import re
 
-from rich.console import Console
 from rich.markup import escape
-from rich.text import Text
 from textual import events
 from textual.content import Content
 from textual.css.scalar import Unit
@@ -42,11 +40,10 @@ def fit_sentences(markup: str, width: int, lines: int) -> str:
     ``width`` cells: a sentence cut mid-way ("Press l for a lock, k for
     the plain") says something it does not mean. At least the first."""
     sentences = _SENTENCE_END.split(markup)
-    console = Console(width=max(1, width), legacy_windows=False, color_system=None)
     for count in range(len(sentences), 1, -1):
         text = " ".join(sentences[:count])
-        # Textual's markup, as Static reads it (Rich's would keep "[ and ]")
-        if len(Text(Content.from_markup(text).plain).wrap(console, max(1, width))) <= lines:
+        # Textual's markup and wrapping, as Static draws it
+        if len(Content.from_markup(text).wrap(max(1, width))) <= lines:
             return text
     return sentences[0]
 

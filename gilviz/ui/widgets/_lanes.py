@@ -25,7 +25,7 @@ from textual.widget import Widget
 from gilviz.engine.model import WorkerState
 from gilviz.engine.workloads import spec
 from gilviz.ui.compare_board import LaneGroup
-from gilviz.ui.timeline import LaneView, RunView
+from gilviz.ui.timeline import LaneView, RunView, Switch
 
 from . import _glyphs as g
 
@@ -98,21 +98,16 @@ def timeline_title(width: int, period_s: float | None, t_s: float | None, visibl
     return candidates[-1][: max(0, width)]
 
 
-def switch_title(width: int, t_s: float | None, switch: str) -> str:
+def switch_title(width: int, t_s: float | None, switch: Switch) -> str:
     """A switched live run's timeline title, the longest that fits: the
     clock, then when the last switch was and what it changed ("19.3 s ┃
     13.9 s: threads → processes"), shorter and shorter, down to what the
     mode became ("→ processes"); never a word cut (it read "13.9 s: thre")."""
     clock = f"{t_s:.1f} s " if t_s is not None else ""
-    change = switch.split(": ", 1)[-1]  # "13.9 s: threads → processes"
-    became = []
-    for part in change.split(", "):
-        head, arrow, new = part.rpartition(" → ")
-        label = next((word for word in ("workers ", "lock ", "GIL ", "Python ") if head.startswith(word)), "")
-        became.append(f"→ {label}{new}" if arrow else part)
-    short = ", ".join(became)
-    candidates = [f" {clock}┃ {switch}", f" {clock}┃ {change}", f" {clock}┃ {short}", f" ┃ {short}",
-                  f" ┃ {became[-1]}", f" {clock}┃"]
+    change, short = switch.change, switch.became
+    last = short.rsplit(", ", 1)[-1]
+    candidates = [f" {clock}┃ {switch.t_s:.1f} s: {change}", f" {clock}┃ {change}", f" {clock}┃ {short}",
+                  f" ┃ {short}", f" ┃ {last}", f" {clock}┃"]
     for text in candidates:
         if len(text) <= width:
             return text
@@ -138,7 +133,7 @@ class LanesHeader(g.GlyphStyles, Widget):
         self._shown: tuple = ()
 
     def show(self, t_s: float | None, visible: range, total: int, live: bool = False,
-             switch: str = "") -> None:
+             switch: Switch | None = None) -> None:
         """The clock of the run on screen, the lanes shown of ``total``; in a
         live run the lanes give each worker's rate, and ``switch`` says what
         the last mode switch changed."""
@@ -152,7 +147,7 @@ class LanesHeader(g.GlyphStyles, Widget):
         width = self.size.width
         if y != 0:
             return self.blank(width)
-        t_s, visible, total, live, switch = self._shown or (None, range(0), 0, False, "")
+        t_s, visible, total, live, switch = self._shown or (None, range(0), 0, False, None)
         cols = LaneColumns.fit(width, self.presenter)
         text = f"{'worker':<{NAME_W}} "
         if cols.os_id:
@@ -162,7 +157,7 @@ class LanesHeader(g.GlyphStyles, Widget):
         text += f"{'rate' if live else 'done':>{DONE_W}} {'cpu':>{CPU_W}} │"
         dim = self.glyph_style(g.DIM)
         period_s = self.period_s * self.scale if self.period_s else None
-        if switch:  # a live run switched: say when and what, before the rest of the title
+        if switch is not None:  # a live run switched: say when and what, before the rest of the title
             timeline = switch_title(cols.timeline_w, t_s, switch)
         else:
             timeline = timeline_title(cols.timeline_w, period_s, t_s, visible, total)
