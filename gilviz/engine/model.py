@@ -158,22 +158,35 @@ def dominant_state(sample: WorkerSample) -> str | None:
 SOLO_EVIDENCE_CPU_S = 1.0
 
 
-def fastest_per_core(workers: Iterable[WorkerSample]) -> float | None:
+class FastestPerCore:
     """The most units any one thread or process of a run did per second on
-    a core (its own CPU time, from the start signal), among those that had
-    at least ``SOLO_EVIDENCE_CPU_S`` of it; None if none had.
+    a core, over any stretch of at least ``SOLO_EVIDENCE_CPU_S`` of its own
+    CPU time. This is a measure of the solo rate too: a worker can do no
+    more per second on a core than one worker alone does. Stretches, not
+    the whole run: this VM's speed per core drifts, and a run's average
+    left the last seconds' "2.03× solo" above 1.93 cores used. Workers that
+    share one thread (asyncio's tasks) count together, as that thread."""
 
-    This is a measure of the solo rate too: a worker can do no more per
-    second on a core than one worker alone does. Workers that share one
-    thread (asyncio's tasks) count together, as that thread."""
-    units: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    for w in workers:
-        if w.os_id:
-            units[w.os_id] = units.get(w.os_id, 0) + w.units
-            cpu[w.os_id] = cpu.get(w.os_id, 0.0) + w.cpu_s
-    rates = [units[k] / cpu[k] for k in cpu if cpu[k] >= SOLO_EVIDENCE_CPU_S]
-    return max(rates, default=None)
+    def __init__(self) -> None:
+        self._since: dict[int, tuple[int, float]] = {}  # os id: (units, CPU s) where its stretch began
+        self.fastest: float | None = None
+
+    def add(self, workers: Iterable[WorkerSample]) -> float | None:
+        """Samples whose CPU time was read with them (cumulative units and
+        CPU time); the fastest stretch so far, or None."""
+        units: dict[int, int] = {}
+        cpu: dict[int, float] = {}
+        for w in workers:
+            if w.os_id:
+                units[w.os_id] = units.get(w.os_id, 0) + w.units
+                cpu[w.os_id] = cpu.get(w.os_id, 0.0) + w.cpu_s
+        for key, now_cpu in cpu.items():
+            start_units, start_cpu = self._since.setdefault(key, (0, 0.0))
+            if now_cpu - start_cpu >= SOLO_EVIDENCE_CPU_S:
+                rate = (units[key] - start_units) / (now_cpu - start_cpu)
+                self.fastest = rate if self.fastest is None else max(self.fastest, rate)
+                self._since[key] = (units[key], now_cpu)
+        return self.fastest
 
 
 @dataclass(frozen=True)

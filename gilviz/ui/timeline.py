@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from gilviz.engine.model import (
+    FastestPerCore,
     RunStarted,
     Tick,
     WorkerIdentity,
     WorkerSample,
     WorkerState,
     dominant_state,
-    fastest_per_core,
 )
 
 #: Cells kept per lane: one per sample period, so 60 s at 100 ms.
@@ -256,6 +256,7 @@ class LiveRun:
         self._switches: deque[Switch] = deque(maxlen=16)
         self._t_offset = 0.0  # a switched live run's time carries on from the last one's
         self._solo: float | None = None  # see RunView.solo_units_per_s
+        self._fastest = FastestPerCore()  # this run's workers, per second on a core
         self.version = 0  # bumped by every change: the UI redraws only when it moved
 
     def start(self, started: RunStarted, switched_from: RunStarted | None = None, note: str = "") -> None:
@@ -286,6 +287,7 @@ class LiveRun:
                 self._gil_wait.clear()
             self._started = started
             self._solo = started.solo_units_per_s
+            self._fastest = FastestPerCore()
             self._t_s = self._t_offset if switched_from is not None else None
             self._period_s = None
             self._running = True
@@ -307,7 +309,7 @@ class LiveRun:
                 # only samples whose CPU time was read with them: with many
                 # workers the kernel is read every few periods, and a stale
                 # CPU time beside fresh units would overstate the rate
-                fastest = fastest_per_core(w for w in tick.workers if w.split)
+                fastest = self._fastest.add(w for w in tick.workers if w.split)
                 if fastest is not None and fastest > solo:
                     solo = self._solo = fastest
             for sample in tick.workers:
