@@ -33,6 +33,16 @@ class WorkerState(enum.IntEnum):
     CANCELLED = 5
 
 
+#: Every state, by the int a slot stores (``WorkerState(n)`` costs 0.5 µs, and
+#: the sampler asks twice per worker per period: 256 workers, 2,560 times a second).
+_STATE_BY_VALUE = tuple(sorted(WorkerState))
+
+
+def worker_state(value: int) -> WorkerState:
+    """The state a slot stores as ``value``; ERROR for a value no state has."""
+    return _STATE_BY_VALUE[value] if 0 <= value < len(_STATE_BY_VALUE) else WorkerState.ERROR
+
+
 @dataclass(frozen=True)
 class RunRequest:
     """What to run. Sent from the parent to the lab as JSON."""

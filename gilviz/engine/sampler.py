@@ -39,7 +39,7 @@ import time
 
 import psutil
 
-from .model import ASYNCIO, Tick, WorkerSample, WorkerState
+from .model import ASYNCIO, Tick, WorkerSample, WorkerState, worker_state
 from .slots import (
     CORE_WAIT0_NS,
     CORE_WAIT_END_NS,
@@ -318,7 +318,7 @@ class Sampler:
                 own = row[CPU_NS] / 1e9 - (0.0 if self.schedstat else self._slot_base[i])
                 cpu_s, wait_s = own, clock.core_wait_s
             cpu_s, wait_s = max(cpu_s, clock.cpu_s), max(wait_s, clock.core_wait_s)
-            state = WorkerState(row[STATE]) if 0 <= row[STATE] <= 5 else WorkerState.ERROR
+            state = worker_state(row[STATE])
             in_futex = None  # of the window's looks at it asleep, the share in a futex
             if self.probe is not None and i in self.probe_lanes:
                 asleep, futex = self.probe.counts(i)
@@ -440,7 +440,7 @@ class Sampler:
         return WorkerSample(
             index=i,
             os_id=row[OS_ID],
-            state=WorkerState(row[STATE]) if 0 <= row[STATE] <= 5 else WorkerState.ERROR,
+            state=worker_state(row[STATE]),
             units=units,
             units_delta=delta,
             tasks_done=row[TASKS_DONE],

@@ -172,7 +172,11 @@ class StageScreen(Screen[None]):
                 yield LanesHeader()
                 yield Lanes()
                 yield Legend()
-            yield self._titled(CoreMeters(id="meters", classes="panel"), "CPU")
+            # the border is the container's: the meters' own lines then need
+            # no border drawn around each of them, a frame at a time
+            with Vertical(id="meters", classes="panel") as meters:
+                meters.border_title = "CPU"
+                yield CoreMeters()
         yield self._titled(Scoreboard(id="scoreboard", classes="panel"), "Scoreboard")
         yield Explainer(id="explainer")
         yield Static(

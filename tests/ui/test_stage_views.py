@@ -555,3 +555,48 @@ async def test_at_80_columns_a_free_threaded_lab_keeps_the_mode_line():
         await pilot.pause()
         assert "GIL disabled (free-threaded)  ·  4 cores  ·  switch interval" in str(
             app.query_one(LabHeader).render())
+
+
+def _cells_of(strips) -> list[list[tuple[str, object]]]:
+    """Each line as its cells: (character, style); where segments break does not matter."""
+    return [[(ch, seg.style) for seg in strip for ch in seg.text] for strip in strips]
+
+
+@async_test
+async def test_the_lanes_and_meters_draw_what_textual_s_styles_cache_would():
+    """The line widgets skip Textual's styles cache where their styles have
+    nothing for it to draw (GlyphStyles.render_lines): their lines must be
+    the ones it would have given, whole or cropped, in a dark and a light theme."""
+    from textual.geometry import Region
+    from textual.widget import Widget
+
+    from gilviz.ui.widgets import LanesHeader
+
+    app, fake = make_app(FakeLab(hold=True), workers=6)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        while not fake.in_run.is_set() or app.live.view(0).t_s is None:
+            await pilot.pause()
+        await asyncio.to_thread(lambda: time.sleep(0.3))
+        for theme in ("gilviz", "textual-light"):
+            app.theme = theme
+            app.draw(force=True)
+            await pilot.pause()
+            for widget in (app.query_one(Lanes), app.query_one(LanesHeader), app.query_one(CoreMeters),
+                           app.query_one(Legend)):
+                assert widget._plain(), type(widget).__name__
+                width, height = widget.outer_size
+                top = min(1, height - 1)  # a crop inside the widget, as the compositor asks
+                for crop in (Region(0, 0, width, height), Region(3, top, width - 5, height - top)):
+                    widget.refresh()
+                    ours = widget.render_lines(crop)
+                    widget.refresh()
+                    textuals = Widget.render_lines(widget, crop)
+                    assert _cells_of(ours) == _cells_of(textuals), (type(widget).__name__, crop)
+                    assert any(seg.text.strip() for strip in ours for seg in strip)  # not a blank panel
+        # a style that the cache draws (a tint) sends the widget back to it
+        lanes = app.query_one(Lanes)
+        lanes.styles.tint = "red 40%"
+        assert not lanes._plain()
+        await pilot.press("x")
+        await settle(app, pilot)

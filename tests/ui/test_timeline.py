@@ -175,6 +175,23 @@ def test_live_run_keeps_a_fixed_size_history_and_views_the_newest():
     assert not live.view(1).running
 
 
+def test_a_frame_copies_only_the_lanes_on_screen():
+    """Making a view of all 256 lanes took 1.7 ms of each frame: the lanes
+    off screen come as who they are, nothing measured."""
+    started, ticks, live = fed_live_run(workers=6, ticks=12, capacity=20)
+    view = live.view(8, range(2, 4))
+    assert [lane.identity for lane in view.lanes] == list(started.workers)
+    for i, lane in enumerate(view.lanes):
+        if i in (2, 3):
+            assert lane.sample is not None and lane.sample.index == i and len(lane.cells) == 8
+        else:
+            assert lane.sample is None and lane.cells == () and lane.task == ""
+            assert lane.units_expected == started.planned_units[i]
+    every = live.view(8)  # no rows given: every lane in full
+    assert all(lane.sample is not None and len(lane.cells) == 8 for lane in every.lanes)
+    assert every.lanes[2] == view.lanes[2]
+
+
 def test_view_is_consistent_while_another_thread_feeds():
     started, ticks = run_ticks(FakeLab(ticks=400),
                                RunRequest(workload="count", strategy="threads", workers=8, size=10**12))

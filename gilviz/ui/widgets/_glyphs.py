@@ -9,8 +9,12 @@ and asks ``self.glyph_style(name)`` for the Rich style of a name.
 
 from __future__ import annotations
 
+from itertools import groupby
+from operator import itemgetter
+
 from rich.segment import Segment
 from rich.style import Style
+from textual.geometry import Region
 from textual.strip import Strip
 
 from gilviz.ui.timeline import Cell, CellKind
@@ -58,6 +62,7 @@ class GlyphStyles:
     """
 
     _painted: dict[str, Style] | None = None
+    _blanks: dict[tuple[int, Style], Strip] | None = None
 
     def glyph_style(self, name: str) -> Style:
         """The style of ``name`` (a component class), the widget's own style
@@ -75,6 +80,61 @@ class GlyphStyles:
         """The widget's own colours: blank cells and padding."""
         return self.glyph_style("")
 
+    #: the content width while Textual renders this widget's lines (see ``render_lines``)
+    _frame_width: int | None = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Textual asks for every line of a widget in one call: its width is
+        read once for all of them (``size`` finds the widget on its screen,
+        about 10 µs, and a frame draws some thirty lines)."""
+        self._frame_width = width = self.size.width  # type: ignore[attr-defined]
+        try:
+            if not self._plain():
+                return super().render_lines(crop)  # type: ignore[misc]
+            # A widget with no border, padding, outline, tint or opacity: its
+            # lines as it draws them, through the app's filters, as Textual's
+            # styles cache would give them, without the cache's per-line work
+            # for the styles it does not have (40 µs a line, 16 lines or more
+            # a frame), as Textual itself does for a BLANK widget.
+            _, background = self.background_colors  # type: ignore[attr-defined]
+            filters = self.get_line_filters()  # type: ignore[attr-defined]
+            render_line, base = self.render_line, self.base_style  # type: ignore[attr-defined]
+            lines = []
+            for y in crop.line_range:
+                strip = render_line(y)
+                if strip.cell_length != width:
+                    strip = strip.adjust_cell_length(width, base)
+                for line_filter in filters:
+                    strip = strip.apply_filter(line_filter, background)
+                lines.append(strip)
+            x1, x2 = crop.column_span
+            if (x1, x2) != (0, width):
+                lines = [strip.crop(x1, x2) for strip in lines]
+            return lines
+        finally:
+            self._frame_width = None
+
+    def _plain(self) -> bool:
+        """Nothing in the widget's styles that Textual's styles cache would
+        draw around or over its lines."""
+        styles = self.styles  # type: ignore[attr-defined]
+        return (
+            not any(styles.gutter)  # border and padding
+            and not any(kind for kind, _ in styles.outline)
+            and not styles.tint.a
+            and self.opacity == 1.0  # type: ignore[attr-defined]
+            and styles.text_opacity == 1.0
+            and (not styles.has_rule("hatch") or styles.hatch == "none")
+            and self._border_title is None  # type: ignore[attr-defined]
+            and self._border_subtitle is None  # type: ignore[attr-defined]
+        )
+
+    @property
+    def line_width(self) -> int:
+        """The width a line is drawn at: the content width."""
+        width = self._frame_width
+        return self.size.width if width is None else width  # type: ignore[attr-defined]
+
     def strip(self, segments: list[Segment], width: int) -> Strip:
         """One line of ``width`` cells; unstyled segments, and the padding,
         in the widget's own colours (a light theme would otherwise show the
@@ -85,7 +145,15 @@ class GlyphStyles:
         )
 
     def blank(self, width: int) -> Strip:
-        return Strip.blank(width, self.base_style)
+        """A line of nothing: one object per width and style, so the app's
+        filters, which remember what they made of a strip, run once for it."""
+        key = (width, self.base_style)
+        blank = self._blanks.get(key) if self._blanks is not None else None
+        if blank is None:
+            if self._blanks is None or len(self._blanks) > 16:
+                self._blanks = {}
+            blank = self._blanks[key] = Strip.blank(width, self.base_style)
+        return blank
 
     def notify_style_update(self) -> None:
         super().notify_style_update()  # type: ignore[misc]
@@ -116,17 +184,33 @@ def _glyph(cell: Cell) -> tuple[str, str]:
     return _GLYPHS[cell.kind]
 
 
-#: every cell there is, by kind, level and state: a few hundred at most
-_BY_CELL: dict[Cell, tuple[str, str]] = {}
+#: every cell there is (``timeline.cell`` makes one object per value: a few
+#: hundred at most), by its ``id``: hashing a cell's three fields took a third
+#: of drawing a lane, 60 cells a lane, 16 lanes a frame
+_BY_ID: dict[int, tuple[str, str]] = {}
+#: the cells behind those ids, kept alive, so no other object can take one's id
+_KEPT: list[Cell] = []
 
 
 def glyph(cell: Cell) -> tuple[str, str]:
     """The glyph of a cell, and the name of its style: a work cell's height
     is the work done, its colour the state the worker spent most of it in."""
-    found = _BY_CELL.get(cell)
+    found = _BY_ID.get(id(cell))
     if found is None:
-        found = _BY_CELL[cell] = _glyph(cell)
+        found = _BY_ID[id(cell)] = _glyph(cell)
+        _KEPT.append(cell)
     return found
+
+
+def glyph_runs(cells) -> list[tuple[str, str]]:
+    """The cells' glyphs as runs of one style: (text, style name), one a
+    segment; every glyph is one cell wide, so a run's width is its length."""
+    get = _BY_ID.get
+    pairs = [get(id(c)) or glyph(c) for c in cells]
+    return [("".join([text for text, _ in run]), style) for style, run in groupby(pairs, _style_of)]
+
+
+_style_of = itemgetter(1)
 
 
 def blocked_meaning(gil_enabled: bool | None, lock: bool = False) -> str:

@@ -16,8 +16,9 @@ import textwrap
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from rich.cells import cell_len
 from rich.segment import Segment
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
@@ -316,16 +317,27 @@ class Lanes(g.GlyphStyles, ScrollView):
 
     # -- painting -------------------------------------------------------------
 
+    #: the first lane on screen while Textual renders the lines (``render_lines``)
+    _frame_top: int | None = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._frame_top = self.scroll_offset.y  # once a frame, not once a line
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_top = None
+
     def render_line(self, y: int) -> Strip:
         # every segment comes in the widget's own colours (GlyphStyles.strip)
-        width = self.size.width
+        width = self.line_width
         lanes = self._lanes()
         if not lanes:
             lines = self._hint_lines(width)
             if 1 <= y < 1 + len(lines):
                 return self.strip([Segment(lines[y - 1], self.glyph_style(g.LABEL))], width)
             return self.blank(width)
-        index = self.scroll_offset.y + y
+        top = self._frame_top
+        index = (self.scroll_offset.y if top is None else top) + y
         if index >= len(lanes):
             return self.blank(width)
         row = lanes[index]
@@ -363,7 +375,17 @@ class Lanes(g.GlyphStyles, ScrollView):
             cpu_text, cpu_style = f"{sample.cpu_share * 100:.0f}%", g.load_style(sample.cpu_share)
         segments.append(Segment(f"{cpu_text:>{CPU_W}} ", style(cpu_style)))
         segments.append(Segment("│", style(g.DIM)))
-        segments += self._cells(lane, cols.timeline_w)
+        # the columns' cells, counted as they are made: only a task's label
+        # may hold a character wider than one cell (a URL's)
+        used = sum(len(s.text) for s in segments)
+        if cols.task_w and not lane.task.isascii():
+            used = sum(cell_len(s.text) for s in segments)
+        if cols.timeline_w > 0:
+            for text, name in g.glyph_runs(lane.cells[-cols.timeline_w:]):
+                segments.append(Segment(text, style(name)))
+                used += len(text)
+        if used == width:
+            return Strip(segments, width)
         return Strip(segments).adjust_cell_length(width, self.base_style)  # every segment has its style
 
     @staticmethod
@@ -386,22 +408,3 @@ class Lanes(g.GlyphStyles, ScrollView):
             style = g.WORK if sample.state == WorkerState.DONE else g.VALUE
             return f"{pct}%", style
         return f"{sample.tasks_done}/{sample.tasks_total}", g.VALUE
-
-    def _cells(self, lane: LaneView, width: int) -> list[Segment]:
-        if width <= 0:
-            return []
-        cells = lane.cells[-width:]
-        segments: list[Segment] = []
-        run_text: list[str] = []
-        run_style = ""
-        glyph = g.glyph
-        for cell in cells:
-            text, style = glyph(cell)
-            if style != run_style and run_text:
-                segments.append(Segment("".join(run_text), self.glyph_style(run_style)))
-                run_text = []
-            run_style = style
-            run_text.append(text)
-        if run_text:
-            segments.append(Segment("".join(run_text), self.glyph_style(run_style)))
-        return segments
