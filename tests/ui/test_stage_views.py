@@ -578,7 +578,7 @@ async def test_the_lanes_and_meters_draw_what_textual_s_styles_cache_would():
         while not fake.in_run.is_set() or app.live.view(0).t_s is None:
             await pilot.pause()
         await asyncio.to_thread(lambda: time.sleep(0.3))
-        for theme in ("gilviz", "textual-light"):
+        for theme in ("gilviz", "textual-light", "ansi-dark"):  # ansi-dark: colours the filter converts
             app.theme = theme
             app.draw(force=True)
             await pilot.pause()

@@ -74,7 +74,9 @@ class CoreMeters(g.GlyphStyles, Widget):
 
     def render_line(self, y: int) -> Strip:
         # every segment comes in the widget's own colours (GlyphStyles.strip)
-        width = self.size.width
+        width = self.line_width
+        if y >= TOP_ROWS + max(1, self._n_cores()):  # the panel's rest: nothing, asked for every frame
+            return self.blank(width)
         if y == 0:
             return self._cores_used_title(width)
         if y == 1:

@@ -14,6 +14,7 @@ from operator import itemgetter
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.filter import ANSIToTruecolor
 from textual.geometry import Region
 from textual.strip import Strip
 
@@ -63,17 +64,31 @@ class GlyphStyles:
 
     _painted: dict[str, Style] | None = None
     _blanks: dict[tuple[int, Style], Strip] | None = None
+    #: the app's filter the styles in ``_painted`` were made true colour by
+    _true_colour: ANSIToTruecolor | None = None
 
     def glyph_style(self, name: str) -> Style:
         """The style of ``name`` (a component class), the widget's own style
         under it, as ``Strip.apply_style(widget.rich_style)`` would make it."""
         painted = self._painted
         if painted is None:
-            painted = self._painted = {"": self.rich_style}  # type: ignore[attr-defined]
+            # made in true colour, as the app's filter would make them a line
+            # at a time (see render_lines): the filter that did it is kept
+            true = next((f for f in self.get_line_filters()  # type: ignore[attr-defined]
+                         if isinstance(f, ANSIToTruecolor)), None)
+            self._true_colour = true
+            painted = self._painted = {"": self._in_true_colour(self.rich_style)}  # type: ignore[attr-defined]
         style = painted.get(name)
         if style is None:
-            style = painted[name] = painted[""] + self.get_component_rich_style(name)  # type: ignore[attr-defined]
+            style = painted[name] = self._in_true_colour(
+                painted[""] + self.get_component_rich_style(name))  # type: ignore[attr-defined]
         return style
+
+    def _in_true_colour(self, style: Style) -> Style:
+        if self._true_colour is None:
+            return style
+        _, background = self.background_colors  # type: ignore[attr-defined]
+        return self._true_colour.truecolor_style(style, background.rich_color)
 
     @property
     def base_style(self) -> Style:
@@ -97,8 +112,12 @@ class GlyphStyles:
             # for the styles it does not have (40 µs a line, 16 lines or more
             # a frame), as Textual itself does for a BLANK widget.
             _, background = self.background_colors  # type: ignore[attr-defined]
-            filters = self.get_line_filters()  # type: ignore[attr-defined]
             render_line, base = self.render_line, self.base_style  # type: ignore[attr-defined]
+            # every segment is in a style of glyph_style's, made true colour
+            # already by the app's filter: that filter would change nothing
+            # (and made a new line of every line, a tenth of a frame)
+            filters = [f for f in self.get_line_filters()  # type: ignore[attr-defined]
+                       if f is not self._true_colour]
             lines = []
             for y in crop.line_range:
                 strip = render_line(y)

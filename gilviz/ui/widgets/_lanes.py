@@ -145,7 +145,7 @@ class LanesHeader(g.GlyphStyles, Widget):
 
     def render_line(self, y: int) -> Strip:
         # every segment comes in the widget's own colours (GlyphStyles.strip)
-        width = self.size.width
+        width = self.line_width
         if y != 0:
             return self.blank(width)
         t_s, visible, total, live, switch = self._shown or (None, range(0), 0, False, None)
@@ -205,8 +205,8 @@ class Legend(g.GlyphStyles, Widget):
 
     def render_line(self, y: int) -> Strip:
         # every segment comes in the widget's own colours (GlyphStyles.strip)
-        lines = self._legend_lines(self.size.width)
-        return lines[y] if 0 <= y < len(lines) else self.blank(self.size.width)
+        lines = self._legend_lines(self.line_width)
+        return lines[y] if 0 <= y < len(lines) else self.blank(self.line_width)
 
     def _legend_lines(self, width: int) -> list[Strip]:
         key = (self.workload, self.states_measured, self.full_block, self.race_lock, self.gil_enabled, width)
