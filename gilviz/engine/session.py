@@ -47,13 +47,19 @@ MAX_KEPT_SAMPLES = 200_000
 MIN_KEPT_TICKS = 300
 #: A live run goes on for as long as the talk: it keeps far fewer (about 4 MB),
 #: so the app's memory is flat after a minute or two (its trace covers the
-#: last 30 s to 2 min, by the number of workers).
+#: last 8 s to 2 min, by the number of workers: 256 to 16).
 MAX_KEPT_LIVE_SAMPLES = 20_000
+#: ... and, whatever the number of workers, its last 5 s. (It kept at least
+#: 30 s: 76,800 samples at 256 workers, which every full garbage collection
+#: of the app walked, 25-65 ms each, a key press waiting for it.)
+MIN_KEPT_LIVE_TICKS = 50
 
 
 def kept_ticks(n_workers: int, live: bool = False) -> int:
     """How many ticks a run keeps for its result (and trace)."""
-    return max(MIN_KEPT_TICKS, (MAX_KEPT_LIVE_SAMPLES if live else MAX_KEPT_SAMPLES) // max(1, n_workers))
+    if live:
+        return max(MIN_KEPT_LIVE_TICKS, MAX_KEPT_LIVE_SAMPLES // max(1, n_workers))
+    return max(MIN_KEPT_TICKS, MAX_KEPT_SAMPLES // max(1, n_workers))
 
 
 #: A lock compare's probe of its locked run: this many seconds of one worker's solo work.

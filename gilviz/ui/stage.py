@@ -27,7 +27,7 @@ from gilviz.engine.workloads import WORKLOADS, spec
 from gilviz.export.text import human
 
 from .compare_board import CompareBoard, compare_by
-from .footer import action_name, footer_actions, item_widths
+from .footer import StageFooter, action_name, footer_actions, item_widths
 from .screens import HelpScreen
 from .timeline import HISTORY_CELLS, RunView
 from .widgets import CoreMeters, Explainer, LabHeader, Lanes, LanesHeader, Legend, Presenter, Scoreboard
@@ -184,7 +184,7 @@ class StageScreen(Screen[None]):
             "(q quits). Runs go on meanwhile.",
             id="too-small",
         )
-        yield Footer(compact=True)
+        yield StageFooter(compact=True)
 
     @staticmethod
     def _titled(widget, title: str):

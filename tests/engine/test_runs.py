@@ -9,7 +9,7 @@ import time
 import psutil
 import pytest
 
-from gilviz.engine.model import RunRequest, WorkerState
+from gilviz.engine.model import MAX_WORKERS, RunRequest, WorkerState
 from gilviz.engine.session import RunFailed, Session
 from gilviz.engine.slots import OS_ID
 
@@ -283,8 +283,11 @@ def test_a_run_keeps_a_bounded_number_of_samples(session, monkeypatch):
 
     assert session_module.kept_ticks(1) * 1 <= session_module.MAX_KEPT_SAMPLES
     assert session_module.kept_ticks(256) * 256 <= session_module.MAX_KEPT_SAMPLES + 256 * 300
-    # a live run goes on for a whole talk: it keeps ten times fewer
-    assert session_module.kept_ticks(16, live=True) * 16 <= session_module.MAX_KEPT_LIVE_SAMPLES
+    # a live run goes on for a whole talk: it keeps ten times fewer, with
+    # however many workers (256 kept 76,800, walked by every full collection)
+    for workers in (1, 16, 256, MAX_WORKERS):
+        assert session_module.kept_ticks(workers, live=True) * workers <= session_module.MAX_KEPT_LIVE_SAMPLES
+        assert session_module.kept_ticks(workers, live=True) >= 50  # its last 5 s, at least
     monkeypatch.setattr(session_module, "MAX_KEPT_SAMPLES", 10)
     monkeypatch.setattr(session_module, "MIN_KEPT_TICKS", 3)
     ticks = []

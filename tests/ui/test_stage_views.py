@@ -600,3 +600,33 @@ async def test_the_lanes_and_meters_draw_what_textual_s_styles_cache_would():
         assert not lanes._plain()
         await pilot.press("x")
         await settle(app, pilot)
+
+
+@async_test
+async def test_the_footer_is_made_again_only_when_its_keys_change():
+    """Opening and closing help left the footer's keys as they were, yet
+    Textual's footer made all 40 again each time (11,000 objects of garbage
+    a toggle, whose collection held key presses). It keeps them now, and
+    still follows a change: a workload key dims the workload on screen."""
+    app, _ = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(app, pilot)
+        keys = list(app.screen.query(FooterKey))
+        assert keys
+        for _ in range(2):
+            await pilot.press("question_mark")
+            await pilot.pause()
+            await pilot.press("question_mark")
+            await pilot.pause()
+        await pilot.pause()
+        assert list(app.screen.query(FooterKey)) == keys  # the same objects
+        dimmed = {key.action for key in keys if key.has_class("-disabled")}
+        assert "workload('count')" in dimmed and "workload('hash')" not in dimmed
+        await pilot.press("h")
+        for _ in range(20):
+            await pilot.pause()
+            now = list(app.screen.query(FooterKey))
+            if now != keys:
+                break
+        dimmed = {key.action for key in now if key.has_class("-disabled")}
+        assert "workload('hash')" in dimmed and "workload('count')" not in dimmed
