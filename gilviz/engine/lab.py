@@ -88,11 +88,17 @@ def solo_for(request: RunRequest) -> float | None:
     changes what one unit costs."""
     from . import workloads
 
-    processes = request.strategy == "processes"
-    key = (request.workload, request.lock, request.race_style, processes)
+    options = workloads.spec(request.workload).options
+    # Only the race's unit costs more with its lock, its style, or a
+    # process's shared-memory counter and lock. Count and hash cost the same
+    # in a process: measuring them again (three times 0.15 s) held a
+    # speaker's first switch to processes 350 ms longer.
+    lock = request.lock and "lock" in options
+    race_style = request.race_style if "race_style" in options else "call"
+    processes = request.strategy == "processes" and "lock" in options
+    key = (request.workload, lock, race_style, processes)
     if key not in _solo_cache:
-        _solo_cache[key] = workloads.solo_rate(request.workload, request.lock,
-                                               race_style=request.race_style, processes=processes)
+        _solo_cache[key] = workloads.solo_rate(request.workload, lock, race_style=race_style, processes=processes)
     return _solo_cache[key]
 
 

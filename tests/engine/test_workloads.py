@@ -237,3 +237,23 @@ def test_without_the_gil_no_explainer_says_what_the_gil_does(name):
                     lower = sentence.lower()
                     if "GIL" in sentence and "no gil" not in lower and "without the gil" not in lower:
                         assert "GIL build" in sentence, (strategy, lock, style, sentence)
+
+
+def test_a_solo_rate_is_measured_again_only_for_what_changes_a_unit_s_cost(monkeypatch):
+    """A count's unit costs the same in a thread and in a process: measuring
+    it again held a speaker's first switch to processes 350 ms longer. The
+    race's counter and lock do change with processes, its style and lock too."""
+    from gilviz.engine import lab
+
+    measured = []
+    monkeypatch.setattr(lab, "_solo_cache", {})
+    monkeypatch.setattr(workloads, "solo_rate",
+                        lambda *args, **kwargs: measured.append((args, kwargs)) or float(len(measured)))
+    for strategy in ("sequential", "threads", "processes"):
+        for lock in (False, True):
+            assert lab.solo_for(RunRequest(workload="count", strategy=strategy, lock=lock)) == 1.0
+    assert len(measured) == 1
+    race = {lab.solo_for(RunRequest(workload="race", strategy=strategy, lock=lock, race_style=style))
+            for strategy in ("threads", "processes") for lock in (False, True) for style in ("call", "plain")}
+    assert len(race) == len(measured) - 1 == 8
+    assert measured[1][1] == {"race_style": "call", "processes": False}
