@@ -26,7 +26,7 @@ from . import _glyphs as g
 TOP_ROWS = 7
 
 
-class CoreMeters(g.GlyphStyles, Widget):
+class CoreMeters(g.GlyphLines, Widget):
     COMPONENT_CLASSES = g.COMPONENT_CLASSES
 
     DEFAULT_CSS = """

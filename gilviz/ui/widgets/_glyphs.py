@@ -95,6 +95,38 @@ class GlyphStyles:
         """The widget's own colours: blank cells and padding."""
         return self.glyph_style("")
 
+    def strip(self, segments: list[Segment], width: int) -> Strip:
+        """One line of ``width`` cells; unstyled segments, and the padding,
+        in the widget's own colours (a light theme would otherwise show the
+        terminal's default background there)."""
+        base = self.base_style
+        return Strip([s if s.style is not None else Segment(s.text, base) for s in segments]).adjust_cell_length(
+            width, base
+        )
+
+    def blank(self, width: int) -> Strip:
+        """A line of nothing: one object per width and style, so the app's
+        filters, which remember what they made of a strip, run once for it."""
+        key = (width, self.base_style)
+        blank = self._blanks.get(key) if self._blanks is not None else None
+        if blank is None:
+            if self._blanks is None or len(self._blanks) > 16:
+                self._blanks = {}
+            blank = self._blanks[key] = Strip.blank(width, self.base_style)
+        return blank
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()  # type: ignore[misc]
+        self._painted = None
+
+
+class GlyphLines(GlyphStyles):
+    """GlyphStyles for a widget drawn with the Line API (``render_line``)
+    whose every segment is in a style of ``glyph_style``'s: the lanes, their
+    header, the legend, the CPU panel. It gives Textual its lines without
+    the styles cache's per-line work, where its styles leave that work
+    nothing to do."""
+
     #: the content width while Textual renders this widget's lines (see ``render_lines``)
     _frame_width: int | None = None
 
@@ -153,30 +185,6 @@ class GlyphStyles:
         """The width a line is drawn at: the content width."""
         width = self._frame_width
         return self.size.width if width is None else width  # type: ignore[attr-defined]
-
-    def strip(self, segments: list[Segment], width: int) -> Strip:
-        """One line of ``width`` cells; unstyled segments, and the padding,
-        in the widget's own colours (a light theme would otherwise show the
-        terminal's default background there)."""
-        base = self.base_style
-        return Strip([s if s.style is not None else Segment(s.text, base) for s in segments]).adjust_cell_length(
-            width, base
-        )
-
-    def blank(self, width: int) -> Strip:
-        """A line of nothing: one object per width and style, so the app's
-        filters, which remember what they made of a strip, run once for it."""
-        key = (width, self.base_style)
-        blank = self._blanks.get(key) if self._blanks is not None else None
-        if blank is None:
-            if self._blanks is None or len(self._blanks) > 16:
-                self._blanks = {}
-            blank = self._blanks[key] = Strip.blank(width, self.base_style)
-        return blank
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()  # type: ignore[misc]
-        self._painted = None
 
 
 _GLYPHS: dict[CellKind, tuple[str, str]] = {

@@ -115,7 +115,7 @@ def switch_title(width: int, t_s: float | None, switch: Switch) -> str:
     return ""
 
 
-class LanesHeader(g.GlyphStyles, Widget):
+class LanesHeader(g.GlyphLines, Widget):
     """The lanes' column titles, the time scale and which lanes are on screen."""
 
     COMPONENT_CLASSES = g.COMPONENT_CLASSES
@@ -165,7 +165,7 @@ class LanesHeader(g.GlyphStyles, Widget):
         return self.strip([Segment(text, dim), Segment(timeline, dim)], width)
 
 
-class Legend(g.GlyphStyles, Widget):
+class Legend(g.GlyphLines, Widget):
     """What the glyphs of the lanes mean, for the workload on screen."""
 
     COMPONENT_CLASSES = g.COMPONENT_CLASSES
@@ -241,7 +241,7 @@ class Legend(g.GlyphStyles, Widget):
         return [self.strip(segments, width) for segments in lines]
 
 
-class Lanes(g.GlyphStyles, ScrollView):
+class Lanes(g.GlyphLines, ScrollView):
     """Every worker of the current run, one row each, with its timeline."""
 
     COMPONENT_CLASSES = g.COMPONENT_CLASSES
