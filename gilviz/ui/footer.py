@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Callable, Collection, Iterable
 
 from textual.actions import parse
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -88,15 +89,18 @@ class StageFooter(Footer):
     some 11,000 objects of cyclic garbage a toggle. With 256 lanes, the
     full collections that cleared it held a key press up to 250 ms."""
 
-    _shown: tuple | None = None
+    _shown: tuple | None = None  # what the keys were made from, when they last were
 
     def bindings_changed(self, screen: Screen) -> None:
-        if screen.app.app_focus and self.is_attached and screen is self.screen:
-            shown = self._what_it_shows(screen)
-            if self._bindings_ready and shown == self._shown:
-                return
-            self._shown = shown
+        if (screen.app.app_focus and self.is_attached and screen is self.screen and self._bindings_ready
+                and self._what_it_shows(screen) == self._shown):
+            return
         super().bindings_changed(screen)
+
+    def compose(self) -> ComposeResult:
+        if self._bindings_ready:
+            self._shown = self._what_it_shows(self.screen)
+        yield from super().compose()
 
     def _what_it_shows(self, screen: Screen) -> tuple:
         keys = tuple(

@@ -302,7 +302,10 @@ class StageScreen(Screen[None]):
         if self._comparing():  # the compare's run going on: every lane, every cell since its start
             view = live.view(HISTORY_CELLS)
         else:
-            view = live.view(lanes.columns.timeline_w, visible)
+            # the lanes on screen, and those a taller panel would show before
+            # the next frame (the presenter view, a shorter explainer): the
+            # screen's height bounds them
+            view = live.view(lanes.columns.timeline_w, range(visible.start, visible.start + self.size.height))
         workload = view.started.request.workload if view.started is not None else self.mode.workload
         last = self.gilviz.last_result
         finished = last if not self.phase.running and last and not last.cancelled else None

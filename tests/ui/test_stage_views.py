@@ -565,12 +565,14 @@ def _cells_of(strips) -> list[list[tuple[str, object]]]:
 @async_test
 async def test_the_lanes_and_meters_draw_what_textual_s_styles_cache_would():
     """The line widgets skip Textual's styles cache where their styles have
-    nothing for it to draw (GlyphStyles.render_lines): their lines must be
-    the ones it would have given, whole or cropped, in a dark and a light theme."""
+    nothing for it to draw (GlyphLines.render_lines): their lines must be
+    the ones it would have given, whole or cropped, in a dark and a light
+    theme, and in the terminal's own colours or made true colour."""
     from textual.geometry import Region
     from textual.widget import Widget
 
     from gilviz.ui.widgets import LanesHeader
+    from gilviz.ui.widgets._glyphs import GlyphStyles
 
     app, fake = make_app(FakeLab(hold=True), workers=6)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -578,8 +580,13 @@ async def test_the_lanes_and_meters_draw_what_textual_s_styles_cache_would():
         while not fake.in_run.is_set() or app.live.view(0).t_s is None:
             await pilot.pause()
         await asyncio.to_thread(lambda: time.sleep(0.3))
-        for theme in ("gilviz", "textual-light", "ansi-dark"):  # ansi-dark: colours the filter converts
+        # ansi-dark draws in the terminal's own colours (no filter); with
+        # ansi_color off, the app's filter makes its colours true colour,
+        # which the widgets do once, ahead of it
+        for theme, ansi_color in (("gilviz", False), ("textual-light", False), ("ansi-dark", True),
+                                  ("ansi-dark", False)):
             app.theme = theme
+            app.ansi_color = ansi_color
             app.draw(force=True)
             await pilot.pause()
             for widget in (app.query_one(Lanes), app.query_one(LanesHeader), app.query_one(CoreMeters),
@@ -590,9 +597,14 @@ async def test_the_lanes_and_meters_draw_what_textual_s_styles_cache_would():
                 for crop in (Region(0, 0, width, height), Region(3, top, width - 5, height - top)):
                     widget.refresh()
                     ours = widget.render_lines(crop)
-                    widget.refresh()
-                    textuals = Widget.render_lines(widget, crop)
-                    assert _cells_of(ours) == _cells_of(textuals), (type(widget).__name__, crop)
+                    # Textual's own path, from styles as Textual makes them (not true colour first)
+                    with pytest.MonkeyPatch.context() as patch:
+                        patch.setattr(GlyphStyles, "_in_true_colour", lambda self, style: style)
+                        widget.notify_style_update()
+                        widget.refresh()
+                        textuals = Widget.render_lines(widget, crop)
+                    widget.notify_style_update()
+                    assert _cells_of(ours) == _cells_of(textuals), (theme, ansi_color, type(widget).__name__, crop)
                     assert any(seg.text.strip() for strip in ours for seg in strip)  # not a blank panel
         # a style that the cache draws (a tint) sends the widget back to it
         lanes = app.query_one(Lanes)

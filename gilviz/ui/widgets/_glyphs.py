@@ -74,15 +74,20 @@ class GlyphStyles:
         if painted is None:
             # made in true colour, as the app's filter would make them a line
             # at a time (see render_lines): the filter that did it is kept
-            true = next((f for f in self.get_line_filters()  # type: ignore[attr-defined]
-                         if isinstance(f, ANSIToTruecolor)), None)
-            self._true_colour = true
+            self._true_colour = self._app_true_colour()
             painted = self._painted = {"": self._in_true_colour(self.rich_style)}  # type: ignore[attr-defined]
         style = painted.get(name)
         if style is None:
+            # made whole, then made true colour, as the filter sees a segment
+            # (a dim widget style dims the glyph's colour too)
             style = painted[name] = self._in_true_colour(
-                painted[""] + self.get_component_rich_style(name))  # type: ignore[attr-defined]
+                self.rich_style + self.get_component_rich_style(name))  # type: ignore[attr-defined]
         return style
+
+    def _app_true_colour(self) -> ANSIToTruecolor | None:
+        """The app's true-colour filter, where it is on."""
+        return next((f for f in self.get_line_filters()  # type: ignore[attr-defined]
+                     if isinstance(f, ANSIToTruecolor)), None)
 
     def _in_true_colour(self, style: Style) -> Style:
         if self._true_colour is None:
@@ -135,6 +140,10 @@ class GlyphLines(GlyphStyles):
         read once for all of them (``size`` finds the widget on its screen,
         about 10 µs, and a frame draws some thirty lines)."""
         self._frame_width = width = self.size.width  # type: ignore[attr-defined]
+        if self._painted is not None and self._app_true_colour() is not self._true_colour:
+            # the app's filter changed (ansi_color, a terminal theme) without
+            # the stylesheet applying again: the styles are made again
+            self._painted = None
         try:
             if not self._plain():
                 return super().render_lines(crop)  # type: ignore[misc]

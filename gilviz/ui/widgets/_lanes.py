@@ -209,7 +209,9 @@ class Legend(g.GlyphLines, Widget):
         return lines[y] if 0 <= y < len(lines) else self.blank(self.line_width)
 
     def _legend_lines(self, width: int) -> list[Strip]:
-        key = (self.workload, self.states_measured, self.full_block, self.race_lock, self.gil_enabled, width)
+        base = self.base_style  # the styles as they are now, made again if the app's filter changed
+        key = (self.workload, self.states_measured, self.full_block, self.race_lock, self.gil_enabled, width,
+               base, self._true_colour)
         if self._lines_key != key:
             self._lines = self._make_legend(width)
             self._lines_key = key
