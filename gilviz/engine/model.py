@@ -312,6 +312,9 @@ class RunResult:
     repeat_walls_s: tuple[float, ...] = ()
     #: a live run (workers repeated their tasks until stopped): read units_per_s
     live: bool = False
+    #: what one worker alone did per second on a core, measured by the lab
+    #: before the run (None for waiting work)
+    solo_units_per_s: float | None = None
     #: convoy only: the I/O thread's requests per second and latency in this run
     io_requests_per_s: float | None = None
     io_latency_p50_ms: float | None = None

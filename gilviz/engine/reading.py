@@ -163,11 +163,39 @@ def compare_beyond_cores(results: list[RunResult]) -> str | None:
             "measure again (--repeat) before reading much into it.")
 
 
+#: Below this share of one worker's work per second on a core, a run's cores
+#: are said to have done less each.
+SLOWER_PER_CORE = 0.75
+
+
+def _slower_per_core(r: RunResult) -> str | None:
+    """CPU-bound work on several cores that did less per CPU second than one
+    worker alone: four processes read 1.00x solo on 1.97 cores of this
+    2-vCPU VM, where an iteration costs 27.9 ns of CPU with one vCPU busy and
+    47.8 ns with both. The figures are right; this says why they look low."""
+    work = spec(r.workload)
+    # only workers that truly run side by side: not threads handing one GIL
+    # round (their switching is its own cost), not a contended lock (the
+    # kernel's hand-overs are, said by _cores)
+    parallel = r.strategy == "processes" or (r.strategy == "threads" and (not r.gil_enabled or work.releases_gil))
+    if (not parallel or work.io_bound or work.io_lane or r.lock or not r.solo_units_per_s or r.cpu_s <= 0
+            or r.units <= 0 or r.cores_used < 1.3):
+        return None
+    share = r.units / r.cpu_s / r.solo_units_per_s
+    if share >= SLOWER_PER_CORE:
+        return None
+    shared = ", or the memory the threads share" if r.strategy == "threads" else ""
+    return (f"Each CPU second here did {share:.0%} of what one worker alone did on a core: with "
+            f"{r.cores_used:.2f} cores busy at once, each went slower (cores that share a physical core or "
+            f"caches, a lower clock with every core busy, a virtual machine's host{shared}).")
+
+
 def _cancelled(r: RunResult) -> str | None:
     return "The run was cancelled before the end: the figures cover the part that ran." if r.cancelled else None
 
 
-RULES: tuple[Callable[[RunResult], str | None], ...] = (_race, _cores, _gil_wait, _beyond_cores, busy_note, _cancelled)
+RULES: tuple[Callable[[RunResult], str | None], ...] = (_race, _cores, _gil_wait, _beyond_cores, _slower_per_core,
+                                                      busy_note, _cancelled)
 
 
 def reading(r: RunResult) -> list[str]:

@@ -601,6 +601,7 @@ class Session:
             # stopping is how a live run ends
             cancelled=bool(outcome["cancelled"]) and not request.live,
             live=request.live,
+            solo_units_per_s=started.solo_units_per_s,
             worker_results=tuple(rows),
             expected=units if race else None,
             actual=actual,

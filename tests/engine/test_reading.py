@@ -157,3 +157,24 @@ def test_a_speedup_beyond_the_cores_used_is_said_with_where_it_came_from():
     table = compare_table([replace(seq, cpu_s=0.03, cores_used=0.01, wall_s=3.02, **fetch),
                            replace(threads, cpu_s=0.02, cores_used=0.04, wall_s=0.514, speedup=5.88, **fetch)])
     assert "Note:" not in table
+
+
+def test_cores_that_each_did_less_say_so_and_only_where_workers_run_side_by_side():
+    """Four processes read 1.00x solo on 1.97 cores of this VM: right, and
+    unexplained. A run whose CPU seconds did well under one worker's alone
+    says so; a run near it, threads under one GIL and a contended lock do not."""
+    slow = dict(strategy="processes", workers=4, cpu_s=3.94, cores_used=1.97, wall_s=2.0, units=2_000,
+                solo_units_per_s=1_000.0)
+    text = said(result(**slow))
+    assert "Each CPU second here did 51% of what one worker alone did on a core" in text
+    assert "with 1.97 cores busy at once" in text and "memory the threads share" not in text
+    assert "Each CPU second" not in said(result(**dict(slow, units=3_500)))  # 89%: near enough
+    assert "Each CPU second" not in said(result(**dict(slow, solo_units_per_s=None)))
+    assert "Each CPU second" not in said(result(**dict(slow, cores_used=1.1, cpu_s=2.2)))
+    assert "Each CPU second" not in said(result(**dict(slow, strategy="threads")))  # one GIL
+    assert "memory the threads share" in said(result(**dict(slow, strategy="threads", gil_enabled=False,
+                                                              python="3.13.5")))
+    assert "Each CPU second" not in said(result(**dict(slow, workload="race", unit="increments", lock=True,
+                                                       expected=2_000, actual=2_000, lost=0,
+                                                       race_style="call")))
+    assert "Each CPU second" not in said(result(**dict(slow, workload="fetch", unit="requests")))
