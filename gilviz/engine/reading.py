@@ -194,7 +194,9 @@ def _cancelled(r: RunResult) -> str | None:
     return "The run was cancelled before the end: the figures cover the part that ran." if r.cancelled else None
 
 
-RULES: tuple[Callable[[RunResult], str | None], ...] = (_race, _cores, _gil_wait, _beyond_cores, _slower_per_core,
+#: In order: the explainer keeps the first whole sentences that fit, so why
+#: the cores did less each comes right after the cores used it explains.
+RULES: tuple[Callable[[RunResult], str | None], ...] = (_race, _cores, _slower_per_core, _gil_wait, _beyond_cores,
                                                       busy_note, _cancelled)
 
 
