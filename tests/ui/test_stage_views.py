@@ -642,3 +642,28 @@ async def test_the_footer_is_made_again_only_when_its_keys_change():
                 break
         dimmed = {key.action for key in now if key.has_class("-disabled")}
         assert "workload('hash')" in dimmed and "workload('count')" not in dimmed
+
+
+@async_test
+async def test_a_waiting_workload_s_work_rate_is_the_mean_of_its_last_second():
+    """Fetch's requests finish in bursts: the CPU panel read "work 0/s", then
+    a burst, period after period. Its lanes show no rate, and the panel's
+    figure is the mean of the last second, said as such."""
+    app, fake = make_app(FakeLab(hold=True), workload="fetch")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        app.draw(force=True)
+        await pilot.pause()
+        view = app.live.view(0)
+        recent = view.throughput[-10:]
+        assert len(recent) == 10 and len(set(recent)) > 1, view.throughput  # bursts: the periods differ
+        meters = app.query_one(CoreMeters)
+        row = "".join(seg.text for seg in meters.render_line(3))
+        assert f"work {human(sum(recent) / len(recent))}" in row, row
+        await pilot.resize_terminal(160, 45)  # a wider panel: room to say what the figure is
+        await pilot.pause()
+        row = "".join(seg.text for seg in meters.render_line(3))
+        assert f"work {human(sum(recent) / len(recent))}" in row and row.rstrip().endswith("last 1 s"), row
+        await pilot.press("x")
+        await settle(app, pilot)

@@ -16,10 +16,14 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from gilviz.engine.workloads import spec
 from gilviz.export.text import human
 from gilviz.ui.timeline import RunView
 
 from . import _glyphs as g
+
+#: Periods in the mean of a waiting workload's throughput: a second at 100 ms.
+IO_MEAN_PERIODS = 10
 
 #: Rows above the per-core meters: cores used (title, bar, history), the
 #: run's work rate, GIL wait and race counter, and the per-core heading.
@@ -99,8 +103,13 @@ class CoreMeters(g.GlyphLines, Widget):
         if view is None or started is None or view.t_s is None:
             pass
         elif row == 0 and view.throughput:
-            # the last period, as the lanes' rates: they add up to this
-            rate = view.throughput[-1]
+            # the last period, as the lanes' rates: they add up to this. Work
+            # that waits finishes in bursts (six requests of 0.5 s land
+            # together, one period reads 0/s, the next 60/s): its lanes show
+            # no rate, and the figure is the mean of the last second
+            waits = spec(started.request.workload).io_bound
+            recent = view.throughput[-IO_MEAN_PERIODS:] if waits else view.throughput[-1:]
+            rate = sum(recent) / len(recent)
             # narrow panel: the unit only where it fits (the legend gives it);
             # "× solo" says what the ratio is of: never cut to "× s". Where
             # the rate and the ratio do not both fit, the ratio (the legend
@@ -109,6 +118,10 @@ class CoreMeters(g.GlyphLines, Widget):
             label = Segment("work ", self.glyph_style(g.LABEL))
             rate_text = f"{human(rate)}{unit}"
             segments = [label, Segment(rate_text, value)]
+            if waits and len(recent) > 1 and len("work ") + len(rate_text) + len(" last 1 s") <= width:
+                seconds = f"{len(recent) * view.period_s:.1f}".removesuffix(".0") if view.period_s else ""
+                span = f" last {seconds} s" if seconds else ""
+                segments.append(Segment(span, dim))
             if view.solo_units_per_s:
                 ratio = f"{rate / view.solo_units_per_s:.2f}× solo"
                 if len("work ") + len(rate_text) + 1 + len(ratio) <= width:
