@@ -235,7 +235,8 @@ class Sampler:
             self.probe.start()
 
     def close(self) -> None:
-        """The run is over (or failed): stop looking at its threads."""
+        """The run is over (or failed): stop looking at its threads. The
+        session calls it once, however the run ended."""
         if self.probe is not None:
             self.probe.stop()
 
@@ -417,8 +418,6 @@ class Sampler:
             self._t_cpu_ns = now
         workers = tuple(self._worker_sample(i, row, read) for i, row in enumerate(rows))
         race = self.slots.read_race(rows) if self.race else None
-        if final:
-            self.close()
         return Tick(
             seq=self._seq,
             t_s=(now - self.go_ns) / 1e9,

@@ -103,9 +103,5 @@ class StageFooter(Footer):
         yield from super().compose()
 
     def _what_it_shows(self, screen: Screen) -> tuple:
-        keys = tuple(
-            (binding.key, binding.key_display, binding.description, binding.action, binding.show, binding.group,
-             enabled, tooltip)
-            for _, binding, enabled, tooltip in screen.active_bindings.values()
-        )
+        keys = tuple((binding, enabled, tooltip) for _, binding, enabled, tooltip in screen.active_bindings.values())
         return keys, self.show_command_palette, self.compact

@@ -118,10 +118,10 @@ class CoreMeters(g.GlyphLines, Widget):
             label = Segment("work ", self.glyph_style(g.LABEL))
             rate_text = f"{human(rate)}{unit}"
             segments = [label, Segment(rate_text, value)]
-            if waits and len(recent) > 1 and len("work ") + len(rate_text) + len(" last 1 s") <= width:
-                seconds = f"{len(recent) * view.period_s:.1f}".removesuffix(".0") if view.period_s else ""
-                span = f" last {seconds} s" if seconds else ""
-                segments.append(Segment(span, dim))
+            if waits and len(recent) > 1 and view.period_s:
+                span = f" last {len(recent) * view.period_s:.1f}".removesuffix(".0") + " s"
+                if len("work ") + len(rate_text) + len(span) <= width:  # said whole, or not at all
+                    segments.append(Segment(span, dim))
             if view.solo_units_per_s:
                 ratio = f"{rate / view.solo_units_per_s:.2f}× solo"
                 if len("work ") + len(rate_text) + 1 + len(ratio) <= width:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from itertools import groupby
 from operator import itemgetter
+from typing import Sequence
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.filter import ANSIToTruecolor
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region
 from textual.strip import Strip
 
@@ -84,10 +85,11 @@ class GlyphStyles:
                 self.rich_style + self.get_component_rich_style(name))  # type: ignore[attr-defined]
         return style
 
-    def _app_true_colour(self) -> ANSIToTruecolor | None:
-        """The app's true-colour filter, where it is on."""
-        return next((f for f in self.get_line_filters()  # type: ignore[attr-defined]
-                     if isinstance(f, ANSIToTruecolor)), None)
+    def _app_true_colour(self, filters: Sequence[LineFilter] | None = None) -> ANSIToTruecolor | None:
+        """The app's true-colour filter (of ``filters``, the app's line filters), where it is on."""
+        if filters is None:
+            filters = self.get_line_filters()  # type: ignore[attr-defined]
+        return next((f for f in filters if isinstance(f, ANSIToTruecolor)), None)
 
     def _in_true_colour(self, style: Style) -> Style:
         if self._true_colour is None:
@@ -140,7 +142,8 @@ class GlyphLines(GlyphStyles):
         read once for all of them (``size`` finds the widget on its screen,
         about 10 µs, and a frame draws some thirty lines)."""
         self._frame_width = width = self.size.width  # type: ignore[attr-defined]
-        if self._painted is not None and self._app_true_colour() is not self._true_colour:
+        app_filters = self.get_line_filters()  # type: ignore[attr-defined]
+        if self._painted is not None and self._app_true_colour(app_filters) is not self._true_colour:
             # the app's filter changed (ansi_color, a terminal theme) without
             # the stylesheet applying again: the styles are made again
             self._painted = None
@@ -157,8 +160,7 @@ class GlyphLines(GlyphStyles):
             # every segment is in a style of glyph_style's, made true colour
             # already by the app's filter: that filter would change nothing
             # (and made a new line of every line, a tenth of a frame)
-            filters = [f for f in self.get_line_filters()  # type: ignore[attr-defined]
-                       if f is not self._true_colour]
+            filters = [f for f in app_filters if f is not self._true_colour]
             lines = []
             for y in crop.line_range:
                 strip = render_line(y)
