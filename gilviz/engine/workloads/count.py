@@ -9,10 +9,11 @@ from __future__ import annotations
 from ._spec import WorkloadSpec
 from ._task import Progress, Task, TaskContext
 
-#: iterations between two progress writes and cancel checks (~2.5 ms here): a
+#: iterations between two progress writes and cancel checks (~0.6-1 ms here): a
 #: cancelled thread first finishes its chunk, and with the GIL 256 threads
-#: finish theirs one after another (0.5-0.7 s with 200,000, 0.3 s with 50,000)
-CHUNK = 50_000
+#: finish theirs one after another (0.5-0.7 s with 200,000, 0.2-0.25 s with
+#: 50,000, 0.12-0.13 s with 20,000: a speaker's switch away from 256 threads)
+CHUNK = 20_000
 
 
 def run(p: Progress, task: Task, ctx: TaskContext) -> None:
