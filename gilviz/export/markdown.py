@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..engine.model import RunResult
-from .text import fastest_correct, total_work
+from .text import blocked_heading, fastest_correct, total_work
 
 
 def compare_markdown(results: list[RunResult], interpreters: Sequence[str] | None = None) -> str:
@@ -29,7 +29,7 @@ def compare_markdown(results: list[RunResult], interpreters: Sequence[str] | Non
         "",
         ("| interpreter " if labels else "")
         + "| strategy " + ("| lock " if locks else "") + f"| workers | {wall} | CPU (s) | cores used | speedup |"
-        + (" wall range (s) |" if repeats > 1 else "") + (" GIL wait |" if states else "")
+        + (" wall range (s) |" if repeats > 1 else "") + (f" {blocked_heading(results)} |" if states else "")
         + (" lost updates |" if race else ""),
         ("| --- " if labels else "") + "| --- " + ("| --- " if locks else "") + "| ---: | ---: | ---: | ---: | ---: |"
         + (" ---: |" if repeats > 1 else "") + (" ---: |" if states else "") + (" ---: |" if race else ""),

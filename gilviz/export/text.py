@@ -38,7 +38,9 @@ def run_summary(r: RunResult) -> str:
     out.append(f"  CPU time     {r.cpu_s:8.3f} s")
     out.append(f"  cores used   {r.cores_used:8.2f}     CPU time / wall time")
     if r.gil_wait_share is not None:
-        out.append(f"  GIL wait     {r.gil_wait_share:8.0%}     of the workers' time, blocked with work to do")
+        what = ("blocked with work to do" if r.gil_enabled is not False
+                else "with work to do (this Python has no GIL to wait for)")
+        out.append(f"  {blocked_heading([r]):<12} {r.gil_wait_share:8.0%}     of the workers' time, {what}")
     out.append(f"  throughput   {human(r.units_per_s):>8} {r.unit}/s   ({r.units:,} {r.unit})")
     if r.workload == "race" and r.expected is not None:
         out.append(f"  counter      expected {r.expected:,}, actual {r.actual:,}, lost {r.lost:,}"
@@ -79,7 +81,7 @@ def _worker_table(r: RunResult) -> list[str]:
     """One row per worker; with the four states where they were measured."""
     head = f"  {'worker':<12} {'os id':>8} {'tasks':>7} {r.unit:>14} {'CPU s':>7}"
     if r.states_measured:
-        head += f" {'running':>8} {'core wait':>9} {'GIL wait':>8} {'net wait':>8}"
+        head += f" {'running':>8} {'core wait':>9} {blocked_heading([r]):>8} {'net wait':>8}"
     out = [head + "  state"]
     for w in r.worker_results:
         row = f"  {w.name:<12} {w.os_id:>8} {w.tasks_done:>7} {w.units:>14,} {w.cpu_s:>7.3f}"
@@ -107,6 +109,13 @@ def fastest_correct(results: list[RunResult]) -> RunResult | None:
     return min(ok, key=lambda r: r.wall_s) if ok else None
 
 
+def blocked_heading(results: Sequence[RunResult]) -> str:
+    """The name of the share of time blocked with work to do: "GIL wait"
+    where every run had a GIL, else "blocked" (a free-threaded build has no
+    GIL to wait for; what it measures there is waiting for a lock)."""
+    return "GIL wait" if all(r.gil_enabled is not False for r in results) else "blocked"
+
+
 def compare_table(results: list[RunResult], interpreters: Sequence[str] | None = None) -> str:
     """The compare as a table. ``interpreters``: a label per result ("3.11
     GIL", "3.13t no-GIL"); with more than one distinct label, the table gets
@@ -131,7 +140,7 @@ def compare_table(results: list[RunResult], interpreters: Sequence[str] | None =
     head += f"  {'strategy':<11}" + (f" {'lock':<4}" if locks else "")
     head += f" {'workers':>7} {wall:>8} {'CPU s':>8} {'cores used':>10} {'speedup':>8}"
     head += f" {'wall range s':>13}" if repeats > 1 else ""
-    head += f" {'GIL wait':>8}" if states else ""
+    head += f" {blocked_heading(results):>8}" if states else ""
     head += f" {'lost':>10}" if race else ""
     head += "  errors"
     out.append(head)

@@ -342,6 +342,43 @@ async def test_a_lost_count_in_the_millions_fits_the_scoreboard():
         assert cells == ["1.2 M", "9,999"]
 
 
+@async_test
+async def test_a_run_without_the_gil_is_not_scored_as_waiting_for_one():
+    """The scoreboard's, the tables' and the Markdown's share of time
+    blocked with work to do is "GIL wait" while every run had a GIL, and
+    "blocked" once one ran without: a free-threaded build has none to wait for."""
+    from gilviz.export import compare_markdown, compare_table, run_summary
+
+    app, _ = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        base = dict(workers=2, size=1000, unit="iterations", wall_s=1.0, startup_s=0.0, cpu_s=1.9, cores_used=1.9,
+                    units=1000, units_per_s=1000.0, python="3.13.5", implementation="CPython", gil_enabled=True,
+                    switch_interval_s=0.005, cpu_count=2, errors=(), cancelled=False, worker_results=(),
+                    gil_wait_share=0.5, states_measured=True)
+        with_gil = RunResult(workload="count", strategy="threads", lock=False, **base)
+        without = replace(with_gil, gil_enabled=False, gil_wait_share=0.02)
+        board = app.query_one(Scoreboard)
+
+        def heading() -> str:
+            return str(board.ordered_columns[Scoreboard.BLOCKED].label).replace("\xa0", " ").strip()
+
+        board.add_result(with_gil)
+        await pilot.pause()
+        assert heading() == "GIL wait"
+        board.add_result(without)
+        await pilot.pause()
+        assert heading() == "blocked"
+        assert str(board.get_row_at(1)[Scoreboard.BLOCKED]).replace("\xa0", " ").strip() == "2%"
+        board.clear_results()
+        await pilot.pause()
+        assert heading() == "GIL wait"
+    assert "GIL wait" in compare_table([with_gil]) and "GIL wait" in compare_markdown([with_gil])
+    for text in (compare_table([with_gil, without], ["3.13 GIL", "3.13 no GIL"]),
+                 compare_markdown([with_gil, without], ["3.13 GIL", "3.13 no GIL"]), run_summary(without)):
+        assert "GIL wait" not in text and "blocked" in text, text
+    assert any(line.split()[:2] == ["blocked", "2%"] and "no GIL" in line for line in run_summary(without).splitlines())
+
+
 # -- a compare, side by side ------------------------------------------------------
 
 

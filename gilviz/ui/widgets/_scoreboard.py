@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from gilviz.engine.model import RunResult
-from gilviz.export.text import human
+from gilviz.export.text import blocked_heading, human
 
 MAX_ROWS = 100
 
@@ -111,7 +111,7 @@ class Scoreboard(DataTable):
     #: with its border and scroll bar (lost: at most 7 characters, "999.9 M").
     #: (CPU seconds are cores × wall: the GIL-wait share says more.)
     WIDTHS = (2, 10, 11, 8, 8, 6, 8, 9, 7, 8)
-    ERRORS, LOST = 8, 9
+    BLOCKED, ERRORS, LOST = 7, 8, 9
     #: the run label's column grows with its labels, up to this
     MAX_LABEL_W = 30
 
@@ -119,13 +119,16 @@ class Scoreboard(DataTable):
         super().__init__(cursor_type="none", zebra_stripes=False, show_cursor=False, cell_padding=0, **kwargs)
         self.rows_data: list[ScoreRow] = []
         self.widths = self.WIDTHS
+        #: the blocked share's heading: "GIL wait", or "blocked" once a row ran without a GIL
+        self.blocked = blocked_heading([])
 
     def on_mount(self) -> None:
         self._add_columns()
 
     def _add_columns(self) -> None:
         for i, label in enumerate(self.COLUMNS):  # no cell padding: one space before each column
-            self.add_column(self._pad(label, i, ""), width=self.widths[i], key=label.strip() or "best")
+            shown = self.blocked if i == self.BLOCKED else label
+            self.add_column(self._pad(shown, i, ""), width=self.widths[i], key=label.strip() or "best")
 
     def labels(self) -> list[str]:
         """Each row's label (``row_labels``)."""
@@ -173,8 +176,9 @@ class Scoreboard(DataTable):
         labels = self.labels()
         label_w = min(self.MAX_LABEL_W, max([self.WIDTHS[1] - 1, *map(len, labels)]) + 1)
         widths = (self.WIDTHS[0], label_w, *self.WIDTHS[2:])
-        if widths != self.widths:
-            self.widths = widths
+        blocked = blocked_heading([row.result for row in self.rows_data])
+        if widths != self.widths or blocked != self.blocked:
+            self.widths, self.blocked = widths, blocked
             self.clear(columns=True)
             self._add_columns()
         else:
