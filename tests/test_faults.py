@@ -159,8 +159,9 @@ def test_no_child_process_writes_to_our_terminal(session):
     process the session starts has its stderr on a pipe the session reads."""
     session.run(RunRequest(workload="fetch", strategy="threads", workers=2, size=1000, latency_s=0.0))
     ours = os.readlink("/proc/self/fd/2")
-    children = psutil.Process().children(recursive=True)
-    assert children  # the lab and the embedded server
+    # the session's processes, not those other tests start here (tests/engine/test_processes.py)
+    lab = psutil.Process(session.lab.pid)
+    children = [lab, *lab.children(recursive=True), psutil.Process(session.server.proc.pid)]
     for child in children:
         try:
             assert os.readlink(f"/proc/{child.pid}/fd/2") != ours, child.cmdline()

@@ -1,37 +1,123 @@
-"""Worker processes, started and followed by the lab's code in this process."""
+"""Worker processes, started and followed by the lab's code in this process:
+forked by nurseries where there is a fork server (``_ForkedWorkers``), one
+fork-server start each otherwise (``_WorkerProcesses``)."""
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
 
+import psutil
 import pytest
 
 from gilviz.engine import strategies
 from gilviz.engine.model import RunRequest
 from gilviz.engine.plan import make_plan
-from gilviz.engine.slots import Slots
+from gilviz.engine.slots import OS_ID, Slots
 
 pytestmark = pytest.mark.skipif(strategies.mp_context().get_start_method() != "forkserver",
                                 reason="the fork server's Popen is counted here; this platform spawns")
 
+KINDS = [strategies._ForkedWorkers, strategies._WorkerProcesses]
 
-def _run(request: RunRequest) -> strategies.Outcome:
-    slots = Slots.create(request.workers)
+
+def _run(kind, request: RunRequest, slots: Slots, on_tick=None) -> tuple[strategies.Outcome, object]:
+    """The lab's run of ``request`` by ``kind``; ``on_tick(workers)`` every 50 ms while it runs."""
+    workers = kind(request, slots, make_plan(request).lanes)
+    stop = threading.Event()
+    if on_tick is not None:
+        def ticks() -> None:
+            while not stop.wait(0.05):
+                on_tick(workers)
+        threading.Thread(target=ticks, daemon=True).start()
     try:
-        return strategies.execute(request, make_plan(request), slots, lambda startup_s: None)
+        return strategies._run(workers, request, slots, request.workers, lambda startup_s: None,
+                               time.perf_counter()), workers
+    finally:
+        stop.set()
+
+
+@pytest.fixture
+def slots_for():
+    made = []
+
+    def make(n: int) -> Slots:
+        made.append(Slots.create(n))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.close()
+        s.unlink()
+
+
+def _descendants() -> set[int]:
+    """This process's descendants but the fork server (it lives on)."""
+    return {c.pid for c in psutil.Process().children(recursive=True)
+            if "forkserver" not in " ".join(c.cmdline()) or c.ppid() != os.getpid()}
+
+
+def _wait_gone(pids: set[int], timeout_s: float = 20.0) -> set[int]:
+    deadline = time.monotonic() + timeout_s
+    while pids and time.monotonic() < deadline:
+        pids = {p for p in pids if not strategies._gone(p)}
+        time.sleep(0.05)
+    return pids
+
+
+def test_processes_are_forked_by_nurseries_where_there_is_a_fork_server():
+    assert strategies.mp_context().get_start_method() == "forkserver"
+    slots = Slots.create(2)
+    try:
+        request = RunRequest(workload="count", strategy="processes", workers=2, size=200_000)
+        started: list[str] = []
+        outcome = strategies.execute(request, make_plan(request), slots, lambda s: started.append("go"))
+        assert started == ["go"] and not outcome.errors
+        assert {w["kind"] for w in outcome.workers} == {"process"}
     finally:
         slots.close()
-        os.unlink(slots.path)
+        slots.unlink()
 
 
-def test_workers_are_polled_for_their_exit_once_each_not_once_a_loop(monkeypatch):
+@pytest.mark.parametrize("workers,nurseries", [(4, 1), (31, 1), (64, 2)])
+def test_every_worker_is_its_own_process_forked_by_a_nursery(slots_for, workers, nurseries):
+    if strategies._usable_cores() < nurseries:
+        pytest.skip("one nursery per core at most")
+    request = RunRequest(workload="count", strategy="processes", workers=workers, size=workers * 100_000)
+    slots = slots_for(workers)
+    parents: dict[int, int] = {}
+
+    def note_parents(w) -> None:
+        for i in range(workers):
+            pid = slots.get(i, OS_ID)
+            if pid and pid not in parents:
+                try:
+                    parents[pid] = psutil.Process(pid).ppid()
+                except psutil.Error:
+                    pass
+
+    outcome, w = _run(strategies._ForkedWorkers, request, slots, on_tick=note_parents)
+    assert not outcome.errors and outcome.wall_s > 0
+    pids = [slots.get(i, OS_ID) for i in range(workers)]
+    assert len(set(pids)) == workers and os.getpid() not in pids
+    assert len(w.nurseries) == nurseries
+    assert set(parents.values()) <= {p.pid for p in w.nurseries}
+    assert w.exits == dict.fromkeys(range(workers), 0)  # each one's exit code, from its nursery
+    assert sorted(w.reported) == list(range(workers))
+    assert _wait_gone(set(pids) | {p.pid for p in w.nurseries}) == set()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_processes_are_polled_for_their_exit_once_each_not_once_a_loop(monkeypatch, slots_for, kind):
     """multiprocessing polls every child it has started at each start (n²/2
-    polls: 32,640 for 256 workers), and asking each worker for its exit code
-    every 50 ms of a run opens a selector each time. The lab asks a worker
-    once its sentinel says it ended."""
+    polls: 32,640 for 256 workers), and asking each for its exit code every
+    50 ms of a run opens a selector each time. The lab asks a process once
+    its sentinel says it ended."""
     import multiprocessing.popen_forkserver as popen
 
-    polls = []
+    polls: list[int] = []
     real_poll = popen.Popen.poll
 
     def counted(self, flag=os.WNOHANG):
@@ -40,27 +126,87 @@ def test_workers_are_polled_for_their_exit_once_each_not_once_a_loop(monkeypatch
 
     monkeypatch.setattr(popen.Popen, "poll", counted)
     workers = 24
-    outcome = _run(RunRequest(workload="count", strategy="processes", workers=workers, size=workers * 400_000))
-    assert not outcome.errors
-    assert len(outcome.workers) == workers
-    assert len(set(polls)) == workers  # each one's exit code was read
-    assert all(strategies._gone(pid) for pid in polls)
-    # each ended worker's exit code is read when its sentinel fires, then
-    # once more for the records; n²/2 would be 276 at start alone
-    assert len(polls) <= 3 * workers, f"{len(polls)} polls of {workers} workers"
+    request = RunRequest(workload="count", strategy="processes", workers=workers, size=workers * 400_000)
+    outcome, w = _run(kind, request, slots_for(workers))
+    assert not outcome.errors and len(outcome.workers) == workers
+    started = {p.pid for p in getattr(w, "nurseries", None) or w.procs}
+    assert set(polls) == started  # each one's exit code was read
+    assert len(polls) <= 3 * len(started), f"{len(polls)} polls of {len(started)} processes"
+    assert _wait_gone(started) == set()
 
 
-def test_a_worker_that_ends_before_its_start_signal_is_reported():
-    """The one select still notices workers that end before they start: here
-    each is told a slots file that is not there."""
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_worker_that_ends_before_its_start_signal_is_reported(slots_for, kind):
+    """Each worker is told a slots file that is not there, so it ends before it starts."""
     request = RunRequest(workload="count", strategy="processes", workers=3, size=3_000)
-    slots = Slots.create(3)
-    path, slots.path = slots.path, os.path.join(os.path.dirname(slots.path), "gilviz-slots-not-there")
+    slots = slots_for(3)
+    real, slots.path = slots.path, os.path.join(os.path.dirname(slots.path), "gilviz-slots-not-there")
     try:
-        outcome = strategies.execute(request, make_plan(request), slots, lambda startup_s: None)
+        if kind is strategies._ForkedWorkers:  # its nursery opens the slots: its workers inherit them
+            outcome, _ = _run(kind, request, slots)
+            assert len(outcome.errors) == 1
+            assert outcome.errors[0].startswith("the process that starts the workers (pid ")
+            assert outcome.errors[0].endswith(") exited with status 1 before they started")
+        else:
+            outcome, _ = _run(kind, request, slots)
+            assert len(outcome.errors) == 1
+            assert outcome.errors[0].startswith("worker process process-")
+            assert outcome.errors[0].endswith("exited with status 1 before starting")
     finally:
-        slots.close()
-        os.unlink(path)
-    assert len(outcome.errors) == 1
+        slots.path = real
+
+
+def test_a_forked_worker_that_fails_before_its_start_signal_is_reported(slots_for, monkeypatch):
+    """A worker whose start fails (here: a switch interval Python refuses)
+    ends with status 1; the run says which, before any start signal."""
+    request = RunRequest(workload="count", strategy="processes", workers=3, size=3_000, switch_interval_s=-1.0)
+    outcome, w = _run(strategies._ForkedWorkers, request, slots_for(3))
+    assert len(outcome.errors) == 1, outcome.errors
     assert outcome.errors[0].startswith("worker process process-")
     assert outcome.errors[0].endswith("exited with status 1 before starting")
+    assert outcome.wall_s == 0.0
+
+
+def test_a_killed_forked_worker_is_an_error_with_its_status(slots_for):
+    request = RunRequest(workload="count", strategy="processes", workers=2, size=60_000_000)
+    slots = slots_for(2)
+    killed: list[int] = []
+
+    def kill_first(w) -> None:
+        if not killed and slots.get(0, OS_ID) and slots.words[strategies.GO]:
+            killed.append(slots.get(0, OS_ID))
+            os.kill(killed[0], signal.SIGKILL)
+
+    outcome, w = _run(strategies._ForkedWorkers, request, slots, on_tick=kill_first)
+    assert killed
+    assert outcome.errors == [f"process-0 (pid {killed[0]}) ended with status -9 without a result"]
+    assert w.exits == {0: -9, 1: 0}
+
+
+def test_cancelled_before_the_start_leaves_no_process(slots_for):
+    """The nurseries are killed first: a worker they forked that has not
+    said its pid yet sees its parent gone and exits by itself."""
+    before = _descendants()
+    request = RunRequest(workload="count", strategy="processes", workers=80, size=80_000)
+    slots = slots_for(80)
+    slots.cancel()
+    outcome, w = _run(strategies._ForkedWorkers, request, slots)
+    assert outcome.errors == ["cancelled"]
+    assert _wait_gone(_descendants() - before) == set()
+
+
+def test_workers_whose_nursery_is_killed_end_by_themselves(slots_for):
+    request = RunRequest(workload="count", strategy="processes", workers=3, size=10**11)
+    slots = slots_for(3)
+    seen: list[int] = []
+
+    def kill_nursery(w) -> None:
+        if not seen and slots.words[strategies.GO]:
+            seen.extend(slots.get(i, OS_ID) for i in range(3))
+            w.nurseries[0].kill()
+
+    outcome, w = _run(strategies._ForkedWorkers, request, slots, on_tick=kill_nursery)
+    assert seen
+    assert _wait_gone(set(seen), timeout_s=10) == set()
+    # the run ended when its nursery did; each worker's end is unknown, and said so
+    assert len(outcome.errors) == 3 and all("its nursery was stopped" in e for e in outcome.errors)
