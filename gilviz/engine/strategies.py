@@ -129,6 +129,38 @@ def _process_main(
                   lab_pid, os.getppid(), go, results, live)
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _parent_death_signal() -> Callable[[int], int] | None:
+    """Linux's prctl, to have the kernel kill a worker when its nursery
+    ends: no watch thread to start in each worker (0.7 ms of its CPU here).
+    None where there is no such call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda sig: int(prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0))
+
+
+def _watch_lab_from_nursery(lab_pid: int, children: dict[int, int]) -> None:
+    """In a nursery, once its workers are forked: when the lab is gone, end
+    them and itself (workers that die with their parent do not watch the lab)."""
+    while True:
+        time.sleep(WATCHDOG_PERIOD_S)
+        if _gone(lab_pid):
+            for pid in list(children):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            os._exit(3)
+
+
 def _process_work(
     slots: Slots,
     index: int,
@@ -143,11 +175,14 @@ def _process_work(
     go: Any,
     results: Any,
     live: bool,
+    watch: bool = True,
 ) -> None:
     """A worker process's life, once it has its slots: watch the lab and its
-    parent, say its OS id, wait for the start signal, do its tasks, send back
-    its errors."""
-    threading.Thread(target=_watch_lab, args=(lab_pid, parent), daemon=True).start()
+    parent (unless the kernel ends it with its parent, which watches the
+    lab: ``watch`` False), say its OS id, wait for the start signal, do its
+    tasks, send back its errors."""
+    if watch:
+        threading.Thread(target=_watch_lab, args=(lab_pid, parent), daemon=True).start()
     _warm_up(workload)
     if switch_interval_s:
         sys.setswitchinterval(switch_interval_s)
@@ -182,6 +217,7 @@ def _nursery_main(slots_path: str, first: int, lanes: list, workload: str, lock:
     slots = Slots(slots_path)
     _warm_up(workload)
     me = os.getpid()
+    die_with_parent = _parent_death_signal()
     children: dict[int, int] = {}
     for index, tasks in enumerate(lanes, start=first):
         try:
@@ -192,8 +228,11 @@ def _nursery_main(slots_path: str, first: int, lanes: list, workload: str, lock:
         if pid == 0:
             code = 1
             try:
+                dies_with_parent = die_with_parent is not None and die_with_parent(signal.SIGKILL) == 0
+                if dies_with_parent and os.getppid() != me:  # the nursery ended before the call
+                    os._exit(3)
                 _process_work(slots, index, workload, tasks, lock, timeout_s, switch_interval_s, race_style,
-                              lab_pid, me, go, results, live)
+                              lab_pid, me, go, results, live, watch=not dies_with_parent)
                 code = 0
             except BaseException:
                 import traceback
@@ -208,6 +247,8 @@ def _nursery_main(slots_path: str, first: int, lanes: list, workload: str, lock:
                         pass
                 os._exit(code)
         children[pid] = index
+    # forked: a thread may start now
+    threading.Thread(target=_watch_lab_from_nursery, args=(lab_pid, children), daemon=True).start()
     while children:
         pid, status = os.waitpid(-1, 0)
         index = children.pop(pid, -1)
@@ -580,6 +621,7 @@ class _ForkedWorkers:
         self.exits: dict[int, int] = {}  # worker index: its exit code, from its nursery
         self.unforked: str | None = None
         self.deadline = 0.0
+        self.lab_pid = os.getpid()  # the process whose end ends the workers
 
     def start(self) -> None:
         r, n = self.request, len(self.lanes)
@@ -590,7 +632,7 @@ class _ForkedWorkers:
             p = self.ctx.Process(
                 target=_nursery_main,
                 args=(self.slots.path, first, list(self.lanes[first:end]), r.workload, self.lock, r.timeout_s,
-                      r.switch_interval_s, r.race_style, os.getpid(), self.go, self.results, r.live),
+                      r.switch_interval_s, r.race_style, self.lab_pid, self.go, self.results, r.live),
                 name=f"nursery-{k}",
                 daemon=True,
             )

@@ -210,3 +210,35 @@ def test_workers_whose_nursery_is_killed_end_by_themselves(slots_for):
     assert _wait_gone(set(seen), timeout_s=10) == set()
     # the run ended when its nursery did; each worker's end is unknown, and said so
     assert len(outcome.errors) == 3 and all("its nursery was stopped" in e for e in outcome.errors)
+
+
+def test_the_workers_and_nurseries_of_a_lab_that_was_killed_end_by_themselves(slots_for):
+    """SIGKILL leaves the lab no time to take its workers along (the session
+    kills its process group, but a lab alone may die): each nursery sees
+    the lab gone and ends, and its workers die with it. The lab here is a
+    stand-in process, killed mid-run."""
+    import subprocess
+    import sys
+
+    lab = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    request = RunRequest(workload="count", strategy="processes", workers=3, size=10**11)
+    slots = slots_for(3)
+    w = strategies._ForkedWorkers(request, slots, make_plan(request).lanes)
+    w.lab_pid = lab.pid
+    try:
+        w.start()
+        deadline = time.monotonic() + 30
+        while not strategies._ready(slots, 3):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        slots.words[strategies.GO] = 1
+        w.go.set()
+        pids = {slots.get(i, OS_ID) for i in range(3)} | {w.nurseries[0].pid}
+        lab.kill()
+        lab.wait()
+        assert _wait_gone(pids, timeout_s=10) == set()
+    finally:
+        lab.kill()
+        w.give_up()
+        for p in w.nurseries:
+            p.kill()
