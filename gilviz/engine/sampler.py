@@ -192,6 +192,8 @@ class Sampler:
         self._slot_base = [0.0] * self.n  # ... and the slot's own CPU then
         self._clocks: list[_WorkerClock] = []
         self._units_last = [0] * self.n
+        #: each worker's units, read right after its CPU time (None: not this sample)
+        self._units_read: list[int | None] = [None] * self.n
         self._total_cpu_last = 0.0
         self._seq = 0
         self.go_ns = 0
@@ -293,6 +295,9 @@ class Sampler:
         self._steal_last = steal
         shared = self._shared_figures(rows) if self.one_thread and self.schedstat else None
         shared_ns = time.monotonic_ns() if shared is not None else now_ns  # when that one read was
+        words, base = self.slots.words, self.slots.base
+        if psutil_cpu is not None or shared is not None:  # read above, at once: the units now
+            self._units_read = [int(words[base(i) + UNITS]) for i in range(self.n)]
         for i, clock in enumerate(self._clocks):
             row = rows[i]
             # A window ends when the kernel's figures were read, not at
@@ -307,6 +312,11 @@ class Sampler:
                 figures = self._kernel_figures(i) if self.schedstat else None
                 if figures is not None:
                     read_ns = time.monotonic_ns()
+                    # and its units with its CPU time: each /proc read lets the
+                    # app's thread take the GIL for up to 5 ms, and units read
+                    # before them all made a period's rate run 5-20% off its
+                    # CPU share ("1.2× solo" at one core, under the GIL)
+                    self._units_read[i] = int(words[base(i) + UNITS])
             if figures is None and self.schedstat and row[DONE_NS] and row[ON_CPU_END_NS] >= 0 <= row[ON_CPU0_NS]:
                 # ended: the kernel's figures it noted itself as it finished
                 figures = ((row[ON_CPU_END_NS] - row[ON_CPU0_NS]) / 1e9,
@@ -430,7 +440,10 @@ class Sampler:
         )
 
     def _worker_sample(self, i: int, row: tuple[int, ...], read: bool) -> WorkerSample:
-        units = row[UNITS]
+        aligned = self._units_read[i] if read else None
+        self._units_read[i] = None
+        # never before the slots this sample read (a worker's units only grow)
+        units = max(aligned, row[UNITS]) if aligned is not None else row[UNITS]
         delta = units - self._units_last[i]
         self._units_last[i] = units
         clock = self._clocks[i]

@@ -114,3 +114,49 @@ def test_a_slot_s_state_reads_as_the_state_it_stores_and_anything_else_as_an_err
     not ``WorkerState(n)``: the same answer, an error for what no state is."""
     expected = WorkerState(stored) if stored in {int(s) for s in WorkerState} else WorkerState.ERROR
     assert sm.worker_state(stored) is expected
+
+
+def test_a_period_s_work_is_read_with_its_cpu_time(monkeypatch):
+    """A worker counting 1,000 units per CPU millisecond, on a core all the
+    time. The sampler reads the slots at 100 ms, but the kernel only at
+    150 ms (each /proc read lets the app's thread take the GIL); the next
+    sample reads both at 200 ms. Units read with the slots made the second
+    period 100 ms of work against 50 ms of CPU: "2× solo" on one core. Read
+    with the CPU time, each period's work is what its CPU time did."""
+    clock = Clock()
+    monkeypatch.setattr(sm, "time", clock)
+    go = 1_000 * MS
+    slots = one_running_worker(go)
+    units_word = slots.base(0) + sm.UNITS
+
+    def count_to_now() -> None:
+        slots.words[units_word] = (clock.now - go) // 1000  # 1,000 units a CPU millisecond
+
+    def kernel(path):
+        count_to_now()  # the worker kept counting until this read
+        return (clock.now - go) / 1e9, 0.0
+
+    monkeypatch.setattr(sm, "read_schedstat", kernel)
+    monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0])
+    try:
+        sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
+        clock.now = go
+        sampler.start()
+        on_time = sampler._read_workers
+
+        def read_late(now_ns, rows):
+            clock.now = go + 150 * MS
+            on_time(now_ns, rows)
+
+        samples = []
+        for at, read in ((100, read_late), (200, on_time), (300, on_time)):
+            clock.now = go + at * MS
+            count_to_now()
+            monkeypatch.setattr(sampler, "_read_workers", read)
+            samples.append(sampler.sample().workers[0])
+    finally:
+        slots.close()
+        slots.unlink()
+    cpu = [0.15, 0.05, 0.1]  # what the kernel said each sample's CPU time grew by
+    assert [s.units_delta for s in samples] == [round(c * 1e6) for c in cpu]
+    assert sum(s.units_delta for s in samples) == 300_000  # nothing lost or counted twice
