@@ -452,7 +452,7 @@ class Session:
                     if self._check_event(lab, event) == "finished":
                         measure(final=True)
                         return self._result(request, lab.info, started, slots, event["outcome"], tuple(ticks), states,
-                                            own.cores(), steal.cores())
+                                            own.cores(), steal.cores(), event.get("solo_units_per_s"))
                     continue
                 if not lab.alive:  # do not wait for the pipe: a worker may hold it
                     self._lab_died(lab)
@@ -568,7 +568,9 @@ class Session:
 
     def _result(self, request: RunRequest, info: LabInfo, started: RunStarted, slots: Slots, outcome: dict,
                 ticks: tuple[Tick, ...], states: StateTotals | None = None, own_cores: float = 0.0,
-                steal_cores: float | None = None) -> RunResult:
+                steal_cores: float | None = None, solo_after: float | None = None) -> RunResult:
+        """``solo_after``: the lab's solo rate once the run was over, raised
+        by what its workers did per CPU second (see lab.raise_solo)."""
         states = states or StateTotals(len(outcome["workers"]))
         rows = self._worker_results(request, started, slots, outcome, states)
         units = sum(r.units for r in rows)
@@ -601,7 +603,7 @@ class Session:
             # stopping is how a live run ends
             cancelled=bool(outcome["cancelled"]) and not request.live,
             live=request.live,
-            solo_units_per_s=started.solo_units_per_s,
+            solo_units_per_s=solo_after if solo_after is not None else started.solo_units_per_s,
             worker_results=tuple(rows),
             expected=units if race else None,
             actual=actual,

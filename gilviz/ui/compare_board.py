@@ -84,6 +84,8 @@ class CompareBoard:
 
     def __init__(self) -> None:
         self._runs: list[tuple[RunResult, RunView]] = []
+        self._started: list[RunStarted] = []
+        self._solo: float | None = None  # the one solo rate every run is drawn against
         #: the finished runs' groups as last made: (width, every, runs) -> groups
         self._finished: tuple[tuple[int, int, int], list[LaneGroup]] | None = None
 
@@ -95,17 +97,31 @@ class CompareBoard:
         return [result for result, _ in self._runs]
 
     def add(self, started: RunStarted, result: RunResult) -> None:
-        """A run of the compare ended: keep its lanes, replayed from its ticks."""
+        """A run of the compare ended: keep its lanes, replayed from its ticks.
+
+        Every run is drawn against one solo rate, the highest the lab has
+        given (it raises it after a run whose worker did more per CPU second
+        than its calibration), so their heights compare."""
+        self._started.append(started)
+        solos = [s for s in (self._solo, started.solo_units_per_s, result.solo_units_per_s) if s]
+        solo = max(solos) if solos else None
+        if solo != self._solo:  # the runs before were drawn against another: again
+            self._solo = solo
+            self._runs = [(r, self._replay(self._started[i], r)) for i, (r, _) in enumerate(self._runs)]
+            self._finished = None
+        self._runs.append((result, self._replay(started, result)))
+
+    def _replay(self, started: RunStarted, result: RunResult) -> RunView:
         replay = LiveRun(capacity=HISTORY_CELLS)
-        replay.start(started)
+        replay.start(replace(started, solo_units_per_s=self._solo) if self._solo else started)
         for tick in result.ticks:
             replay.feed(tick)
         replay.finish()
-        self._runs.append((result, replay.view(HISTORY_CELLS)))
+        return replay.view(HISTORY_CELLS)
 
     def has(self, started: RunStarted) -> bool:
         """This run is on the board already (it ended)."""
-        return any(view.started is started for _, view in self._runs)
+        return any(s is started for s in self._started)
 
     def groups(self, width: int, live: RunView | None = None) -> tuple[list[LaneGroup], int]:
         """The groups to draw in ``width`` cells, the run going on (``live``,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import replace
 
 import psutil
 import pytest
@@ -383,3 +384,18 @@ def test_a_run_reports_the_host_s_steal_time_as_measured(session):
     else:
         assert result.steal_cores is not None and 0.0 <= result.steal_cores <= result.cpu_count
     assert "steal_cores" in result.to_dict()
+
+
+def test_a_sequential_run_never_reads_above_its_solo_rate(session):
+    """One worker alone is the solo rate's own definition: a calibration that
+    fell in a slow moment made a sequential count read "1.13× solo". The
+    result's solo rate is the lab's once the run was over, which the run's
+    worker raised if it did more per CPU second (over at least a second of it)."""
+    request = RunRequest(workload="count", strategy="sequential", workers=1)
+    # 2.5 s of solo work: over a second of the worker's CPU time unless it is
+    # 2.5 times faster than the calibration, which this test is for too
+    size = int(session.solo_rate(request) * 2.5)
+    result = session.run(replace(request, size=size))
+    worker = result.worker_results[0]
+    assert worker.cpu_s >= 1.0 and worker.units == size
+    assert worker.units / worker.cpu_s <= result.solo_units_per_s * 1.000001

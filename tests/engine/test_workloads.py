@@ -257,3 +257,38 @@ def test_a_solo_rate_is_measured_again_only_for_what_changes_a_unit_s_cost(monke
             for strategy in ("threads", "processes") for lock in (False, True) for style in ("call", "plain")}
     assert len(race) == len(measured) - 1 == 8
     assert measured[1][1] == {"race_style": "call", "processes": False}
+
+
+def test_a_worker_that_did_more_per_cpu_second_than_the_solo_rate_raises_it(monkeypatch):
+    """The calibration can fall in a slow half second (the app drawing its
+    first frames on the sibling vCPU): a sequential count then read "1.13×
+    solo". A worker's units over at least SOLO_EVIDENCE_CPU_S of its own CPU
+    time are a measure of the solo rate too; shorter stretches are not."""
+    from gilviz.engine import lab
+    from gilviz.engine.model import SOLO_EVIDENCE_CPU_S
+
+    monkeypatch.setattr(lab, "_solo_cache", {})
+    monkeypatch.setattr(workloads, "solo_rate", lambda *args, **kwargs: 10.0)
+    request = RunRequest(workload="count", strategy="threads", workers=3)
+    slots = sl.Slots.create(3)
+    try:
+        evidence_ns = int(SOLO_EVIDENCE_CPU_S * 1e9)
+        for i, (units, cpu_ns) in enumerate(((30 * SOLO_EVIDENCE_CPU_S, 2 * evidence_ns),  # 15 a CPU second
+                                             (12 * SOLO_EVIDENCE_CPU_S, evidence_ns),  # 12
+                                             (10**9, evidence_ns // 2))):  # too short a stretch to count
+            slots.words[slots.base(i) + sl.UNITS] = int(units)
+            slots.words[slots.base(i) + sl.CPU_NS] = cpu_ns
+        assert lab.solo_for(request) == 10.0
+        assert lab.raise_solo(request, slots, 3) == pytest.approx(15.0)
+        # every strategy of the same work starts from it now
+        assert lab.solo_for(RunRequest(workload="count", strategy="processes")) == pytest.approx(15.0)
+        slots.words[slots.base(0) + sl.UNITS] = 0  # slower workers never lower it
+        assert lab.raise_solo(request, slots, 3) == pytest.approx(15.0)
+        # asyncio's lanes share one thread's CPU time: none of them is one worker alone
+        slots.words[slots.base(0) + sl.UNITS] = int(40 * SOLO_EVIDENCE_CPU_S)
+        assert lab.raise_solo(RunRequest(workload="count", strategy="asyncio", workers=3), slots, 3) == 15.0
+        # waiting work has no solo rate to raise
+        assert lab.raise_solo(RunRequest(workload="fetch", strategy="threads", workers=3), slots, 3) is None
+    finally:
+        slots.close()
+        slots.unlink()

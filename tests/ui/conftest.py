@@ -218,10 +218,14 @@ class FakeLab:
     for a cancel or :meth:`release`; a function of the request: the runs to
     hold), ``fail`` (the lab dies at the next run
     with this message), ``worker_error`` (worker 0's task fails), ``ticks``
-    (at most this many periods), ``cpu_count``."""
+    (at most this many periods), ``cpu_count``, ``solo_after`` (the solo
+    rate the lab says it raised to after each run, and starts the next with)."""
 
     def __init__(self, cpu_count: int = 4, hold: bool | Callable[[RunRequest], bool] = False, fail: str | None = None,
-                 worker_error: str | None = None, ticks: int | None = None) -> None:
+                 worker_error: str | None = None, ticks: int | None = None,
+                 solo_after: float | None = None) -> None:
+        self.solo_after = solo_after
+        self.finished_runs = 0
         self.info_ = lab_info(cpu_count)
         self.info: LabInfo | None = None
         self.hold = hold
@@ -281,7 +285,8 @@ class FakeLab:
             self._slots.words[self._slots.base(i) + OS_ID] = base + i
         self._periods = script(request, self.plan, self.info_.cpu_count, self.ticks or 40, self.worker_error)
         self.cpu_s = self.wall_s = 0.0
-        self._events.put({"ev": "started", "startup_s": STARTUP_S, "solo_units_per_s": SOLO[request.workload],
+        solo = self.solo_after if self.solo_after and self.finished_runs else SOLO[request.workload]
+        self._events.put({"ev": "started", "startup_s": STARTUP_S, "solo_units_per_s": solo,
                           "switch_interval_s": request.switch_interval_s or self.info_.switch_interval_s})
         self.in_run.set()
 
@@ -351,7 +356,9 @@ class FakeLab:
         wall_s = self.wall_s + (PERIOD_S if self._periods and not cancelled else 0.0)
         cpu_s = self.cpu_s + (min(sum(p.cpu_share for p in self._periods[-1]), self.info_.cpu_count) * PERIOD_S
                               if self._periods and not cancelled else 0.0)
-        return {"ev": "finished", "outcome": {
+        self.finished_runs += 1
+        raised = {"solo_units_per_s": self.solo_after} if self.solo_after else {}
+        return {"ev": "finished", **raised, "outcome": {
             "wall_s": round(wall_s, 3), "cpu_s": round(cpu_s, 3), "startup_s": STARTUP_S, "cancelled": cancelled,
             "workers": [{"index": i, "name": f"{kind}-{i}", "kind": kind,
                          "errors": errors if i == 0 else []} for i in range(self.plan.workers)],

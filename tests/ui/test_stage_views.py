@@ -23,7 +23,7 @@ from gilviz.ui.widgets._lanes import timeline_title
 from gilviz.ui.widgets._presenter import Figure, FigureBox, figures
 from gilviz.ui.widgets._scoreboard import row_labels
 
-from .conftest import FakeLab, async_test, make_app, settle
+from .conftest import SOLO, FakeLab, async_test, make_app, settle
 
 
 @async_test
@@ -518,6 +518,30 @@ async def test_the_compare_board_shows_the_run_going_on_last():
         fake.release()
         await settle(app, pilot)
         assert [g.finished for g in app.query_one(Lanes).groups] == [True, True, True]
+
+
+@async_test
+async def test_a_compare_s_runs_are_drawn_against_one_solo_rate_however_the_lab_raised_it():
+    """The lab raises its solo rate after a run whose worker did more per CPU
+    second than its calibration: the sequential run, first, started with the
+    old figure. Drawn against it, its full blocks would stand beside the
+    others' drawn against the new one; every run is drawn against the highest."""
+    from gilviz.ui.timeline import CellKind
+
+    raised = 2 * SOLO["count"]
+    app, fake = make_app(FakeLab(solo_after=raised), workers=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("v")
+        await settle(app, pilot)
+        board = app.stage.compare_board
+        assert [r.strategy for r in board.results] == ["sequential", "threads", "processes"]
+        assert board.results[0].solo_units_per_s == raised  # the lab's figure after the run
+        groups = app.query_one(Lanes).groups
+        assert [g.finished for g in groups] == [True, True, True]  # each run once: none taken for one going on
+        sequential = [c for lane in groups[0].lanes for c in lane.cells if c.kind == CellKind.WORK]
+        # a full core of work against twice that solo rate: half height, not full
+        assert sequential and {c.level for c in sequential} == {4}
+        assert all(c.level <= 4 for g in groups for lane in g.lanes for c in lane.cells if c.kind == CellKind.WORK)
 
 
 def test_a_long_run_is_squeezed_so_that_every_group_fits_on_one_axis():
