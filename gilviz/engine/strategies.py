@@ -496,8 +496,11 @@ class _WorkerThreads:
         return race.counter if self.request.race_style == "plain" else self.cell.value
 
 
-class _WorkerProcesses:
-    """One process per lane, forked by the fork server; each has its own GIL."""
+class _Processes:
+    """What worker processes share, however they are started: their start
+    signal, results queue and race lock from multiprocessing; ``pending``,
+    the processes this run waits for (workers, or the nurseries that reap
+    them), each asked for its exit code once its sentinel says it ended."""
 
     kind = "process"
 
@@ -507,10 +510,45 @@ class _WorkerProcesses:
         self.lock = self.ctx.Lock() if request.lock and request.workload == "race" else None
         self.results = self.ctx.SimpleQueue()
         self.go = self.ctx.Event()
-        self.procs: list[Any] = []
         self.pending: list[Any] = []
         self.reported: dict[int, list[str]] = {}
         self.deadline = 0.0
+
+    def still_running(self) -> bool:
+        ended = set(multiprocessing.connection.wait([p.sentinel for p in self.pending] + [self.results._reader],
+                                                    timeout=0.05))
+        self.finish()
+        # only those whose sentinels say they ended: asking each of 256 for
+        # its exit code opens a selector each time, 20 times a second
+        self.pending = [p for p in self.pending if p.sentinel not in ended or p.exitcode is None]
+        return bool(self.pending)
+
+    def finish(self) -> None:
+        """Drain the results, so the pipe never fills up and blocks a worker."""
+        while not self.results.empty():
+            self.receive(self.results.get())
+
+    def receive(self, message: tuple) -> None:
+        index, errs = message
+        self.reported[index] = errs
+
+    def own_cpu_s(self) -> float:
+        return sum(self.slots.get(i, CPU_NS) for i in range(len(self.lanes))) / 1e9
+
+    def notes(self) -> list[str]:
+        return []
+
+    def race_actual(self) -> int:
+        return int(self.slots.words[RACE_COUNTER])
+
+
+class _WorkerProcesses(_Processes):
+    """One process per lane, each started by multiprocessing (where there is
+    no fork server to fork nurseries from: spawned); each has its own GIL."""
+
+    def __init__(self, request: RunRequest, slots: Slots, lanes: tuple[Lane, ...]) -> None:
+        super().__init__(request, slots, lanes)
+        self.procs: list[Any] = []
 
     def start(self) -> None:
         r = self.request
@@ -548,28 +586,10 @@ class _WorkerProcesses:
             return f"worker process {dead[0].name} exited with status {dead[0].exitcode} before starting"
         return f"worker processes not ready after {START_TIMEOUT_S:g} s"
 
-    def still_running(self) -> bool:
-        ended = set(multiprocessing.connection.wait([p.sentinel for p in self.pending] + [self.results._reader],
-                                                    timeout=0.05))
-        self.finish()
-        # only the workers whose sentinels say they ended: asking each of 256
-        # for its exit code opens a selector each time, 20 times a second
-        self.pending = [p for p in self.pending if p.sentinel not in ended or p.exitcode is None]
-        return bool(self.pending)
-
     def give_up(self) -> bool:
         for p in self.pending:
             p.kill()
         return True  # killed: wait until they are gone
-
-    def finish(self) -> None:
-        """Drain the results, so the pipe never fills up and blocks a worker."""
-        while not self.results.empty():
-            index, errs = self.results.get()
-            self.reported[index] = errs
-
-    def own_cpu_s(self) -> float:
-        return sum(self.slots.get(i, CPU_NS) for i in range(len(self.procs))) / 1e9
 
     def names(self) -> list[str]:
         return [p.name for p in self.procs]
@@ -581,12 +601,6 @@ class _WorkerProcesses:
             why = f"{p.name} (pid {p.pid}) ended with status {p.exitcode} without a result"
             errs = [] if self.slots.cancelled else [why]
         return errs
-
-    def notes(self) -> list[str]:
-        return []
-
-    def race_actual(self) -> int:
-        return int(self.slots.words[RACE_COUNTER])
 
 
 def _usable_cores() -> int:
@@ -601,27 +615,18 @@ def _usable_cores() -> int:
 WORKERS_PER_NURSERY = 32
 
 
-class _ForkedWorkers:
+class _ForkedWorkers(_Processes):
     """One process per lane, forked by nurseries: one or a few processes
     started by the fork server, which fork the workers and reap them (see
     ``_nursery_main``). Each worker has its own GIL, as with one fork-server
     start per worker, which took 3.5 ms of a worker's CPU and a round trip
-    through the fork server each."""
-
-    kind = "process"
+    through the fork server each. ``pending``: the nurseries."""
 
     def __init__(self, request: RunRequest, slots: Slots, lanes: tuple[Lane, ...]) -> None:
-        self.request, self.slots, self.lanes = request, slots, lanes
-        self.ctx = mp_context()
-        self.lock = self.ctx.Lock() if request.lock and request.workload == "race" else None
-        self.results = self.ctx.SimpleQueue()
-        self.go = self.ctx.Event()
+        super().__init__(request, slots, lanes)
         self.nurseries: list[Any] = []
-        self.pending: list[Any] = []
-        self.reported: dict[int, list[str]] = {}
         self.exits: dict[int, int] = {}  # worker index: its exit code, from its nursery
         self.unforked: str | None = None
-        self.deadline = 0.0
         self.lab_pid = os.getpid()  # the process whose end ends the workers
 
     def start(self) -> None:
@@ -688,31 +693,18 @@ class _ForkedWorkers:
                     f"{gone[0].exitcode} before they started")
         return f"worker processes not ready after {START_TIMEOUT_S:g} s"
 
-    def still_running(self) -> bool:
-        ended = set(multiprocessing.connection.wait([p.sentinel for p in self.pending] + [self.results._reader],
-                                                    timeout=0.05))
-        self.finish()
-        self.pending = [p for p in self.pending if p.sentinel not in ended or p.exitcode is None]
-        return bool(self.pending)
-
     def give_up(self) -> bool:
         self._kill_workers()
         return True  # killed: their nurseries reap them and end
 
-    def finish(self) -> None:
-        """Drain what workers and nurseries sent, so the pipe never fills up."""
-        while not self.results.empty():
-            message = self.results.get()
-            if message[0] == "exit":
-                self.exits[message[1]] = message[2]
-            elif message[0] == "unforked":
-                self.unforked = self.unforked or message[2]
-            else:
-                index, errs = message
-                self.reported[index] = errs
-
-    def own_cpu_s(self) -> float:
-        return sum(self.slots.get(i, CPU_NS) for i in range(len(self.lanes))) / 1e9
+    def receive(self, message: tuple) -> None:
+        """A worker's errors, or from a nursery: a worker's exit code, a fork that failed."""
+        if message[0] == "exit":
+            self.exits[message[1]] = message[2]
+        elif message[0] == "unforked":
+            self.unforked = self.unforked or message[2]
+        else:
+            super().receive(message)
 
     def names(self) -> list[str]:
         return [f"process-{i}" for i in range(len(self.lanes))]
@@ -725,12 +717,6 @@ class _ForkedWorkers:
             why = f"process-{index} (pid {self._pid(index)}) ended {said} without a result"
             errs = [] if self.slots.cancelled else [why]
         return errs
-
-    def notes(self) -> list[str]:
-        return []
-
-    def race_actual(self) -> int:
-        return int(self.slots.words[RACE_COUNTER])
 
 
 # --- asyncio -------------------------------------------------------------------
