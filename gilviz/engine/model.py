@@ -125,7 +125,10 @@ class WorkerSample:
     tasks_total: int
     task_index: int  # current task index, -1 if none
     cpu_s: float  # cumulative CPU time of this worker (psutil)
-    cpu_share: float  # CPU seconds per wall second in this period (1.0 = a full core)
+    #: CPU seconds per wall second (1.0 = a full core), over the window of
+    #: the last read of its CPU time: this period's, or with many workers
+    #: (read every few periods) the last read's
+    cpu_share: float
     errors: int
     #: Where this worker's time went in the window that ended with this
     #: sample (the kernel's schedstat and the worker's own state): on a core;
@@ -138,6 +141,10 @@ class WorkerSample:
     io_wait_s: float = 0.0
     #: the four figures above were measured for this sample
     split: bool = False
+    #: units per second over the same window as ``cpu_share``: the two compare
+    #: (with 64 workers a lane read "rate 4%" for this period beside "cpu 0%"
+    #: for the one before)
+    units_per_s: float = 0.0
 
 
 #: The four states of a worker's time, in WorkerSample's field order, with

@@ -194,6 +194,9 @@ class Sampler:
         self._units_last = [0] * self.n
         #: each worker's units, read right after its CPU time (None: not this sample)
         self._units_read: list[int | None] = [None] * self.n
+        #: each worker's units at the last read of its CPU time, and its rate over that window
+        self._units_at_cpu = [0] * self.n
+        self._rates = [0.0] * self.n
         self._total_cpu_last = 0.0
         self._seq = 0
         self.go_ns = 0
@@ -424,6 +427,11 @@ class Sampler:
             # one worker is one thread: it cannot use more than one core;
             # reading the files a few microseconds apart can make it look so
             self._shares = [min(1.0, (c.cpu_s - before[i]) / window) for i, c in enumerate(self._clocks)]
+            for i, row in enumerate(rows):
+                read_units = self._units_read[i]
+                units = max(read_units, row[UNITS]) if read_units is not None else row[UNITS]
+                self._rates[i] = max(0, units - self._units_at_cpu[i]) / window
+                self._units_at_cpu[i] = units
             self._total_cpu_last = total_cpu
             self._t_cpu_ns = now
         workers = tuple(self._worker_sample(i, row, read) for i, row in enumerate(rows))
@@ -460,6 +468,7 @@ class Sampler:
             task_index=row[TASK_INDEX],
             cpu_s=clock.cpu_s,
             cpu_share=self._shares[i],
+            units_per_s=self._rates[i],
             errors=row[ERRORS],
             running_s=running,
             core_wait_s=core_wait,

@@ -157,6 +157,9 @@ class RunView:
     throughput: tuple[float, ...] = ()
     #: the workers' share of time waiting for the GIL, per measured period
     gil_wait: tuple[float, ...] = ()
+    #: units per second of all workers over the window of their last CPU
+    #: reading, which the lanes' rates add up to (None before one)
+    work_now: float | None = None
     #: race: (expected, actual) as the lab last published them, else None
     race: tuple[int, int] | None = None
     #: where a live run switched mode: (time in s, what changed), oldest first
@@ -255,6 +258,7 @@ class LiveRun:
         self._throughput: deque[float] = deque(maxlen=core_history)
         self._gil_wait: deque[float] = deque(maxlen=core_history)
         self._race: tuple[int, int] | None = None
+        self._work_now: float | None = None
         self._switches: deque[Switch] = deque(maxlen=16)
         self._t_offset = 0.0  # a switched live run's time carries on from the last one's
         self._solo: float | None = None  # see RunView.solo_units_per_s
@@ -295,6 +299,7 @@ class LiveRun:
             self._running = True
             self._states_measured = False
             self._race = None
+            self._work_now = None
             self.version += 1
 
     def feed(self, tick: Tick) -> None:
@@ -326,6 +331,7 @@ class LiveRun:
                     lane.cells.append(classify(sample, tick.period_s, solo, lane.last_state))
             self._cores_used.append(tick.cores_used)
             self._throughput.append(sum(w.units_delta for w in tick.workers) / tick.period_s if tick.period_s else 0.0)
+            self._work_now = sum(w.units_per_s for w in tick.workers)
             in_run = sum(w.running_s + w.core_wait_s + w.gil_wait_s + w.io_wait_s for w in tick.workers if w.split)
             if in_run > 0:
                 self._gil_wait.append(sum(w.gil_wait_s for w in tick.workers if w.split) / in_run)
@@ -384,6 +390,7 @@ class LiveRun:
                 states_measured=self._states_measured,
                 throughput=tuple(self._throughput),
                 gil_wait=tuple(self._gil_wait),
+                work_now=self._work_now,
                 race=self._race,
                 switches=tuple(self._switches),
                 version=self.version,

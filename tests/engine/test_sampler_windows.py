@@ -160,3 +160,36 @@ def test_a_period_s_work_is_read_with_its_cpu_time(monkeypatch):
     cpu = [0.15, 0.05, 0.1]  # what the kernel said each sample's CPU time grew by
     assert [s.units_delta for s in samples] == [round(c * 1e6) for c in cpu]
     assert sum(s.units_delta for s in samples) == 300_000  # nothing lost or counted twice
+
+
+def test_with_many_workers_a_lane_s_rate_covers_the_window_of_its_cpu_share(monkeypatch):
+    """With many workers each one's CPU time is read every few periods, and
+    its share of a core is the last read's; its rate was this period's: a
+    lane read "rate 4%" beside "cpu 0%". Both now cover the read's window."""
+    clock = Clock()
+    monkeypatch.setattr(sm, "time", clock)
+    go = 1_000 * MS
+    slots = one_running_worker(go)
+    units_word = slots.base(0) + sm.UNITS
+    cpu = {"s": 0.0}  # the worker's CPU time so far: it gets half a core, then none
+    monkeypatch.setattr(sm, "read_schedstat", lambda path: (cpu["s"], 0.0))
+    monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0])
+    try:
+        sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
+        sampler.cpu_every = 2  # as with 33 to 64 workers
+        clock.now = go
+        sampler.start()
+        samples = []
+        for at, cpu_s in ((100, 0.05), (200, 0.10), (300, 0.10), (400, 0.10)):
+            clock.now = go + at * MS
+            cpu["s"] = cpu_s
+            slots.words[units_word] = round(cpu_s * 1e6)  # 1,000 units a CPU millisecond
+            samples.append(sampler.sample().workers[0])
+    finally:
+        slots.close()
+        slots.unlink()
+    # read at 100 ms and 300 ms: half a core over the first window, a quarter over the second
+    assert [s.cpu_share for s in samples] == pytest.approx([0.5, 0.5, 0.25, 0.25])
+    assert [s.units_per_s for s in samples] == pytest.approx([500_000, 500_000, 250_000, 250_000])
+    # this period's units are still this period's (the cells of the timeline)
+    assert [s.units_delta for s in samples] == [50_000, 50_000, 0, 0]

@@ -167,6 +167,7 @@ class ScriptedTicks:
                 index=i, os_id=self.slots.get(i, OS_ID), state=p.state, units=self.units[i],
                 units_delta=p.units_delta, tasks_done=p.tasks_done, tasks_total=len(self.lab.plan.lanes[i]),
                 task_index=p.task_index, cpu_s=round(self.cpu_s[i], 6), cpu_share=p.cpu_share,
+                units_per_s=p.units_delta / PERIOD_S,  # its CPU time is read every period, as with few workers
                 errors=1 if p.state == WorkerState.ERROR else 0, **self.split(p),
             ))
         cores = self.lab.info_.cpu_count

@@ -96,7 +96,7 @@ def worker_tick(t_s: float, workers: list[tuple[int, int, float]], period_s: flo
     seconds so far), did a tenth of its units per CPU second on a full core."""
     samples = tuple(
         WorkerSample(i, os_id, WorkerState.RUNNING, units, round(units / cpu_s * period_s), 0, 1, 0, cpu_s, 1.0, 0,
-                     running_s=period_s, split=True)
+                     running_s=period_s, split=True, units_per_s=round(units / cpu_s * period_s) / period_s)
         for i, (os_id, units, cpu_s) in enumerate(workers))
     return Tick(seq=1, t_s=t_s, period_s=period_s, workers=samples, cores_percent=(100.0, 100.0),
                 cores_used=float(len({os_id for os_id, _, _ in workers})))

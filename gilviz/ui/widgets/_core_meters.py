@@ -103,12 +103,14 @@ class CoreMeters(g.GlyphLines, Widget):
         if view is None or started is None or view.t_s is None:
             pass
         elif row == 0 and view.throughput:
-            # the last period, as the lanes' rates: they add up to this. Work
-            # that waits finishes in bursts (six requests of 0.5 s land
-            # together, one period reads 0/s, the next 60/s): its lanes show
-            # no rate, and the figure is the mean of the last second
+            # over the window of the workers' last CPU reading, as the lanes'
+            # rates and the cores used: they add up to this. Work that waits
+            # finishes in bursts (six requests of 0.5 s land together, one
+            # period reads 0/s, the next 60/s): its lanes show no rate, and
+            # the figure is the mean of the last second
             waits = spec(started.request.workload).io_bound
-            recent = view.throughput[-IO_MEAN_PERIODS:] if waits else view.throughput[-1:]
+            recent = (view.throughput[-IO_MEAN_PERIODS:] if waits or view.work_now is None
+                      else (view.work_now,))
             rate = sum(recent) / len(recent)
             # narrow panel: the unit only where it fits (the legend gives it);
             # "× solo" says what the ratio is of: never cut to "× s". Where

@@ -401,10 +401,12 @@ class Lanes(g.GlyphLines, ScrollView):
             return "err", g.ERROR
         started = view.started if view is not None else None
         if started is not None and started.request.live:
-            solo, period = (view.solo_units_per_s, view.period_s) if view is not None else (None, None)
-            if not solo or not period:
+            solo = view.solo_units_per_s if view is not None else None
+            if not solo:
                 return "–", g.DIM
-            return f"{min(999, round(100 * sample.units_delta / period / solo))}%", g.VALUE
+            # over the same window as its cpu column (with many workers, the
+            # last read of their CPU times, every few periods)
+            return f"{min(999, round(100 * sample.units_per_s / solo))}%", g.VALUE
         if lane.units_expected:
             pct = min(100, int(100 * sample.units / lane.units_expected))
             style = g.WORK if sample.state == WorkerState.DONE else g.VALUE
