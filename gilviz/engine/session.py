@@ -339,6 +339,19 @@ class Session:
             raise RunFailed(str(exc)) from None
         raise RunFailed("the lab did not calibrate in time")
 
+    def warm_solo(self, request: RunRequest) -> None:
+        """Have a running, idle lab measure ``request``'s solo rate now, for
+        its first run (the app, idle a moment after a change). Returns at
+        once; the lab answers nothing, and a run asked for meanwhile waits
+        for the measurement (under half a second)."""
+        lab = self.lab
+        if lab is None or not lab.alive or spec(request.workload).calibration_units is None:
+            return
+        try:
+            lab.send({"op": "warm_solo", "request": request.to_dict()})
+        except LabError:  # the next run starts a new lab, and measures there
+            pass
+
     def sized_for_compare(self, request: RunRequest, seconds: float, by: str = "strategy") -> RunRequest:
         """``request`` with the work for a compare (``by``, as :meth:`compare`)
         that lasts about ``seconds`` on this machine, measured. By strategy:

@@ -513,6 +513,8 @@ class StageScreen(Screen[None]):
             self.gilviz.switch_live(new)
         elif self.phase.busy:
             self.action_stop()
+        else:
+            self.gilviz.warm_solo_soon()
 
     def action_workload(self, workload: str) -> None:
         if workload in WORKLOADS:

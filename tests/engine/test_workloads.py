@@ -292,3 +292,30 @@ def test_a_worker_that_did_more_per_cpu_second_than_the_solo_rate_raises_it(monk
     finally:
         slots.close()
         slots.unlink()
+
+
+def test_a_solo_rate_warmed_between_runs_is_kept_for_the_first_run_and_says_nothing(monkeypatch):
+    """Measured as a run starts, the calibration ran beside the app drawing
+    the run's first frames; the app asks for it while idle instead. The lab
+    answers nothing (no stray event for a run to read), and never measures
+    while a run's workers go on."""
+    from gilviz.engine import lab
+
+    measured, said = [], []
+    monkeypatch.setattr(lab, "_solo_cache", {})
+    monkeypatch.setattr(lab, "emit", said.append)
+    monkeypatch.setattr(workloads, "solo_rate", lambda *args, **kwargs: measured.append(args) or 42.0)
+    the_lab = lab.Lab()
+    busy = threading.Event()
+    the_lab.runner = threading.Thread(target=busy.wait)
+    the_lab.runner.start()
+    try:
+        the_lab.warm_solo({"request": RunRequest(workload="race").to_dict()})
+        assert measured == []  # a run is going: not now
+    finally:
+        busy.set()
+        the_lab.runner.join()
+    the_lab.warm_solo({"request": RunRequest(workload="race").to_dict()})
+    assert len(measured) == 1 and said == []
+    assert lab.solo_for(RunRequest(workload="race", strategy="sequential")) == 42.0
+    assert len(measured) == 1  # the run's own look finds it measured

@@ -227,6 +227,7 @@ class FakeLab:
                  solo_after: float | None = None) -> None:
         self.solo_after = solo_after
         self.finished_runs = 0
+        self.sent: list[dict] = []  # every message the session sent
         self.info_ = lab_info(cpu_count)
         self.info: LabInfo | None = None
         self.hold = hold
@@ -264,6 +265,7 @@ class FakeLab:
         return self.info_
 
     def send(self, msg: dict) -> None:
+        self.sent.append(msg)
         if msg.get("op") == "calibrate":  # the lab's solo rate, for runs sized by time
             workload = msg["request"]["workload"]
             self._events.put({"ev": "calibrated", "solo_units_per_s": SOLO[workload]})

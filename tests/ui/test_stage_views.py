@@ -544,6 +544,42 @@ async def test_a_compare_s_runs_are_drawn_against_one_solo_rate_however_the_lab_
         assert all(c.level <= 4 for g in groups for lane in g.lanes for c in lane.cells if c.kind == CellKind.WORK)
 
 
+@async_test
+async def test_the_lab_measures_the_mode_s_solo_rate_once_the_app_is_idle_not_during_a_run():
+    """A moment after the lab is ready, and after a key changes the mode, the
+    app asks the lab to measure the mode's solo rate then, not as the run
+    starts beside the app's first frames of it."""
+    import asyncio
+
+    from gilviz.ui.app import WARM_SOLO_AFTER_S
+
+    def warmed(fake) -> list[tuple[str, str]]:
+        return [(m["request"]["workload"], m["request"]["strategy"]) for m in fake.sent if m.get("op") == "warm_solo"]
+
+    fake = FakeLab(hold=True)
+    app, _ = make_app(fake, workers=2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        while app.lab is None:
+            await pilot.pause()
+        assert warmed(fake) == []  # not at once: the app is drawing its first frames
+        await asyncio.sleep(WARM_SOLO_AFTER_S + 0.3)
+        await pilot.pause()
+        assert warmed(fake) == [("count", "threads")]
+        await pilot.press("r", "p")  # two keys in a row: one measurement, of where they led
+        await asyncio.sleep(WARM_SOLO_AFTER_S + 0.3)
+        await pilot.pause()
+        assert warmed(fake) == [("count", "threads"), ("race", "processes")]
+        await pilot.press("enter")
+        while not fake.in_run.is_set():
+            await pilot.pause()
+        await pilot.press("t")  # a switch during a live run: its workers would slow a measurement
+        await asyncio.sleep(WARM_SOLO_AFTER_S + 0.3)
+        await pilot.pause()
+        assert len(warmed(fake)) == 2
+        await pilot.press("x")
+        await settle(app, pilot)
+
+
 def test_a_long_run_is_squeezed_so_that_every_group_fits_on_one_axis():
     from gilviz.ui.compare_board import _downsample
     from gilviz.ui.timeline import EMPTY_CELL
