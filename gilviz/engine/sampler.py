@@ -301,6 +301,8 @@ class Sampler:
         words, base = self.slots.words, self.slots.base
         if psutil_cpu is not None or shared is not None:  # read above, at once: the units now
             self._units_read = [int(words[base(i) + UNITS]) for i in range(self.n)]
+        else:
+            self._units_read = [None] * self.n
         for i, clock in enumerate(self._clocks):
             row = rows[i]
             # A window ends when the kernel's figures were read, not at
@@ -416,9 +418,13 @@ class Sampler:
         self._seq += 1
         read = final or (self._seq - 1) % self.cpu_every == 0
         rows = self.slots.read_all()  # once per sample: the split and the samples see the same slots
+        units = [row[UNITS] for row in rows]
         if read:
             before = [c.cpu_s for c in self._clocks]
             self._read_workers(now, rows)
+            # each one's units as read with its CPU time, where they were (never
+            # before the slots above: a worker's units only grow)
+            units = [u if r is None else max(u, r) for u, r in zip(units, self._units_read, strict=True)]
             total_cpu = self._total_cpu()
             window = max(now - self._t_cpu_ns, 1000) / 1e9
             # reading every worker's CPU takes a few milliseconds after ``now``:
@@ -427,14 +433,11 @@ class Sampler:
             # one worker is one thread: it cannot use more than one core;
             # reading the files a few microseconds apart can make it look so
             self._shares = [min(1.0, (c.cpu_s - before[i]) / window) for i, c in enumerate(self._clocks)]
-            for i, row in enumerate(rows):
-                read_units = self._units_read[i]
-                units = max(read_units, row[UNITS]) if read_units is not None else row[UNITS]
-                self._rates[i] = max(0, units - self._units_at_cpu[i]) / window
-                self._units_at_cpu[i] = units
+            self._rates = [max(0, u - last) / window for u, last in zip(units, self._units_at_cpu, strict=True)]
+            self._units_at_cpu = units
             self._total_cpu_last = total_cpu
             self._t_cpu_ns = now
-        workers = tuple(self._worker_sample(i, row, read) for i, row in enumerate(rows))
+        workers = tuple(self._worker_sample(i, row, units[i], read) for i, row in enumerate(rows))
         race = self.slots.read_race(rows) if self.race else None
         return Tick(
             seq=self._seq,
@@ -447,11 +450,7 @@ class Sampler:
             race_units=race[0] if race is not None else None,
         )
 
-    def _worker_sample(self, i: int, row: tuple[int, ...], read: bool) -> WorkerSample:
-        aligned = self._units_read[i] if read else None
-        self._units_read[i] = None
-        # never before the slots this sample read (a worker's units only grow)
-        units = max(aligned, row[UNITS]) if aligned is not None else row[UNITS]
+    def _worker_sample(self, i: int, row: tuple[int, ...], units: int, read: bool) -> WorkerSample:
         delta = units - self._units_last[i]
         self._units_last[i] = units
         clock = self._clocks[i]

@@ -111,22 +111,10 @@ def _watch_lab(lab_pid: int, parent: int) -> None:
             os._exit(3)
 
 
-def _process_main(
-    slots_path: str,
-    index: int,
-    workload: str,
-    tasks: list,
-    lock: Any,
-    timeout_s: float,
-    switch_interval_s: float | None,
-    race_style: str,
-    lab_pid: int,
-    go: Any,
-    results: Any,
-    live: bool = False,
-) -> None:
-    _process_work(Slots(slots_path), index, workload, tasks, lock, timeout_s, switch_interval_s, race_style,
-                  lab_pid, os.getppid(), go, results, live)
+def _process_main(slots_path: str, *args: Any) -> None:
+    """A worker process started on its own (spawned): its slots, then
+    :func:`_process_work` with the rest of its arguments."""
+    _process_work(Slots(slots_path), *args, parent=os.getppid())
 
 
 _PR_SET_PDEATHSIG = 1
@@ -171,10 +159,11 @@ def _process_work(
     switch_interval_s: float | None,
     race_style: str,
     lab_pid: int,
-    parent: int,
     go: Any,
     results: Any,
     live: bool,
+    *,
+    parent: int,
     watch: bool = True,
 ) -> None:
     """A worker process's life, once it has its slots: watch the lab and its
@@ -232,7 +221,7 @@ def _nursery_main(slots_path: str, first: int, lanes: list, workload: str, lock:
                 if dies_with_parent and os.getppid() != me:  # the nursery ended before the call
                     os._exit(3)
                 _process_work(slots, index, workload, tasks, lock, timeout_s, switch_interval_s, race_style,
-                              lab_pid, me, go, results, live, watch=not dies_with_parent)
+                              lab_pid, go, results, live, parent=me, watch=not dies_with_parent)
                 code = 0
             except BaseException:
                 import traceback

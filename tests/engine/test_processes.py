@@ -68,17 +68,26 @@ def _wait_gone(pids: set[int], timeout_s: float = 20.0) -> set[int]:
 
 
 def test_processes_are_forked_by_nurseries_where_there_is_a_fork_server():
-    assert strategies.mp_context().get_start_method() == "forkserver"
+    """The lab's run (execute) starts its workers from a nursery: their
+    parent is a child of the fork server, not the fork server itself."""
     slots = Slots.create(2)
+    parents: list[int] = []
+    grandparents: list[int] = []
+
+    def on_started(startup_s: float) -> None:  # the workers wait for the start signal: all alive
+        parents.extend(psutil.Process(slots.get(i, OS_ID)).ppid() for i in range(2))
+        grandparents.extend(psutil.Process(p).ppid() for p in parents)
+
     try:
         request = RunRequest(workload="count", strategy="processes", workers=2, size=200_000)
-        started: list[str] = []
-        outcome = strategies.execute(request, make_plan(request), slots, lambda s: started.append("go"))
-        assert started == ["go"] and not outcome.errors
-        assert {w["kind"] for w in outcome.workers} == {"process"}
+        outcome = strategies.execute(request, make_plan(request), slots, on_started)
+        assert not outcome.errors and {w["kind"] for w in outcome.workers} == {"process"}
     finally:
         slots.close()
         slots.unlink()
+    assert len(set(parents)) == 1  # one nursery for two workers
+    fork_server = strategies.multiprocessing.forkserver._forkserver._forkserver_pid
+    assert parents[0] != fork_server and set(grandparents) == {fork_server}
 
 
 @pytest.mark.parametrize("workers,nurseries", [(4, 1), (31, 1), (64, 2)])
