@@ -11,9 +11,11 @@ nothing else, so the real planning, compare and result code runs under test.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 import psutil
@@ -230,6 +232,24 @@ LabFactory = Callable[[], LabConnection]
 TickSourceFactory = Callable[..., TickSource]
 
 
+@dataclass
+class _Queued:
+    """A switch's next run, sent to the lab while the current run stops."""
+
+    asked: RunRequest  # as the caller asked for it (``run`` takes it up by this)
+    request: RunRequest  # prepared
+    plan: RunPlan
+    slots: Slots
+    run_id: int
+
+    def drop(self) -> None:
+        """Stop it in the lab, wherever it got to, and free what it holds here."""
+        self.slots.cancel()
+        self.slots.close()
+        self.slots.unlink()
+        discard_records(self.plan)
+
+
 class Session:
     def __init__(
         self,
@@ -256,7 +276,10 @@ class Session:
         self.tick_source: TickSourceFactory = tick_source or Sampler
         self.lab: LabConnection | None = None
         self.server: UrlSource = url_source or LoopbackServer()
-        self._slots: Slots | None = None
+        self._slots: Slots | None = None  # the current run's
+        self._queued: _Queued | None = None  # the next run, sent during a switch
+        self._run_ids = itertools.count(1)
+        self._runs_lock = threading.Lock()  # guards the two above, never held while waiting
         self._cancel = threading.Event()
         self._lock = threading.Lock()
 
@@ -332,7 +355,7 @@ class Session:
                     if not lab.alive:
                         self._lab_died(lab)
                     continue
-                if self._check_event(lab, event) == "calibrated":
+                if self._check_event(lab, event, run_id=0) == "calibrated":  # not a run's
                     rate = event.get("solo_units_per_s")
                     return float(rate) if rate else None
         except LabError as exc:
@@ -386,7 +409,21 @@ class Session:
         return probe.units / probe.wall_s
 
     def cancel(self) -> None:
-        """Ask the current run to stop (thread-safe). The run returns soon after."""
+        """Ask the current run to stop (thread-safe). The run returns soon
+        after; a switch's next run (:meth:`switch`) is dropped."""
+        with self._runs_lock:
+            queued, self._queued = self._queued, None
+            self._cancel_current()
+        if queued is not None:
+            queued.drop()
+
+    def _drop_queued(self) -> None:
+        with self._runs_lock:
+            queued, self._queued = self._queued, None
+        if queued is not None:
+            queued.drop()
+
+    def _cancel_current(self) -> None:
         self._cancel.set()
         slots = self._slots
         if slots is not None:
@@ -394,6 +431,40 @@ class Session:
                 slots.cancel()
             except ValueError:  # already closed
                 pass
+
+    def switch(self, request: RunRequest) -> bool:
+        """During a run (thread-safe): stop it, and have the lab start
+        ``request``'s workers at once, beside the old ones' end, giving them
+        the start signal once the old run has ended. The caller's next
+        :meth:`run` of the same request follows that run. A speaker's switch
+        from 256 threads to processes waited for the threads' stop (0.2 s)
+        before the processes' start (0.3 s). False if no run is going (the
+        request is not sent; ``run`` starts it as any other)."""
+        with self._runs_lock:
+            queued, self._queued = self._queued, None
+            self._cancel_current()
+            lab = self.lab
+            if queued is not None:
+                queued.drop()  # a second switch before the first's run began
+            if self._slots is None or lab is None or not lab.alive:
+                return False
+            try:
+                prepared = self.prepare(request)
+            except RunFailed:  # the run asks again, and says why
+                return False
+            plan = make_plan(prepared)
+            slots = Slots.create(plan.workers)
+            run_id = next(self._run_ids)
+            try:
+                lab.send({"op": "run", "request": prepared.to_dict(), "plan": plan.to_message(),
+                          "slots": slots.path, "id": run_id, "after": True})
+            except LabError:  # the run finds the lab gone and says so
+                slots.close()
+                slots.unlink()
+                discard_records(plan)
+                return False
+            self._queued = _Queued(request, prepared, plan, slots, run_id)
+            return True
 
     def run(
         self,
@@ -406,39 +477,57 @@ class Session:
         return self._run(request, on_started, on_tick)
 
     def _run(self, request, on_started=None, on_tick=None) -> RunResult:
-        request = self.prepare(request)
+        with self._runs_lock:
+            queued, self._queued = self._queued, None
+            if queued is not None and queued.asked == request and self.lab is not None and self.lab.alive:
+                self._slots = queued.slots  # a switch's run: the lab has it already
+            elif queued is not None:
+                queued.drop()
+                queued = None
+        if queued is not None:
+            lab, request, plan, slots, run_id = self.lab, queued.request, queued.plan, queued.slots, queued.run_id
+        else:
+            request = self.prepare(request)
+            try:
+                lab = self.ensure_lab()
+            except LabError as exc:
+                raise RunFailed(str(exc)) from None
+            plan = make_plan(request)
+            slots = Slots.create(plan.workers)
+            run_id = next(self._run_ids)
+            with self._runs_lock:
+                self._slots = slots
+            lab.discard_events()  # events of an earlier, abandoned run
+        assert lab is not None and lab.info is not None
         try:
-            lab = self.ensure_lab()
-        except LabError as exc:
-            raise RunFailed(str(exc)) from None
-        assert lab.info is not None
-        plan = make_plan(request)
-        slots = Slots.create(plan.workers)
-        self._slots = slots
-        lab.discard_events()  # events of an earlier, abandoned run
-        try:
-            lab.send({"op": "run", "request": request.to_dict(), "plan": plan.to_message(), "slots": slots.path})
-            return with_io_figures(self._follow(lab, request, plan, slots, on_started, on_tick), plan)
-        except LabError as exc:
-            raise RunFailed(str(exc)) from None
+            if queued is None:
+                lab.send({"op": "run", "request": request.to_dict(), "plan": plan.to_message(), "slots": slots.path,
+                          "id": run_id})
+            return with_io_figures(self._follow(lab, request, plan, slots, run_id, on_started, on_tick), plan)
+        except BaseException as exc:
+            self._drop_queued()  # nobody follows a switch's run once this one failed
+            if isinstance(exc, LabError):
+                raise RunFailed(str(exc)) from None
+            raise
         finally:
-            self._slots = None
+            with self._runs_lock:
+                self._slots = None
             slots.close()
             slots.unlink()
             discard_records(plan)
 
-    def _follow(self, lab: LabConnection, request: RunRequest, plan: RunPlan, slots: Slots,
+    def _follow(self, lab: LabConnection, request: RunRequest, plan: RunPlan, slots: Slots, run_id: int,
                 on_started: Callable[[RunStarted], None] | None,
                 on_tick: Callable[[Tick], None] | None) -> RunResult:
-        started_event = self._wait_started(lab, slots)
+        started_event = self._wait_started(lab, slots, run_id)
         assert lab.pid is not None and lab.info is not None
+        started = self._started(request, plan, slots, started_event, lab.info)
+        if on_started is not None:
+            on_started(started)  # first: the sampler's start reads 256 workers' files (10 ms)
         sampler = self.tick_source(slots, lab.pid, request.strategy, [len(lane) for lane in plan.lanes],
                                    race=request.workload == "race",
                                    probe_lanes=(0,) if spec(request.workload).io_lane else ())
         sampler.start()
-        started = self._started(request, plan, slots, started_event, lab.info)
-        if on_started is not None:
-            on_started(started)
         ticks: deque[Tick] = deque(maxlen=kept_ticks(plan.workers, request.live))
         states = StateTotals(plan.workers)
         own = OwnCpu(self.server)
@@ -462,7 +551,7 @@ class Session:
                     ends_at = None
                 event = lab.wait_event(max(0.0, next_at - time.perf_counter()))
                 if event is not None:
-                    if self._check_event(lab, event) == "finished":
+                    if self._check_event(lab, event, run_id) == "finished":
                         measure(final=True)
                         return self._result(request, lab.info, started, slots, event["outcome"], tuple(ticks), states,
                                             own.cores(), steal.cores(), event.get("solo_units_per_s"))
@@ -514,8 +603,11 @@ class Session:
         lab.kill()
         raise RunFailed(msg)
 
-    def _check_event(self, lab: LabConnection, event: dict) -> str:
-        """The kind of a lab event; an error or the lab's exit raises RunFailed."""
+    def _check_event(self, lab: LabConnection, event: dict, run_id: int | None = None) -> str:
+        """The kind of a lab event, "other" for another run's (one a switch
+        dropped); an error or the lab's exit raises RunFailed."""
+        if run_id is not None and event.get("id", run_id) != run_id:
+            return "other"
         ev = event.get("ev")
         if ev == "error":
             raise RunFailed(f"the lab reported: {event.get('message')}")
@@ -523,7 +615,7 @@ class Session:
             self._lab_died(lab)
         return str(ev)
 
-    def _wait_started(self, lab: LabConnection, slots: Slots) -> dict:
+    def _wait_started(self, lab: LabConnection, slots: Slots, run_id: int) -> dict:
         deadline = time.perf_counter() + START_TIMEOUT_S + STARTED_MARGIN_S
         while True:
             event = lab.wait_event(0.1)
@@ -534,7 +626,7 @@ class Session:
                     lab.kill()
                     raise RunFailed("the lab did not start the workers in time; it was restarted")
                 continue
-            ev = self._check_event(lab, event)
+            ev = self._check_event(lab, event, run_id)
             if ev == "started":
                 return event
             if ev == "finished":  # ended before starting (cancelled, workers failed)

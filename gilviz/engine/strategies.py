@@ -304,8 +304,11 @@ def _warm_up(workload: str) -> None:
         _require("requests", "the fetch workload")
 
 
-def execute(request: RunRequest, plan: RunPlan, slots: Slots, on_started: Callable[[float], None]) -> Outcome:
-    """Run ``request`` as ``plan`` says, to the end (or until cancelled). Blocking."""
+def execute(request: RunRequest, plan: RunPlan, slots: Slots, on_started: Callable[[float], None],
+            after: Callable[[], bool] | None = None) -> Outcome:
+    """Run ``request`` as ``plan`` says, to the end (or until cancelled). Blocking.
+    ``after``: True while the run this one replaces is still stopping; the
+    workers start meanwhile, and get the start signal once it is False."""
     words = slots.words
     lanes = plan.lanes
     _warm_up(request.workload)
@@ -317,7 +320,7 @@ def execute(request: RunRequest, plan: RunPlan, slots: Slots, on_started: Callab
         kind = _ForkedWorkers if mp_context().get_start_method() == "forkserver" else _WorkerProcesses
     if request.strategy == ASYNCIO:
         kind = _LoopTasks
-    outcome = _run(kind(request, slots, lanes), request, slots, len(lanes), on_started, t_create)
+    outcome = _run(kind(request, slots, lanes), request, slots, len(lanes), on_started, t_create, after)
     # every worker has ended: anything still "running" did not report back
     for i in range(len(lanes)):
         state = slots.get(i, STATE)
@@ -371,23 +374,30 @@ class _Workers(Protocol):
 
 
 def _run(workers: _Workers, request: RunRequest, slots: Slots, n: int,
-         on_started: Callable[[float], None], t_create: float) -> Outcome:
-    """Start ``n`` workers, give the start signal when each has its OS id,
-    wait for the end (with the cancel grace), and collect the outcome."""
+         on_started: Callable[[float], None], t_create: float,
+         after: Callable[[], bool] | None = None) -> Outcome:
+    """Start ``n`` workers, give the start signal when each has its OS id
+    (and the run before has ended: ``after``), wait for the end (with the
+    cancel grace), and collect the outcome."""
     workers.start()
-    while not _ready(slots, n):
+    startup_s = None
+    while startup_s is None or (after is not None and after()):
+        if startup_s is None and _ready(slots, n):
+            startup_s = time.perf_counter() - t_create  # the workers' own start, not the wait for the run before
+            continue
         why = workers.start_problem()
         if why is not None:
             return Outcome(0.0, 0.0, time.perf_counter() - t_create, slots.cancelled,
                            _worker_records(workers, n, lambda i: []), [why])
         time.sleep(0.005)
-    startup_s = time.perf_counter() - t_create
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     slots.words[GO_NS] = time.monotonic_ns()
     slots.words[GO] = 1
-    workers.go.set()
+    # said before the workers go: once 256 threads run, this thread waits
+    # its turn for the GIL among them to say it (2.2 s, once)
     on_started(startup_s)
+    workers.go.set()
     cancel_at = None
     while workers.still_running():
         if slots.cancelled:

@@ -214,10 +214,19 @@ class GilvizApp(App[int]):
         self.load_lab()
 
     def switch_live(self, request: RunRequest) -> None:
-        """During a live run: replace its workers by ``request``'s (the run's
-        thread starts it as soon as the current workers have stopped)."""
+        """During a live run: replace its workers by ``request``'s. The lab
+        starts the new workers while the current ones stop, and the run's
+        thread follows them; under another lab (``pending_lab``) the run's
+        thread starts them once the current ones have stopped."""
         self.next_live = request
-        self.session.cancel()
+        if self.pending_lab is None:
+            self.session.switch(self._live(request))
+        else:
+            self.session.cancel()
+
+    def _live(self, request: RunRequest) -> RunRequest:
+        """``request`` as a live run of this app."""
+        return replace(request, live=True, duration_s=self.duration_s)
 
     def stop(self) -> None:
         """Stop the run going on, live or not; no switch follows."""
@@ -253,8 +262,7 @@ class GilvizApp(App[int]):
                 return
             self.next_live = None
             while True:
-                live = replace(request, live=True, duration_s=self.duration_s)
-                on_result(session.run(live, on_started=on_started, on_tick=self.live.feed))
+                on_result(session.run(self._live(request), on_started=on_started, on_tick=self.live.feed))
                 switch, self.next_live = self.next_live, None
                 if switch is None:
                     break

@@ -237,6 +237,9 @@ class FakeLab:
         self.requests: list[RunRequest] = []
         self.cancelled = _Cancelled(self)
         self.released = threading.Event()
+        #: clear: a cancelled run's workers take until it is set to stop
+        self.stops = threading.Event()
+        self.stops.set()
         self.in_run = threading.Event()
         #: a live run's script has been played: the run waits to be stopped
         self.played = threading.Event()
@@ -246,6 +249,9 @@ class FakeLab:
         self._periods: list[list[Period]] = []
         self._request: RunRequest | None = None
         self._slots: Slots | None = None
+        self._tag: dict = {}  # the run's id, on its events
+        #: switches' runs, sent while a run was going: each begins when the one before ends
+        self.queued: list[dict] = []
         self.plan = RunPlan((), ())
         self.cpu_s = self.wall_s = 0.0
 
@@ -278,11 +284,25 @@ class FakeLab:
             self._alive = False
             self._events.put({"ev": "exit"})
             return
+        if msg.get("after") and (self._slots is not None or self.queued):  # a switch: after the runs before
+            self.queued.append(msg)
+            return
+        self._begin(msg)
+
+    def _begin(self, msg: dict) -> None:
+        request = RunRequest.from_dict(msg["request"])
+        tag = {"id": msg["id"]} if "id" in msg else {}
+        try:
+            slots = Slots(msg["slots"])
+        except OSError as exc:  # a switch's run that the session dropped meanwhile, as the lab says it
+            self._events.put({"ev": "error", "message": f"{type(exc).__name__}: {exc}", **tag})
+            return
         self.cancelled.clear()
         self.played.clear()
         self._request = request
+        self._tag = tag
         self.plan = RunPlan.from_message(msg["plan"])
-        self._slots = Slots(msg["slots"])
+        self._slots = slots
         base = 5000 if request.strategy != "processes" else 7000
         for i in range(self.plan.workers):
             self._slots.words[self._slots.base(i) + OS_ID] = base + i
@@ -290,10 +310,14 @@ class FakeLab:
         self.cpu_s = self.wall_s = 0.0
         solo = self.solo_after if self.solo_after and self.finished_runs else SOLO[request.workload]
         self._events.put({"ev": "started", "startup_s": STARTUP_S, "solo_units_per_s": solo,
-                          "switch_interval_s": request.switch_interval_s or self.info_.switch_interval_s})
+                          "switch_interval_s": request.switch_interval_s or self.info_.switch_interval_s, **tag})
         self.in_run.set()
 
     def wait_event(self, timeout_s: float | None) -> dict | None:
+        while self._slots is None and self.queued:
+            # a switch's run begins once the run before has ended (and had
+            # its last sample: the scripted periods are the new run's now)
+            self._begin(self.queued.pop(0))
         try:
             return self._events.get_nowait()
         except queue.Empty:
@@ -301,6 +325,8 @@ class FakeLab:
         if self._slots is None:
             return None
         if self._slots.cancelled:
+            if not self.stops.wait(timeout_s or 0):  # its workers are still stopping
+                return None
             return self._finish(cancelled=True)
         request = self._request
         held = self.hold(request) if callable(self.hold) and request is not None else self.hold
@@ -310,6 +336,8 @@ class FakeLab:
         self.played.set()
         while hold and not (self._slots.cancelled or self.released.is_set()):
             self.released.wait(0.01)
+        if self._slots.cancelled and not self.stops.wait(timeout_s or 0):
+            return None
         return self._finish(cancelled=self._slots.cancelled)
 
     def waiting_to_be_stopped(self) -> bool:
@@ -361,12 +389,13 @@ class FakeLab:
                               if self._periods and not cancelled else 0.0)
         self.finished_runs += 1
         raised = {"solo_units_per_s": self.solo_after} if self.solo_after else {}
-        return {"ev": "finished", **raised, "outcome": {
+        event = {"ev": "finished", **raised, **self._tag, "outcome": {
             "wall_s": round(wall_s, 3), "cpu_s": round(cpu_s, 3), "startup_s": STARTUP_S, "cancelled": cancelled,
             "workers": [{"index": i, "name": f"{kind}-{i}", "kind": kind,
                          "errors": errors if i == 0 else []} for i in range(self.plan.workers)],
             "errors": errors, "race_actual": units - lost if request.workload == "race" else None, "notes": [],
         }}
+        return event
 
     def release(self) -> None:
         self.released.set()

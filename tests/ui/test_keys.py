@@ -153,6 +153,9 @@ async def test_a_mode_key_during_a_live_run_replaces_its_workers_and_the_lanes_g
             await pilot.pause(0.01)
         await settle(app, pilot)
         assert [(r.strategy, r.live) for r in fake.requests] == [("threads", True), ("processes", True)]
+        # sent at the key, for the lab to start beside the threads' end
+        first, second = [m for m in fake.sent if m.get("op") == "run"]
+        assert second.get("after") is True and not first.get("after") and second["id"] != first["id"]
         assert app.running and app.stage.mode.strategy == "processes"
         view = app.live.view(200)
         assert view.switches and view.switches[-1].change == "threads → processes"
@@ -164,6 +167,40 @@ async def test_a_mode_key_during_a_live_run_replaces_its_workers_and_the_lanes_g
         await pilot.press("x")
         await settle(app, pilot)
         assert not app.running and len(fake.requests) == 2
+
+
+@async_test
+async def test_a_second_switch_before_the_first_began_drops_the_first():
+    """p then s at once: the lab had the processes run already; it is
+    dropped (its events, with its id, are not the next run's) and the run
+    goes on sequential. x then stops it, with no switch left to begin."""
+    app, fake = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        fake.stops.clear()  # the threads take their time to stop: s comes before the processes begin
+        await pilot.press("p", "s")
+        await pilot.pause()
+        fake.stops.set()
+        for _ in range(500):
+            if app.live.view(0).started.request.strategy == "sequential" and fake.played.is_set():
+                break
+            await pilot.pause(0.01)
+        await settle(app, pilot)
+        assert [r.strategy for r in fake.requests] == ["threads", "processes", "sequential"]
+        view = app.live.view(200)
+        assert app.running and view.started.request.strategy == "sequential"
+        assert [s.change for s in view.switches] == ["threads → sequential"]  # the dropped run never showed
+        assert app.stage.failure is None
+        fake.stops.clear()
+        await pilot.press("t")
+        await pilot.press("x")  # stops the sequential run and drops the threads run sent for t
+        await pilot.pause()
+        fake.stops.set()
+        await settle(app, pilot)
+        assert not app.running and app.session._queued is None
+        assert [r.strategy for r in fake.requests] == ["threads", "processes", "sequential", "threads"]
+        assert app.live.view(0).started.request.strategy == "sequential"
 
 
 @async_test

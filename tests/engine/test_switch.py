@@ -1,0 +1,152 @@
+"""A live run's switch: the lab starts the next run's workers while the old
+ones stop, and gives them the start signal once the old run has ended."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psutil
+import pytest
+
+from gilviz.engine import strategies
+from gilviz.engine.model import RunRequest
+from gilviz.engine.plan import make_plan
+from gilviz.engine.session import Session
+from gilviz.engine.slots import DONE_NS, GO, GO_NS, OS_ID, Slots
+
+
+@pytest.mark.parametrize("strategy", ["threads", "processes"])
+def test_a_switch_s_workers_are_made_beside_the_old_run_s_end_and_go_after_it(strategy):
+    """Every worker has its OS id while the run before is still going, and
+    none is released until it has ended; the start-up is the workers' own,
+    not the wait."""
+    request = RunRequest(workload="count", strategy=strategy, workers=3, live=True)
+    plan = make_plan(request)
+    slots = Slots.create(plan.workers)
+    before_going = threading.Event()
+    before_going.set()
+    started: list[float] = []
+    box: dict = {}
+
+    def execute() -> None:
+        box["outcome"] = strategies.execute(request, plan, slots, started.append, after=before_going.is_set)
+
+    runner = threading.Thread(target=execute)
+    try:
+        t0 = time.perf_counter()
+        runner.start()
+        deadline = time.monotonic() + 60
+        while not all(slots.get(i, OS_ID) for i in range(3)):
+            assert time.monotonic() < deadline and runner.is_alive()
+            time.sleep(0.01)
+        time.sleep(0.3)  # ready, and waiting for the run before
+        assert slots.words[GO] == 0 and started == [] and all(slots.get(i, DONE_NS) == 0 for i in range(3))
+        waited = time.perf_counter() - t0
+        before_going.clear()
+        while not started:
+            assert time.monotonic() < deadline and runner.is_alive()
+            time.sleep(0.01)
+        assert slots.words[GO] == 1
+        assert started[0] < waited  # the start-up is the workers' own
+        time.sleep(0.2)
+        slots.cancel()
+        runner.join(30)
+        outcome = box["outcome"]
+        assert outcome.errors == [] and outcome.cancelled
+    finally:
+        slots.cancel()
+        runner.join(30)
+        slots.close()
+        slots.unlink()
+
+
+@pytest.mark.parametrize("measured", [True, False])
+def test_a_switch_starts_the_next_run_while_the_old_one_stops(tag, measured):
+    """A live fetch whose requests take 2 s stops when they answer; the
+    processes the switch asked for are made meanwhile, released after the
+    fetch workers ended, and followed by the next ``run``. Nothing is left.
+    Unless their solo rate is still to be measured: that is measured alone,
+    once the old run has ended, and the processes are made after it."""
+    from tests.conftest import wait_no_tagged
+
+    session = Session()
+    try:
+        fetch = RunRequest(workload="fetch", strategy="threads", workers=2, latency_s=2.0, live=True)
+        count = RunRequest(workload="count", strategy="processes", workers=3, live=True)
+        if measured:  # as the app does while idle
+            assert session.solo_rate(count)
+        box: dict = {}
+
+        def on_old_tick(tick) -> None:
+            slots = session._slots
+            if tick.seq == 2 and "switched_at" not in box:
+                box["switched_at"] = time.time()
+                box["switched"] = session.switch(count)
+            if "switched" in box and slots is not None:  # the last tick comes after the run's end
+                box["old_done_ns"] = max(slots.get(i, DONE_NS) for i in range(2))
+
+        old = session.run(fetch, on_tick=on_old_tick)
+        old_returned_at = time.time()
+        assert box["switched"] is True and old.cancelled is False and old.live
+        queued = session._queued
+        assert queued is not None and queued.asked == count
+        pids = [queued.slots.get(i, OS_ID) for i in range(3)]
+        if measured:
+            assert all(pids)  # made before the old run's end ...
+            made = [psutil.Process(pid).create_time() for pid in pids]
+            assert max(made) < old_returned_at - 0.5, (box["switched_at"], made, old_returned_at)
+        else:
+            assert not any(pids)
+
+        def on_started(started) -> None:
+            box["go_ns"] = session._slots.words[GO_NS]
+            box["started"] = started
+
+        def on_new_tick(tick) -> None:
+            if tick.seq == 3:
+                threading.Thread(target=session.cancel).start()
+
+        new = session.run(count, on_started=on_started, on_tick=on_new_tick)
+        assert session._queued is None
+        assert box["started"].startup_s < 1.5  # its own start-up, not the 2 s wait
+        assert box["go_ns"] >= box["old_done_ns"] > 0  # ... and released after it
+        assert [w.kind for w in new.worker_results] == ["process"] * 3
+        if measured:
+            assert [w.os_id for w in new.worker_results] == pids
+        assert new.units > 0 and new.errors == ()
+    finally:
+        session.close()
+    assert wait_no_tagged(tag) == []
+
+
+def test_a_dropped_switch_leaves_no_worker_and_the_next_run_works(tag):
+    """A switch whose run nobody follows (x after p) ends in the lab: no
+    worker process is left while the session lives on, and the next run
+    is an ordinary one."""
+    session = Session()
+    try:
+        box: dict = {}
+
+        def on_tick(tick) -> None:
+            if tick.seq == 2 and "switched" not in box:
+                box["switched"] = session.switch(RunRequest(workload="count", strategy="processes", workers=3,
+                                                            live=True))
+                session.cancel()  # x: stop, and no switch
+
+        session.run(RunRequest(workload="count", strategy="threads", workers=2, live=True), on_tick=on_tick)
+        assert box["switched"] is True and session._queued is None
+        lab = psutil.Process(session.lab.pid)
+
+        def workers() -> list[psutil.Process]:
+            return [p for p in lab.children(recursive=True)
+                    if "forkserver" not in " ".join(p.cmdline()) or p.ppid() != lab.pid]
+
+        deadline = time.monotonic() + 30
+        while workers() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert workers() == []
+        result = session.run(RunRequest(workload="count", strategy="threads", workers=2, size=400_000))
+        assert result.units == 400_000 and result.errors == ()
+    finally:
+        session.close()
