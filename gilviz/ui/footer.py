@@ -17,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 #: The footer's order of importance (action names, without parameters): the
 #: first ones are always shown. An action not listed comes last.
@@ -92,10 +93,48 @@ class StageFooter(Footer):
     _shown: tuple | None = None  # what the keys were made from, when they last were
 
     def bindings_changed(self, screen: Screen) -> None:
-        if (screen.app.app_focus and self.is_attached and screen is self.screen and self._bindings_ready
-                and self._what_it_shows(screen) == self._shown):
-            return
+        if screen.app.app_focus and self.is_attached and screen is self.screen and self._bindings_ready:
+            shown = self._what_it_shows(screen)
+            if shown == self._shown:
+                return
+            if self._shown is not None and self._same_keys(shown, self._shown):
+                # only which keys are dimmed (or their tooltips) changed, as at
+                # every switch of a live run: restyle those keys, no new
+                # footer (making 40 keys again, and the layout that followed,
+                # took the UI thread 25-30 ms, twice a switch)
+                self._restate(screen)
+                self._shown = shown
+                return
         super().bindings_changed(screen)
+
+    @staticmethod
+    def _same_keys(a: tuple, b: tuple) -> bool:
+        """The same bindings (and palette key, and compactness), whether or
+        not each is enabled."""
+        return [k[0] for k in a[0]] == [k[0] for k in b[0]] and a[1:] == b[1:]
+
+    def _restate(self, screen: Screen) -> None:
+        """Each key's dimming and tooltip as Textual's footer would make them."""
+        first: dict[str, tuple[Binding, bool, str]] = {}
+        for _, binding, enabled, tooltip in screen.active_bindings.values():
+            if binding.show:
+                first.setdefault(binding.action, (binding, enabled, tooltip))
+        palette = screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+        for key in self.walk_children(FooterKey):
+            if key.has_class("-command-palette"):
+                if palette is None:
+                    continue
+                _, binding, enabled, _ = palette
+                tip = binding.tooltip or binding.description
+            elif key.action in first:
+                binding, enabled, tooltip = first[key.action]
+                tip = (tooltip or binding.description) if key.has_class("-grouped") else tooltip
+            else:
+                continue
+            key._disabled = not enabled
+            key.set_class(not enabled, "-disabled")
+            if key.tooltip != (tip or None):
+                key.tooltip = tip or None
 
     def compose(self) -> ComposeResult:
         if self._bindings_ready:

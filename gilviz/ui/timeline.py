@@ -297,7 +297,11 @@ class LiveRun:
             self._t_s = self._t_offset if switched_from is not None else None
             self._period_s = None
             self._running = True
-            self._states_measured = False
+            if switched_from is None:
+                # a switch keeps it: the kernel that split the old lanes'
+                # states splits the new ones' (the legend said "needs Linux
+                # schedstat" for a few frames of every switch, and took a line more)
+                self._states_measured = False
             self._race = None
             self._work_now = None
             self.version += 1

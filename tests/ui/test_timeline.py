@@ -218,3 +218,15 @@ def test_planned_units_add_up_to_the_total_work(workload, strategy, workers, siz
     planned = make_plan(request).planned_units()
     assert sum(planned) == size
     assert len(planned) == (1 if strategy == "sequential" else workers)
+
+
+def test_a_switch_keeps_the_kernel_s_split_of_states():
+    """At a live run's switch the legend said "telling them apart needs
+    Linux schedstat" (and took a line more) until the new workers' first
+    split sample: the kernel that split the old lanes splits the new ones."""
+    started, _, live = fed_live_run(workers=3, ticks=5, capacity=20)
+    assert live.view(20).states_measured
+    live.start(replace(started, request=replace(started.request, strategy="processes")), switched_from=started)
+    assert live.view(20).states_measured
+    live.start(started)  # a new run, not a switch: nothing measured yet
+    assert not live.view(20).states_measured

@@ -118,4 +118,6 @@ class LabHeader(Static):
         while line2.cell_len > width and (cut := line2.plain.rfind("   ")) > 0:
             line2.truncate(cut)
         line2.truncate(width, overflow="ellipsis")
-        self.update(Text("\n").join([lab, line2]))
+        # two lines high whatever it says: no layout pass (one at every
+        # status change cost 10-20 ms of the UI thread with 256 lanes)
+        self.update(Text("\n").join([lab, line2]), layout=False)

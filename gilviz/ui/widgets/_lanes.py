@@ -193,8 +193,13 @@ class Legend(g.GlyphLines, Widget):
         kernel gave no split; ``full_block``: what █ stands for."""
         shown = (workload, states_measured, full_block, lock, gil_enabled)
         if shown != (self.workload, self.states_measured, self.full_block, self.race_lock, self.gil_enabled):
+            width = self.content_size.width  # as the layout measured it (get_content_height)
+            height = len(self._legend_lines(width)) if width else None
             self.workload, self.states_measured, self.full_block, self.race_lock, self.gil_enabled = shown
-            self.refresh(layout=True)  # another legend may take another number of lines
+            # another legend may take another number of lines; the same number
+            # (a new solo rate, at each switch of a live run) needs no layout
+            # pass, which cost 10-20 ms of the UI thread with 256 lanes
+            self.refresh(layout=height is None or len(self._legend_lines(width)) != height)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
