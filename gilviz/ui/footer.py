@@ -19,6 +19,8 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
+from .widgets._still import StillLines
+
 #: The footer's order of importance (action names, without parameters): the
 #: first ones are always shown. An action not listed comes last.
 RANK = (
@@ -81,7 +83,7 @@ def footer_actions(widths: dict[str, int], width: int, dimmed: Collection[str] =
     return shown
 
 
-class StageFooter(Footer):
+class StageFooter(StillLines, Footer):
     """Textual's footer, made again only when what it shows changes.
 
     Textual's footer makes all its keys again whenever its screen's bindings

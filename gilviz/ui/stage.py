@@ -32,6 +32,7 @@ from .screens import HelpScreen
 from .timeline import HISTORY_CELLS, RunView
 from .widgets import CoreMeters, Explainer, LabHeader, Lanes, LanesHeader, Legend, Presenter, Scoreboard
 from .widgets._explainer import explanation, measured
+from .widgets._still import StillLines
 
 if TYPE_CHECKING:
     from .app import GilvizApp
@@ -86,7 +87,15 @@ class Phase(enum.Enum):
         return self in (Phase.STOPPING, Phase.STOPPING_TO_RUN)
 
 
-class StageScreen(Screen[None]):
+class Row(StillLines, Horizontal):
+    """A row of panels, drawn again only when it changes (see StillLines)."""
+
+
+class Pane(StillLines, Vertical):
+    """A bordered panel's container, drawn again only when it changes (see StillLines)."""
+
+
+class StageScreen(StillLines, Screen[None]):
     """Lanes, core meters, scoreboard, explainer and the keys."""
 
     BINDINGS = [
@@ -166,15 +175,15 @@ class StageScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield LabHeader(id="header")
         yield Presenter(id="presenter")  # the presenter view's big figures (z)
-        with Horizontal(id="stage"):
-            with Vertical(id="lanes", classes="panel") as panel:  # #lanes: the bordered panel
+        with Row(id="stage"):
+            with Pane(id="lanes", classes="panel") as panel:  # #lanes: the bordered panel
                 panel.border_title = "Lanes"
                 yield LanesHeader()
                 yield Lanes()
                 yield Legend()
             # the border is the container's: the meters' own lines then need
             # no border drawn around each of them, a frame at a time
-            with Vertical(id="meters", classes="panel") as meters:
+            with Pane(id="meters", classes="panel") as meters:
                 meters.border_title = "CPU"
                 yield CoreMeters()
         yield self._titled(Scoreboard(id="scoreboard", classes="panel"), "Scoreboard")

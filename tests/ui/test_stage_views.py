@@ -767,3 +767,42 @@ async def test_a_waiting_workload_s_work_rate_is_the_mean_of_its_last_second():
         assert f"work {human(sum(recent) / len(recent))}" in row and row.rstrip().endswith("last 1 s"), row
         await pilot.press("x")
         await settle(app, pilot)
+
+
+@async_test
+async def test_still_widgets_give_their_last_lines_until_something_changes():
+    """The screen, the panels' containers, the header, the legend, the
+    explainer and the footer were drawn again at every frame of a live run
+    for lines that had not changed. They give back their last lines now,
+    and new ones after a refresh, a new theme or other line filters."""
+    from textual.geometry import Region
+
+    from gilviz.ui.stage import Pane
+    from gilviz.ui.widgets import Explainer, LabHeader
+
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        for widget in (app.query_one(Pane), app.query_one(LabHeader), app.query_one(Explainer), app.screen):
+            crop = Region(0, 0, widget.size.width, widget.size.height)
+            first = widget.render_lines(crop)
+            assert widget.render_lines(crop) is first  # nothing changed
+            widget.refresh()
+            again = widget.render_lines(crop)
+            assert again is not first and again == first  # drawn again, the same
+        pane = app.query_one(Pane)
+        crop = Region(0, 0, pane.size.width, pane.size.height)
+        dark = pane.render_lines(crop)
+        app.theme = "textual-light"
+        await pilot.pause()
+        light = pane.render_lines(crop)
+        assert light != dark  # the border's colours are the light theme's
+        filters = app._filters
+        app._filters = []  # no true-colour filter: the lines are drawn through no filter
+        try:
+            assert pane.render_lines(crop) is not light
+        finally:
+            app._filters = filters
+        await pilot.press("x")
+        await settle(app, pilot)

@@ -15,6 +15,8 @@ from gilviz.engine.model import RunResult
 from gilviz.engine.reading import reading
 from gilviz.engine.workloads import spec
 
+from ._still import StillLines
+
 
 def explanation(
     workload: str, strategy: str, lock: bool = False, gil_enabled: bool | None = True, race_style: str = "call",
@@ -48,7 +50,7 @@ def fit_sentences(markup: str, width: int, lines: int) -> str:
     return sentences[0]
 
 
-class Explainer(Static):
+class Explainer(StillLines, Static):
     """Two to four lines under the scoreboard, in whole sentences."""
 
     DEFAULT_CSS = """

@@ -8,6 +8,8 @@ from textual.widgets import Static
 from gilviz.engine.model import LabInfo, RunRequest
 from gilviz.engine.workloads import spec
 
+from ._still import StillLines
+
 
 def format_interval(seconds: float | None) -> str:
     if seconds is None:
@@ -16,7 +18,7 @@ def format_interval(seconds: float | None) -> str:
     return f"{ms:g} ms" if ms >= 1 else f"{ms * 1000:g} µs"
 
 
-class LabHeader(Static):
+class LabHeader(StillLines, Static):
     """Two lines: the lab, then the mode and the status. Colours from the
     stylesheet (``lab-header--*`` component classes)."""
 

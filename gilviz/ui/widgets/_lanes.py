@@ -29,6 +29,7 @@ from gilviz.ui.compare_board import LaneGroup
 from gilviz.ui.timeline import LaneView, RunView, Switch
 
 from . import _glyphs as g
+from ._still import StillLines
 
 NAME_W = 10
 ID_W = 7
@@ -165,7 +166,7 @@ class LanesHeader(g.GlyphLines, Widget):
         return self.strip([Segment(text, dim), Segment(timeline, dim)], width)
 
 
-class Legend(g.GlyphLines, Widget):
+class Legend(StillLines, g.GlyphLines, Widget):
     """What the glyphs of the lanes mean, for the workload on screen."""
 
     COMPONENT_CLASSES = g.COMPONENT_CLASSES

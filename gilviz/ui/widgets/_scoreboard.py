@@ -19,6 +19,8 @@ from textual.widgets import DataTable
 from gilviz.engine.model import RunResult
 from gilviz.export.text import blocked_heading, human
 
+from ._still import StillLines
+
 MAX_ROWS = 100
 
 
@@ -96,7 +98,7 @@ def _seconds(value: float) -> str:
     return f"{value:.2f} s" if value < 100 else f"{value:.0f} s"
 
 
-class Scoreboard(DataTable):
+class Scoreboard(StillLines, DataTable):
     """The results table. Not focusable: the keys belong to the app."""
 
     can_focus = False
