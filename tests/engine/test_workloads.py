@@ -82,23 +82,29 @@ def test_solo_rate_is_per_second_on_a_core():
     """Seen on a VM whose host took a third of the cores: a solo rate timed
     by the wall clock came out low, and 4 processes on 2 cores read "3.8×
     solo". Here another thread takes the GIL half the time: timed on the
-    wall clock, the rate would halve; per second on a core, it holds."""
-    alone = solo_rate("count", False, seconds=0.2)
+    wall clock, the rate would halve; per second on a core, it holds.
+    Alone and shared are measured in turn, three times: this VM's speed
+    drifts by a third within seconds (0.68 once, in one pair)."""
     stop = threading.Event()
 
     def hog() -> None:
         while not stop.is_set():
             pass
 
-    thread = threading.Thread(target=hog)
-    thread.start()
-    try:
-        shared = solo_rate("count", False, seconds=0.2)
-    finally:
-        stop.set()
-        thread.join()
-    assert alone and shared
-    assert shared > 0.7 * alone
+    ratios = []
+    for _ in range(3):
+        alone = solo_rate("count", False, seconds=0.2)
+        stop.clear()
+        thread = threading.Thread(target=hog)
+        thread.start()
+        try:
+            shared = solo_rate("count", False, seconds=0.2)
+        finally:
+            stop.set()
+            thread.join()
+        assert alone and shared
+        ratios.append(shared / alone)
+    assert max(ratios) > 0.7, ratios  # on the wall clock, every pair would read about 0.5
 
 
 def test_slots_are_shared_between_two_mappings():
