@@ -170,16 +170,18 @@ class Lab:
             plan = RunPlan.from_message(msg["plan"])
             slots = Slots(msg["slots"])
             self.open_slots.add(slots)
-            if previous is not None and _solo_key(request) not in _solo_cache:
+            if previous is not None and _solo_key(request) not in _solo_cache and not slots.cancelled:
                 previous.join()  # the solo rate is measured alone, not beside the old workers' end
             sys.setswitchinterval(request.switch_interval_s or self.default_switch_interval_s)
-            solo = solo_for(request)
+            # a switch's run dropped before it began measures nothing (execute starts nothing)
+            solo = None if slots.cancelled else solo_for(request)
 
             def on_started(startup_s: float) -> None:
                 emit({
                     "ev": "started",
                     "startup_s": startup_s,
-                    "solo_units_per_s": solo,
+                    # as the run before left it: it raised the cached rate as it ended
+                    "solo_units_per_s": _solo_cache.get(_solo_key(request), solo),
                     "switch_interval_s": sys.getswitchinterval(),
                     **tag,
                 })

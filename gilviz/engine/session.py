@@ -102,6 +102,11 @@ class RunFailed(RuntimeError):
     """The run could not be carried out (the lab died or refused it)."""
 
 
+class RunCancelled(RunFailed):
+    """The run was stopped (or switched from) before its workers started:
+    there is nothing measured to give back."""
+
+
 def default_workers(workload: str, urls: tuple[str, ...] = ()) -> int:
     """The workload's default: for fetch, one worker per URL."""
     s = spec(workload)
@@ -241,6 +246,7 @@ class _Queued:
     plan: RunPlan
     slots: Slots
     run_id: int
+    lab: LabConnection  # the lab it was sent to
 
     def drop(self) -> None:
         """Stop it in the lab, wherever it got to, and free what it holds here."""
@@ -463,7 +469,7 @@ class Session:
                 slots.unlink()
                 discard_records(plan)
                 return False
-            self._queued = _Queued(request, prepared, plan, slots, run_id)
+            self._queued = _Queued(request, prepared, plan, slots, run_id, lab)
             return True
 
     def run(
@@ -479,7 +485,7 @@ class Session:
     def _run(self, request, on_started=None, on_tick=None) -> RunResult:
         with self._runs_lock:
             queued, self._queued = self._queued, None
-            if queued is not None and queued.asked == request and self.lab is not None and self.lab.alive:
+            if queued is not None and queued.asked == request and queued.lab is self.lab and queued.lab.alive:
                 self._slots = queued.slots  # a switch's run: the lab has it already
             elif queued is not None:
                 queued.drop()
@@ -495,17 +501,21 @@ class Session:
             plan = make_plan(request)
             slots = Slots.create(plan.workers)
             run_id = next(self._run_ids)
-            with self._runs_lock:
-                self._slots = slots
             lab.discard_events()  # events of an earlier, abandoned run
         assert lab is not None and lab.info is not None
         try:
             if queued is None:
-                lab.send({"op": "run", "request": request.to_dict(), "plan": plan.to_message(), "slots": slots.path,
-                          "id": run_id})
+                # sent and made the current run at once: a switch in between
+                # would reach the lab first, and start as if nothing ran
+                with self._runs_lock:
+                    lab.send({"op": "run", "request": request.to_dict(), "plan": plan.to_message(),
+                              "slots": slots.path, "id": run_id})
+                    self._slots = slots
             return with_io_figures(self._follow(lab, request, plan, slots, run_id, on_started, on_tick), plan)
         except BaseException as exc:
-            self._drop_queued()  # nobody follows a switch's run once this one failed
+            slots.cancel()  # whatever went wrong here, the lab's run ends
+            if not isinstance(exc, RunCancelled):  # a switch's run is still wanted after a stop before the start
+                self._drop_queued()  # nobody follows a switch's run once this one failed
             if isinstance(exc, LabError):
                 raise RunFailed(str(exc)) from None
             raise
@@ -631,6 +641,8 @@ class Session:
                 return event
             if ev == "finished":  # ended before starting (cancelled, workers failed)
                 errors = event["outcome"].get("errors") or ["cancelled before the start"]
+                if self._cancel.is_set() and event["outcome"].get("cancelled"):
+                    raise RunCancelled("; ".join(errors))
                 raise RunFailed("; ".join(errors))
 
     @staticmethod

@@ -311,6 +311,8 @@ def execute(request: RunRequest, plan: RunPlan, slots: Slots, on_started: Callab
     workers start meanwhile, and get the start signal once it is False."""
     words = slots.words
     lanes = plan.lanes
+    if slots.cancelled:  # a switch's run dropped before it began: start nothing
+        return Outcome(0.0, 0.0, 0.0, True, [], ["cancelled before the start"])
     _warm_up(request.workload)
     if request.switch_interval_s:
         sys.setswitchinterval(request.switch_interval_s)
@@ -346,6 +348,9 @@ class _Workers(Protocol):
     def start_problem(self) -> str | None:
         """While waiting for OS ids: why the run cannot start (after stopping
         every worker), or None to keep waiting."""
+
+    def before_go(self) -> None:
+        """Just before the start signal, once the run before has ended."""
 
     def still_running(self) -> bool:
         """Wait a moment (at most 0.05 s) for workers to end; True while any runs."""
@@ -392,6 +397,7 @@ def _run(workers: _Workers, request: RunRequest, slots: Slots, n: int,
         time.sleep(0.005)
     cpu0 = time.process_time()
     t0 = time.perf_counter()
+    workers.before_go()
     slots.words[GO_NS] = time.monotonic_ns()
     slots.words[GO] = 1
     # said before the workers go: once 256 threads run, this thread waits
@@ -433,9 +439,8 @@ class _WorkerThreads:
         self.deadline = time.perf_counter() + START_TIMEOUT_S
 
     def start(self) -> None:
-        race.counter = 0  # the plain race's global
         if self.request.workload == "race":
-            self.slots.publish_race(self.race_actual)  # the first pair (0, 0): no sample reads an unpublished one
+            self.slots.publish_race(lambda: 0)  # the first pair (0, 0): no sample reads an unpublished one
         name = "sequential" if self.request.strategy == "sequential" else "thread"
         for i, lane in enumerate(self.lanes):
             ctx = TaskContext(cell=self.cell, lock=self.lock, race_style=self.request.race_style,
@@ -451,15 +456,32 @@ class _WorkerThreads:
 
     def start_problem(self) -> str | None:
         """A thread that ended before it reported its OS id will never start."""
+        why: str | None
         for i, t in enumerate(self.threads):
             if not t.is_alive() and not self.slots.get(i, OS_ID):
                 crash = self.outs[i].get("crash")
-                return f"worker thread {t.name} ended before it started" + (f": {crash}" if crash else "")
-        if self.slots.cancelled:
-            return "cancelled"
-        if time.perf_counter() > self.deadline:
-            return f"worker threads not ready after {START_TIMEOUT_S:g} s"
-        return None
+                why = f"worker thread {t.name} ended before it started" + (f": {crash}" if crash else "")
+                break
+        else:
+            why = ("cancelled" if self.slots.cancelled
+                   else f"worker threads not ready after {START_TIMEOUT_S:g} s"
+                   if time.perf_counter() > self.deadline else None)
+        if why == "cancelled":
+            # released into a cancelled run, they end at their first check,
+            # before the lab closes the slots they write to (waiting, they
+            # died on the closed slots: a switch's run dropped before it began)
+            self.go.set()
+            for t in self.threads:
+                t.join(CANCEL_GRACE_S)
+        return why
+
+    def before_go(self) -> None:
+        # the plain race counts in one global for every threads run: zeroed
+        # here, once the run before (whose threads may have been adding to
+        # it until they stopped) has ended and been counted
+        race.counter = 0
+        if self.request.workload == "race":
+            self.slots.publish_race(self.race_actual)
 
     def still_running(self) -> bool:
         alive = [t for t in self.threads if t.is_alive()]
@@ -533,6 +555,9 @@ class _Processes:
 
     def own_cpu_s(self) -> float:
         return sum(self.slots.get(i, CPU_NS) for i in range(len(self.lanes))) / 1e9
+
+    def before_go(self) -> None:
+        pass
 
     def notes(self) -> list[str]:
         return []
@@ -745,6 +770,9 @@ class _LoopTasks:
     def start(self) -> None:
         _warm_up_async(self.request.workload)
         self.thread.start()
+
+    def before_go(self) -> None:
+        pass
 
     def _main(self) -> None:
         import asyncio

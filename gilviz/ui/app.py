@@ -26,7 +26,7 @@ from textual.timer import Timer
 
 from gilviz.engine.interpreters import Interpreter
 from gilviz.engine.model import LabInfo, RunRequest, RunResult, RunStarted
-from gilviz.engine.session import RunFailed, Session
+from gilviz.engine.session import RunCancelled, RunFailed, Session
 
 from .compare_board import compare_by
 from .messages import LabFailed, LabReady, RunBegan, RunEnded, RunIdle
@@ -262,7 +262,10 @@ class GilvizApp(App[int]):
                 return
             self.next_live = None
             while True:
-                on_result(session.run(self._live(request), on_started=on_started, on_tick=self.live.feed))
+                try:
+                    on_result(session.run(self._live(request), on_started=on_started, on_tick=self.live.feed))
+                except RunCancelled:
+                    pass  # stopped, or switched again, before its workers started: nothing was measured
                 switch, self.next_live = self.next_live, None
                 if switch is None:
                     break

@@ -150,3 +150,118 @@ def test_a_dropped_switch_leaves_no_worker_and_the_next_run_works(tag):
         assert result.units == 400_000 and result.errors == ()
     finally:
         session.close()
+
+
+def test_a_switch_s_threads_count_the_plain_race_from_zero_after_the_old_run():
+    """The plain race counts in one global for every threads run, and the
+    old run's threads add to it until they stop: the new run zeroes it at
+    its start signal, not when its threads are made (a locked race then
+    read updates lost, or more found than made)."""
+    from gilviz.engine.workloads import race
+
+    request = RunRequest(workload="race", strategy="threads", workers=3, size=30_000, lock=True,
+                         race_style="plain")
+    plan = make_plan(request)
+    slots = Slots.create(plan.workers)
+    before_going = threading.Event()
+    before_going.set()
+    box: dict = {}
+    runner = threading.Thread(target=lambda: box.update(outcome=strategies.execute(
+        request, plan, slots, lambda startup_s: None, after=before_going.is_set)))
+    try:
+        runner.start()
+        deadline = time.monotonic() + 60
+        while not all(slots.get(i, OS_ID) for i in range(3)):
+            assert time.monotonic() < deadline and runner.is_alive()
+            time.sleep(0.01)
+        race.counter += 5_000  # the old run's threads, still counting as they stop
+        before_going.clear()
+        runner.join(60)
+        outcome = box["outcome"]
+        assert outcome.errors == [] and outcome.race_actual == 30_000
+    finally:
+        slots.cancel()
+        runner.join(30)
+        slots.close()
+        slots.unlink()
+
+
+@pytest.mark.parametrize("strategy", ["threads", "processes"])
+def test_a_dropped_switch_s_workers_end_before_its_slots_close(strategy):
+    """Cancelled while it waits for the run before, a run ends its workers
+    before it returns (threads left waiting died on the closed slots, each
+    with a traceback in the lab's log); cancelled before it began, it makes
+    none at all."""
+    request = RunRequest(workload="count", strategy=strategy, workers=4, live=True)
+    plan = make_plan(request)
+    slots = Slots.create(plan.workers)
+    threads_before = threading.active_count()
+    box: dict = {}
+    runner = threading.Thread(target=lambda: box.update(outcome=strategies.execute(
+        request, plan, slots, lambda startup_s: None, after=lambda: True)))
+    try:
+        runner.start()
+        deadline = time.monotonic() + 60
+        while not all(slots.get(i, OS_ID) for i in range(4)):
+            assert time.monotonic() < deadline and runner.is_alive()
+            time.sleep(0.01)
+        pids = [slots.get(i, OS_ID) for i in range(4)]
+        slots.cancel()
+        runner.join(30)
+        assert not runner.is_alive()
+        assert box["outcome"].cancelled and box["outcome"].errors == ["cancelled"]
+        if strategy == "threads":
+            assert threading.active_count() == threads_before
+        else:
+            assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+                           for p in pids)
+    finally:
+        slots.cancel()
+        runner.join(30)
+        slots.close()
+        slots.unlink()
+    cancelled_first = Slots.create(plan.workers)
+    try:
+        cancelled_first.cancel()
+        outcome = strategies.execute(request, plan, cancelled_first, lambda startup_s: None, after=lambda: True)
+        assert outcome.cancelled and outcome.workers == []
+        assert not any(cancelled_first.get(i, OS_ID) for i in range(4))
+    finally:
+        cancelled_first.close()
+        cancelled_first.unlink()
+
+
+def test_a_switch_stopped_before_its_workers_started_is_a_cancel_not_a_failure(tag):
+    """x (or another key) right after a switch's run was taken up, while
+    the lab still measures its solo rate: nothing started, nothing failed;
+    RunCancelled says so (the app then goes on, or stops, quietly)."""
+    from gilviz.engine.session import RunCancelled, RunFailed
+
+    session = Session()
+    try:
+        box: dict = {}
+
+        def on_tick(tick) -> None:
+            if tick.seq == 2 and "switched" not in box:
+                box["switched"] = session.switch(RunRequest(workload="hash", strategy="processes", workers=2,
+                                                            live=True))
+
+        session.run(RunRequest(workload="count", strategy="threads", workers=2, live=True), on_tick=on_tick)
+        assert box["switched"] is True
+
+        def follow() -> None:
+            try:
+                session.run(RunRequest(workload="hash", strategy="processes", workers=2, live=True))
+            except RunFailed as exc:
+                box["error"] = exc
+
+        follower = threading.Thread(target=follow)
+        follower.start()
+        time.sleep(0.1)  # taken up; the lab measures hash's solo rate (3 x 0.15 s) before any worker
+        session.cancel()
+        follower.join(30)
+        assert isinstance(box.get("error"), RunCancelled), box
+        again = session.run(RunRequest(workload="count", strategy="threads", workers=2, size=400_000))
+        assert again.units == 400_000
+    finally:
+        session.close()
