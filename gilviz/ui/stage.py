@@ -31,6 +31,7 @@ from .footer import StageFooter, action_name, footer_actions, item_widths
 from .screens import HelpScreen
 from .timeline import HISTORY_CELLS, RunView
 from .widgets import CoreMeters, Explainer, LabHeader, Lanes, LanesHeader, Legend, Presenter, Scoreboard
+from .widgets import _glyphs as g
 from .widgets._explainer import explanation, measured
 from .widgets._still import StillLines
 
@@ -396,7 +397,9 @@ class StageScreen(StillLines, Screen[None]):
         measured = view.states_measured if view is not None and view.t_s is not None else True
         lock = (started.request if started is not None else self.mode).lock and workload == "race"
         lab = started.lab if started is not None else self.gilviz.lab
-        self.query_one(Legend).show(workload, measured, full_block, lock, lab.gil_enabled if lab else None)
+        strategy = (started.request if started is not None else self.mode).strategy
+        self.query_one(Legend).show(workload, measured, full_block, lock,
+                                    g.gil_between(lab.gil_enabled, strategy) if lab else None)
 
     # -- what the app tells the stage -------------------------------------------
 

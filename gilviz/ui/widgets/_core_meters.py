@@ -132,7 +132,8 @@ class CoreMeters(g.GlyphLines, Widget):
                     segments = [label, Segment(ratio, value)]
         elif row == 1 and (share := view.recent_gil_wait()) is not None:
             # no GIL to wait for on a free-threaded build: what was measured is the time blocked
-            name = "GIL wait " if started.lab.gil_enabled else "blocked "
+            # nor between processes, each with its own
+            name = "GIL wait " if g.gil_between(started.lab.gil_enabled, started.request.strategy) else "blocked "
             segments = [Segment(name, self.glyph_style(g.LABEL)),
                         Segment(f"{share:.0%}", self.glyph_style(g.GIL_WAIT if share >= 0.2 else g.VALUE))]
             if width >= 34:

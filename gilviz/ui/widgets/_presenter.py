@@ -18,7 +18,7 @@ from textual.widgets import Digits, Static
 
 from gilviz.engine.model import RunResult
 from gilviz.ui.timeline import RunView
-from gilviz.ui.widgets._glyphs import blocked_meaning
+from gilviz.ui.widgets._glyphs import blocked_meaning, gil_between
 
 SLOTS = 4
 NONE = "-"
@@ -54,7 +54,7 @@ def figures(workload: str, cpu_count: int | None, live: RunView | None, last: Ru
             return out + [Figure(count(actual), f"counted, of {count(expected)}", wide=True),
                           Figure(count(lost), "updates lost", bad=lost > 0, wide=True)]
         share = f"{recent_gil:.0%}" if recent_gil is not None else NONE
-        gil = live.started.lab.gil_enabled if live.started is not None else True
+        gil = gil_between(live.started.lab.gil_enabled, live.started.request.strategy) if live.started else True
         return out + [Figure(share, f"{blocked_meaning(gil)}, now")]
     if last is None or last.cancelled:
         out = [Figure(NONE, cores_of), Figure(NONE, "seconds wall time")]
@@ -71,7 +71,7 @@ def figures(workload: str, cpu_count: int | None, live: RunView | None, last: Ru
                    wide=True),
         ]
     share = f"{last.gil_wait_share:.0%}" if last.gil_wait_share is not None else NONE
-    return out + [Figure(share, blocked_meaning(last.gil_enabled))]
+    return out + [Figure(share, blocked_meaning(gil_between(last.gil_enabled, last.strategy)))]
 
 
 class FigureBox(Vertical):
