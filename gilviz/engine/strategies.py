@@ -26,7 +26,7 @@ from typing import Any, Callable, Protocol
 
 from .model import ASYNCIO, RunRequest, WorkerState
 from .plan import Lane, RunPlan
-from .slots import CPU_NS, GO, GO_NS, OS_ID, RACE_COUNTER, STATE, Slots
+from .slots import CPU_NS, DONE_NS, ERRORS, GO, GO_NS, OS_ID, RACE_COUNTER, STATE, Slots
 from .workloads import Progress, TaskContext, race, run_tasks, run_tasks_async, spec
 
 START_TIMEOUT_S = 60.0  # workers that are not ready by then: the run fails
@@ -205,7 +205,8 @@ def _process_work(
     p = Progress(words, base, lambda: time.process_time_ns() - start_ns)
     p.started()
     errors = run_tasks(p, spec(workload).runner, tasks, ctx)
-    results.put((index, errors))
+    if errors:  # none: its slot says so (see _Processes.ended_clean)
+        results.put((index, errors))
 
 
 def _exit_code(status: int) -> int:
@@ -573,6 +574,14 @@ class _Processes:
         index, errs = message
         self.reported[index] = errs
 
+    def ended_clean(self, index: int) -> bool:
+        """Worker ``index`` ended its tasks without an error, and its slot
+        says so: it sends its errors only when it has some. 256 workers each
+        sending through the one queue, its lock taken in turn while the
+        others still counted, held their stop 40-150 ms longer."""
+        return (self.slots.get(index, DONE_NS) != 0 and self.slots.get(index, ERRORS) == 0
+                and self.slots.get(index, STATE) in (WorkerState.DONE, WorkerState.CANCELLED))
+
     def own_cpu_s(self) -> float:
         return sum(self.slots.get(i, CPU_NS) for i in range(len(self.lanes))) / 1e9
 
@@ -640,6 +649,8 @@ class _WorkerProcesses(_Processes):
 
     def errors(self, index: int) -> list[str]:
         errs = self.reported.get(index)
+        if errs is None and self.ended_clean(index):
+            errs = []
         if errs is None:
             p = self.procs[index]
             why = f"{p.name} (pid {p.pid}) ended with status {p.exitcode} without a result"
@@ -755,6 +766,8 @@ class _ForkedWorkers(_Processes):
 
     def errors(self, index: int) -> list[str]:
         errs = self.reported.get(index)
+        if errs is None and self.ended_clean(index):
+            errs = []
         if errs is None:
             code = self.exits.get(index)
             said = f"with status {code}" if code is not None else "(its nursery was stopped)"

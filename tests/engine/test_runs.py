@@ -103,8 +103,9 @@ def test_race_with_lock_loses_nothing(session, strategy):
     assert result.lost == 0 and result.actual == 60_000
 
 
-def test_a_refused_url_is_an_error_result_not_a_crash(session, refused_url):
-    request = RunRequest(workload="fetch", strategy="threads", workers=2, urls=(refused_url,), timeout_s=5)
+@pytest.mark.parametrize("strategy", ["threads", "processes"])  # a process sends its errors, and only then
+def test_a_refused_url_is_an_error_result_not_a_crash(session, refused_url, strategy):
+    request = RunRequest(workload="fetch", strategy=strategy, workers=2, urls=(refused_url,), timeout_s=5)
     result = session.run(request)
     assert len(result.errors) == 1
     assert refused_url in result.errors[0] and "connection failed" in result.errors[0]
