@@ -16,6 +16,14 @@ from gilviz.engine.session import Session
 from gilviz.engine.slots import DONE_NS, GO, GO_NS, OS_ID, Slots
 
 
+def _wait_ready(slots: Slots, n: int, runner: threading.Thread) -> None:
+    """Until every worker has its OS id (the run going on meanwhile)."""
+    deadline = time.monotonic() + 60
+    while not all(slots.get(i, OS_ID) for i in range(n)):
+        assert time.monotonic() < deadline and runner.is_alive()
+        time.sleep(0.01)
+
+
 @pytest.mark.parametrize("strategy", ["threads", "processes"])
 def test_a_switch_s_workers_are_made_beside_the_old_run_s_end_and_go_after_it(strategy):
     """Every worker has its OS id while the run before is still going, and
@@ -36,14 +44,12 @@ def test_a_switch_s_workers_are_made_beside_the_old_run_s_end_and_go_after_it(st
     try:
         t0 = time.perf_counter()
         runner.start()
-        deadline = time.monotonic() + 60
-        while not all(slots.get(i, OS_ID) for i in range(3)):
-            assert time.monotonic() < deadline and runner.is_alive()
-            time.sleep(0.01)
+        _wait_ready(slots, 3, runner)
         time.sleep(0.3)  # ready, and waiting for the run before
         assert slots.words[GO] == 0 and started == [] and all(slots.get(i, DONE_NS) == 0 for i in range(3))
         waited = time.perf_counter() - t0
         before_going.clear()
+        deadline = time.monotonic() + 60
         while not started:
             assert time.monotonic() < deadline and runner.is_alive()
             time.sleep(0.01)
@@ -120,22 +126,30 @@ def test_a_switch_starts_the_next_run_while_the_old_one_stops(tag, measured):
     assert wait_no_tagged(tag) == []
 
 
+def _switch_from_a_live_count(session: Session, to: RunRequest, then_stop: bool = False) -> bool:
+    """A live threads count, switched to ``to`` at its second sample (and
+    stopped at once, ``then_stop``: x after the key); what switch() said."""
+    box: dict = {}
+
+    def on_tick(tick) -> None:
+        if tick.seq == 2 and "switched" not in box:
+            box["switched"] = session.switch(to)
+            if then_stop:
+                session.cancel()
+
+    session.run(RunRequest(workload="count", strategy="threads", workers=2, live=True), on_tick=on_tick)
+    return box["switched"]
+
+
 def test_a_dropped_switch_leaves_no_worker_and_the_next_run_works(tag):
     """A switch whose run nobody follows (x after p) ends in the lab: no
     worker process is left while the session lives on, and the next run
     is an ordinary one."""
     session = Session()
     try:
-        box: dict = {}
-
-        def on_tick(tick) -> None:
-            if tick.seq == 2 and "switched" not in box:
-                box["switched"] = session.switch(RunRequest(workload="count", strategy="processes", workers=3,
-                                                            live=True))
-                session.cancel()  # x: stop, and no switch
-
-        session.run(RunRequest(workload="count", strategy="threads", workers=2, live=True), on_tick=on_tick)
-        assert box["switched"] is True and session._queued is None
+        to = RunRequest(workload="count", strategy="processes", workers=3, live=True)
+        assert _switch_from_a_live_count(session, to, then_stop=True) is True
+        assert session._queued is None
         lab = psutil.Process(session.lab.pid)
 
         def workers() -> list[psutil.Process]:
@@ -170,10 +184,7 @@ def test_a_switch_s_threads_count_the_plain_race_from_zero_after_the_old_run():
         request, plan, slots, lambda startup_s: None, after=before_going.is_set)))
     try:
         runner.start()
-        deadline = time.monotonic() + 60
-        while not all(slots.get(i, OS_ID) for i in range(3)):
-            assert time.monotonic() < deadline and runner.is_alive()
-            time.sleep(0.01)
+        _wait_ready(slots, 3, runner)
         race.counter += 5_000  # the old run's threads, still counting as they stop
         before_going.clear()
         runner.join(60)
@@ -201,10 +212,7 @@ def test_a_dropped_switch_s_workers_end_before_its_slots_close(strategy):
         request, plan, slots, lambda startup_s: None, after=lambda: True)))
     try:
         runner.start()
-        deadline = time.monotonic() + 60
-        while not all(slots.get(i, OS_ID) for i in range(4)):
-            assert time.monotonic() < deadline and runner.is_alive()
-            time.sleep(0.01)
+        _wait_ready(slots, 4, runner)
         pids = [slots.get(i, OS_ID) for i in range(4)]
         slots.cancel()
         runner.join(30)
@@ -239,15 +247,9 @@ def test_a_switch_stopped_before_its_workers_started_is_a_cancel_not_a_failure(t
 
     session = Session()
     try:
+        assert _switch_from_a_live_count(session, RunRequest(workload="hash", strategy="processes", workers=2,
+                                                             live=True)) is True
         box: dict = {}
-
-        def on_tick(tick) -> None:
-            if tick.seq == 2 and "switched" not in box:
-                box["switched"] = session.switch(RunRequest(workload="hash", strategy="processes", workers=2,
-                                                            live=True))
-
-        session.run(RunRequest(workload="count", strategy="threads", workers=2, live=True), on_tick=on_tick)
-        assert box["switched"] is True
 
         def follow() -> None:
             try:

@@ -79,45 +79,21 @@ async def test_z_toggles_the_presenter_view_with_big_figures_of_the_last_run():
         assert app.query_one(CoreMeters).display and lanes.columns.os_id
 
 
+@pytest.mark.parametrize("strategy, gil, workload, lock, meaning", [
+    ("threads", False, "count", False, "blocked with work to do"),  # free-threaded: no GIL at all
+    ("processes", True, "count", False, "blocked with work to do"),  # each process its own
+    ("processes", True, "race", True, "waiting for the lock"),
+])
 @async_test
-async def test_without_the_gil_nothing_on_screen_waits_for_a_gil():
+async def test_nothing_on_screen_waits_for_a_gil_that_is_not_between_the_workers(strategy, gil, workload, lock,
+                                                                                   meaning):
     """On a free-threaded build the CPU panel read "GIL wait 0%", the
     legend "waiting for the GIL": the share measured is of time blocked with
-    work to do, and there is no GIL to wait for."""
-    app, fake = make_app(FakeLab(hold=True))
-    fake.info_ = replace(fake.info_, python="3.13.5", gil_enabled=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("enter")
-        for _ in range(4000):
-            if fake.in_run.is_set() and app.live.view(0).t_s is not None:
-                break
-            await pilot.pause()
-        await asyncio.to_thread(lambda: time.sleep(0.3))
-        app.draw(force=True)
-        await pilot.pause()
-        meters, legend = app.query_one(CoreMeters), app.query_one(Legend)
-        panel = ["".join(seg.text for seg in meters.render_line(y)).strip() for y in range(meters.size.height)]
-        assert any(row.startswith("blocked ") for row in panel), panel
-        shown = panel + ["".join(seg.text for seg in legend.render_line(y)) for y in range(legend.size.height)]
-        assert any("blocked with work to do" in row for row in shown)
-        assert not any("GIL" in row for row in shown), shown
-        await pilot.press("z")
-        app.draw(force=True)
-        await pilot.pause()
-        assert _figures(app)[2][1] == "blocked with work to do, now"
-        await pilot.press("x")
-        await settle(app, pilot)
-        assert _figures(app)[2][1] == "blocked with work to do"
-
-
-@pytest.mark.parametrize("workload, lock, meaning", [("count", False, "blocked with work to do"),
-                                                     ("race", True, "waiting for the lock")])
-@async_test
-async def test_no_gil_stands_between_processes(workload, lock, meaning):
-    """Four processes' race behind a lock read "GIL wait 12%", and the legend
-    "waiting for the GIL or the lock": each process has its own interpreter,
-    and what they wait for is the lock (or nothing of each other's)."""
-    app, fake = make_app(FakeLab(hold=True), workload=workload, strategy="processes", lock=lock)
+    work to do, and there is no GIL to wait for. Four processes' race behind
+    a lock read "GIL wait 12%", and "waiting for the GIL or the lock": each
+    process has its own interpreter, and what they wait for is the lock."""
+    app, fake = make_app(FakeLab(hold=True), workload=workload, strategy=strategy, lock=lock)
+    fake.info_ = replace(fake.info_, python="3.13.5" if not gil else fake.info_.python, gil_enabled=gil)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter")
         for _ in range(4000):
@@ -133,17 +109,15 @@ async def test_no_gil_stands_between_processes(workload, lock, meaning):
         shown = panel + ["".join(seg.text for seg in legend.render_line(y)) for y in range(legend.size.height)]
         assert any(meaning in row for row in shown), shown
         assert not any("GIL" in row for row in shown), shown
-        if workload == "count":
+        if workload == "count":  # the race's presenter shows its counts instead
             await pilot.press("z")
             app.draw(force=True)
             await pilot.pause()
             assert _figures(app)[2][1] == "blocked with work to do, now"
-            await pilot.press("x")
-            await settle(app, pilot)
+        await pilot.press("x")
+        await settle(app, pilot)
+        if workload == "count":
             assert _figures(app)[2][1] == "blocked with work to do"
-        else:
-            await pilot.press("x")
-            await settle(app, pilot)
 
 
 @async_test
