@@ -233,7 +233,9 @@ class RunStarted:
     tasks: tuple[str, ...]  # a label per task: the URL, "chunk 3/8" ...
     #: each worker's planned total in ``unit`` (None: not known in advance, a real URL)
     planned_units: tuple[int | None, ...]
-    solo_units_per_s: float | None  # one worker alone on a free core (measured)
+    #: one worker alone on a free core: the lab's calibration, raised by any
+    #: earlier worker measured doing more per CPU second (lab.raise_solo)
+    solo_units_per_s: float | None
     startup_s: float  # time to create the workers before the start signal
     switch_interval_s: float  # sys.getswitchinterval() in the lab for this run
     lab: LabInfo
@@ -319,8 +321,9 @@ class RunResult:
     repeat_walls_s: tuple[float, ...] = ()
     #: a live run (workers repeated their tasks until stopped): read units_per_s
     live: bool = False
-    #: what one worker alone did per second on a core, measured by the lab
-    #: before the run (None for waiting work)
+    #: what one worker alone did per second on a core: the lab's calibration,
+    #: raised after the run by any worker measured doing more per CPU second
+    #: over at least SOLO_EVIDENCE_CPU_S (lab.raise_solo; None for waiting work)
     solo_units_per_s: float | None = None
     #: convoy only: the I/O thread's requests per second and latency in this run
     io_requests_per_s: float | None = None

@@ -418,14 +418,19 @@ class Session:
         """Ask the current run to stop (thread-safe). The run returns soon
         after; a switch's next run (:meth:`switch`) is dropped."""
         with self._runs_lock:
-            queued, self._queued = self._queued, None
+            queued = self._take_queued()
             self._cancel_current()
         if queued is not None:
             queued.drop()
 
+    def _take_queued(self) -> _Queued | None:
+        """The switch's run sent and not yet followed, no longer queued (hold ``_runs_lock``)."""
+        queued, self._queued = self._queued, None
+        return queued
+
     def _drop_queued(self) -> None:
         with self._runs_lock:
-            queued, self._queued = self._queued, None
+            queued = self._take_queued()
         if queued is not None:
             queued.drop()
 
@@ -447,7 +452,7 @@ class Session:
         before the processes' start (0.3 s). False if no run is going (the
         request is not sent; ``run`` starts it as any other)."""
         with self._runs_lock:
-            queued, self._queued = self._queued, None
+            queued = self._take_queued()
             self._cancel_current()
             lab = self.lab
             if queued is not None:
@@ -459,17 +464,14 @@ class Session:
             except RunFailed:  # the run asks again, and says why
                 return False
             plan = make_plan(prepared)
-            slots = Slots.create(plan.workers)
-            run_id = next(self._run_ids)
+            queued = _Queued(request, prepared, plan, Slots.create(plan.workers), next(self._run_ids), lab)
             try:
                 lab.send({"op": "run", "request": prepared.to_dict(), "plan": plan.to_message(),
-                          "slots": slots.path, "id": run_id, "after": True})
+                          "slots": queued.slots.path, "id": queued.run_id, "after": True})
             except LabError:  # the run finds the lab gone and says so
-                slots.close()
-                slots.unlink()
-                discard_records(plan)
+                queued.drop()
                 return False
-            self._queued = _Queued(request, prepared, plan, slots, run_id, lab)
+            self._queued = queued
             return True
 
     def run(
@@ -484,7 +486,7 @@ class Session:
 
     def _run(self, request, on_started=None, on_tick=None) -> RunResult:
         with self._runs_lock:
-            queued, self._queued = self._queued, None
+            queued = self._take_queued()
             if queued is not None and queued.asked == request and queued.lab is self.lab and queued.lab.alive:
                 self._slots = queued.slots  # a switch's run: the lab has it already
             elif queued is not None:

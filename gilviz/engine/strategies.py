@@ -361,7 +361,7 @@ class _Workers(Protocol):
     is the rest. Each method is called from the lab's running thread."""
 
     kind: str  # "thread" or "process", as the lab reports it
-    go: Any  # the start signal: threading.Event or a multiprocessing Event
+    go: Any  # the start signal: threading.Event, or _GoSignal for processes
 
     def start(self) -> None:
         """Create and start every worker; each writes its OS id, then waits for ``go``."""
@@ -413,6 +413,14 @@ def _run(workers: _Workers, request: RunRequest, slots: Slots, n: int,
             continue
         why = workers.start_problem()
         if why is not None:
+            if slots.cancelled:
+                # released into a cancelled run, the workers left end at their
+                # first check, before the lab closes the slots they write to
+                # (waiting, a dropped switch's threads died on the closed slots)
+                workers.go.set()
+                deadline = time.perf_counter() + CANCEL_GRACE_S
+                while workers.still_running() and time.perf_counter() < deadline:
+                    pass
             return Outcome(0.0, 0.0, time.perf_counter() - t_create, slots.cancelled,
                            _worker_records(workers, n, lambda i: []), [why])
         time.sleep(0.005)
@@ -477,24 +485,15 @@ class _WorkerThreads:
 
     def start_problem(self) -> str | None:
         """A thread that ended before it reported its OS id will never start."""
-        why: str | None
         for i, t in enumerate(self.threads):
             if not t.is_alive() and not self.slots.get(i, OS_ID):
                 crash = self.outs[i].get("crash")
-                why = f"worker thread {t.name} ended before it started" + (f": {crash}" if crash else "")
-                break
-        else:
-            why = ("cancelled" if self.slots.cancelled
-                   else f"worker threads not ready after {START_TIMEOUT_S:g} s"
-                   if time.perf_counter() > self.deadline else None)
-        if why == "cancelled":
-            # released into a cancelled run, they end at their first check,
-            # before the lab closes the slots they write to (waiting, they
-            # died on the closed slots: a switch's run dropped before it began)
-            self.go.set()
-            for t in self.threads:
-                t.join(CANCEL_GRACE_S)
-        return why
+                return f"worker thread {t.name} ended before it started" + (f": {crash}" if crash else "")
+        if self.slots.cancelled:
+            return "cancelled"
+        if time.perf_counter() > self.deadline:
+            return f"worker threads not ready after {START_TIMEOUT_S:g} s"
+        return None
 
     def before_go(self) -> None:
         # the plain race counts in one global for every threads run: zeroed

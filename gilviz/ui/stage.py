@@ -395,11 +395,10 @@ class StageScreen(StillLines, Screen[None]):
         if started is not None and solo:
             full_block = f"{human(solo)} {started.unit}/s, one worker alone"
         measured = view.states_measured if view is not None and view.t_s is not None else True
-        lock = (started.request if started is not None else self.mode).lock and workload == "race"
+        request = started.request if started is not None else self.mode
         lab = started.lab if started is not None else self.gilviz.lab
-        strategy = (started.request if started is not None else self.mode).strategy
-        self.query_one(Legend).show(workload, measured, full_block, lock,
-                                    g.gil_between(lab.gil_enabled, strategy) if lab else None)
+        self.query_one(Legend).show(workload, measured, full_block, request.lock and workload == "race",
+                                    g.gil_between(lab.gil_enabled, request.strategy) if lab else None)
 
     # -- what the app tells the stage -------------------------------------------
 
