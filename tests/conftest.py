@@ -35,6 +35,19 @@ def wait_no_tagged(tag: str, timeout_s: float = 10.0) -> list[psutil.Process]:
         time.sleep(0.1)
 
 
+def wait_gone(pids: set[int], timeout_s: float = 20.0) -> set[int]:
+    """Wait until none of ``pids`` runs (ended, or a zombie); return those
+    still running. A killed process ends once the kernel gives it a turn,
+    which on a busy machine is not at once."""
+    from gilviz.engine.strategies import _gone
+
+    deadline = time.monotonic() + timeout_s
+    while pids and time.monotonic() < deadline:
+        pids = {p for p in pids if not _gone(p)}
+        time.sleep(0.05)
+    return pids
+
+
 def descendants() -> list[psutil.Process]:
     """This test process's living descendants (zombies count: nobody reaped them)."""
     return [p for p in psutil.Process().children(recursive=True) if p.is_running()]

@@ -16,6 +16,7 @@ from gilviz.engine import strategies
 from gilviz.engine.model import RunRequest
 from gilviz.engine.plan import make_plan
 from gilviz.engine.slots import OS_ID, Slots
+from tests.conftest import wait_gone
 
 pytestmark = pytest.mark.skipif(strategies.mp_context().get_start_method() != "forkserver",
                                 reason="the fork server's Popen is counted here; this platform spawns")
@@ -57,14 +58,6 @@ def _descendants() -> set[int]:
     """This process's descendants but the fork server (it lives on)."""
     return {c.pid for c in psutil.Process().children(recursive=True)
             if "forkserver" not in " ".join(c.cmdline()) or c.ppid() != os.getpid()}
-
-
-def _wait_gone(pids: set[int], timeout_s: float = 20.0) -> set[int]:
-    deadline = time.monotonic() + timeout_s
-    while pids and time.monotonic() < deadline:
-        pids = {p for p in pids if not strategies._gone(p)}
-        time.sleep(0.05)
-    return pids
 
 
 def test_processes_are_forked_by_nurseries_where_there_is_a_fork_server():
@@ -115,7 +108,7 @@ def test_every_worker_is_its_own_process_forked_by_a_nursery(slots_for, workers,
     assert set(parents.values()) <= {p.pid for p in w.nurseries}
     assert w.exits == dict.fromkeys(range(workers), 0)  # each one's exit code, from its nursery
     assert w.reported == {} and all(w.ended_clean(i) for i in range(workers))  # no errors: nothing sent
-    assert _wait_gone(set(pids) | {p.pid for p in w.nurseries}) == set()
+    assert wait_gone(set(pids) | {p.pid for p in w.nurseries}) == set()
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -141,7 +134,7 @@ def test_processes_are_polled_for_their_exit_once_each_not_once_a_loop(monkeypat
     started = {p.pid for p in getattr(w, "nurseries", None) or w.procs}
     assert set(polls) == started  # each one's exit code was read
     assert len(polls) <= 3 * len(started), f"{len(polls)} polls of {len(started)} processes"
-    assert _wait_gone(started) == set()
+    assert wait_gone(started) == set()
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -201,7 +194,7 @@ def test_cancelled_before_the_start_leaves_no_process(slots_for):
     slots.cancel()
     outcome, w = _run(strategies._ForkedWorkers, request, slots)
     assert outcome.errors == ["cancelled"]
-    assert _wait_gone(_descendants() - before) == set()
+    assert wait_gone(_descendants() - before) == set()
 
 
 def test_workers_whose_nursery_is_killed_end_by_themselves(slots_for):
@@ -216,7 +209,7 @@ def test_workers_whose_nursery_is_killed_end_by_themselves(slots_for):
 
     outcome, w = _run(strategies._ForkedWorkers, request, slots, on_tick=kill_nursery)
     assert seen
-    assert _wait_gone(set(seen), timeout_s=10) == set()
+    assert wait_gone(set(seen), timeout_s=10) == set()
     # the run ended when its nursery did; each worker's end is unknown, and said so
     assert len(outcome.errors) == 3 and all("its nursery was stopped" in e for e in outcome.errors)
 
@@ -245,7 +238,7 @@ def test_the_workers_and_nurseries_of_a_lab_that_was_killed_end_by_themselves(sl
         pids = {slots.get(i, OS_ID) for i in range(3)} | {w.nurseries[0].pid}
         lab.kill()
         lab.wait()
-        assert _wait_gone(pids, timeout_s=10) == set()
+        assert wait_gone(pids, timeout_s=10) == set()
     finally:
         lab.kill()
         w.give_up()

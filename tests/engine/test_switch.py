@@ -14,6 +14,7 @@ from gilviz.engine.model import RunRequest
 from gilviz.engine.plan import make_plan
 from gilviz.engine.session import Session
 from gilviz.engine.slots import DONE_NS, GO, GO_NS, OS_ID, Slots
+from tests.conftest import wait_gone
 
 
 def _wait_ready(slots: Slots, n: int, runner: threading.Thread) -> None:
@@ -222,8 +223,7 @@ def test_a_dropped_switch_s_workers_end_before_its_slots_close(strategy):
             # its own threads: others of earlier tests may end meanwhile
             assert [t for t in threading.enumerate() if t not in threads_before] == []
         else:
-            assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
-                           for p in pids)
+            assert wait_gone(set(pids)) == set()  # killed: each ends at its next turn on a core
     finally:
         slots.cancel()
         runner.join(30)
