@@ -816,3 +816,32 @@ async def test_still_widgets_give_their_last_lines_until_something_changes():
             app._filters = filters
         await pilot.press("x")
         await settle(app, pilot)
+
+
+@async_test
+async def test_the_status_keeps_its_styles_until_the_stylesheet_applies_again():
+    """The stage asks the header for the status at every frame, to see
+    whether it changed, and Textual made its style again each time (the
+    header is refreshed often): a tenth of a 16-lane frame. The style is
+    kept until the stylesheet applies again, and follows a new theme."""
+    from gilviz.ui.widgets import LabHeader
+
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        header = app.query_one(LabHeader)
+        made: list[tuple[str, ...]] = []
+        component_style = header.get_component_rich_style
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(header, "get_component_rich_style",
+                          lambda *names, **kw: made.append(names) or component_style(*names, **kw))
+            first = header.status("● running", "running")
+            header.refresh()
+            again = header.status("● running x to stop", "running")
+            assert again.style == first.style == component_style("lab-header--running")
+            assert len(made) <= 1  # made once at most, not at every call
+        for theme in ("textual-light", "nord"):
+            app.theme = theme
+            await pilot.pause()
+            assert header.status("● running", "running").style == component_style("lab-header--running"), theme
+        assert header.status("✓ done", "done").style == component_style("lab-header--done")
