@@ -845,3 +845,22 @@ async def test_the_status_keeps_its_styles_until_the_stylesheet_applies_again():
             await pilot.pause()
             assert header.status("● running", "running").style == component_style("lab-header--running"), theme
         assert header.status("✓ done", "done").style == component_style("lab-header--done")
+
+
+def test_a_line_is_made_to_its_width_in_one_strip():
+    """fit_strip pads a line with blank cells in the widget's own style, or
+    cuts it, and gives the strip its length: every cell is counted, a wide
+    character as two."""
+    from rich.segment import Segment
+    from rich.style import Style
+
+    from gilviz.ui.widgets._glyphs import fit_strip
+
+    base, red = Style(bgcolor="black"), Style(color="red")
+    short = fit_strip([Segment("ab", red), Segment("日", red)], 8, base)
+    assert short.cell_length == 8 and short.text == "ab日    "
+    assert list(short)[-1] == Segment("    ", base)
+    cut = fit_strip([Segment("abcdef", red), Segment("日本", red)], 7, base)
+    assert cut.cell_length == 7 and cut.text.startswith("abcdef")
+    exact = fit_strip([Segment("abc", red)], 3, base)
+    assert exact.cell_length == 3 and list(exact) == [Segment("abc", red)]

@@ -394,7 +394,7 @@ class Lanes(g.GlyphLines, ScrollView):
                 used += len(text)
         if used == width:
             return Strip(segments, width)
-        return Strip(segments).adjust_cell_length(width, self.base_style)  # every segment has its style
+        return g.fit_strip(segments, width, self.base_style)  # every segment has its style
 
     @staticmethod
     def _done(lane: LaneView, view: RunView | None) -> tuple[str, str]:
