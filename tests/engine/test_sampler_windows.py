@@ -24,6 +24,14 @@ class Clock:
         return self.now
 
 
+def fake_kernel(monkeypatch, figures) -> None:
+    """The kernel's (on a core, waiting for a core) of every thread, as
+    ``figures(path)`` gives them: where the sampler looks for schedstat at
+    its start, and where it reads the workers' files, kept open."""
+    monkeypatch.setattr(sm, "read_schedstat", figures)
+    monkeypatch.setattr(sm.Sampler, "_read_schedstat", lambda self, path: figures(path))
+
+
 def one_running_worker(go: int) -> Slots:
     """The slots of one worker thread that began at the start signal ``go``."""
     slots = Slots.create(1)
@@ -45,7 +53,7 @@ def test_a_late_read_of_the_kernel_does_not_show_as_waiting_for_the_gil(monkeypa
     monkeypatch.setattr(sm, "time", clock)
     go = 1_000 * MS
     # the kernel's (on a core, waiting for a core) for our one worker: a full core since go
-    monkeypatch.setattr(sm, "read_schedstat", lambda path: ((clock.now - go) / 1e9, 0.0))
+    fake_kernel(monkeypatch, lambda path: ((clock.now - go) / 1e9, 0.0))
     monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0])
     slots = one_running_worker(go)
     try:
@@ -84,7 +92,7 @@ def test_time_the_host_took_from_a_running_worker_is_waiting_for_a_core(monkeypa
     clock = Clock()
     monkeypatch.setattr(sm, "time", clock)
     go = 1_000 * MS
-    monkeypatch.setattr(sm, "read_schedstat", lambda path: (0.8 * (clock.now - go) / 1e9, 0.0))
+    fake_kernel(monkeypatch, lambda path: (0.8 * (clock.now - go) / 1e9, 0.0))
     monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0, 0.0])
     taken = {"share": 0.2}
     # (stolen, busy) of the machine's cores since boot: one core busy, a fifth of it the host's
@@ -136,7 +144,7 @@ def test_a_period_s_work_is_read_with_its_cpu_time(monkeypatch):
         count_to_now()  # the worker kept counting until this read
         return (clock.now - go) / 1e9, 0.0
 
-    monkeypatch.setattr(sm, "read_schedstat", kernel)
+    fake_kernel(monkeypatch, kernel)
     monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0])
     try:
         sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
@@ -172,7 +180,7 @@ def test_with_many_workers_a_lane_s_rate_covers_the_window_of_its_cpu_share(monk
     slots = one_running_worker(go)
     units_word = slots.base(0) + sm.UNITS
     cpu = {"s": 0.0}  # the worker's CPU time so far: it gets half a core, then none
-    monkeypatch.setattr(sm, "read_schedstat", lambda path: (cpu["s"], 0.0))
+    fake_kernel(monkeypatch, lambda path: (cpu["s"], 0.0))
     monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0])
     try:
         sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
