@@ -864,3 +864,33 @@ def test_a_line_is_made_to_its_width_in_one_strip():
     assert cut.cell_length == 7 and cut.text.startswith("abcdef")
     exact = fit_strip([Segment("abc", red)], 3, base)
     assert exact.cell_length == 3 and list(exact) == [Segment("abc", red)]
+
+
+@async_test
+async def test_a_lane_s_cells_come_as_runs_of_one_style_whose_segments_are_kept():
+    """cell_segments: one segment a run of cells of one style, the glyphs as
+    they are, the width counted; the same runs give back the same segment
+    objects frame after frame, and new ones, in the new colours, after a
+    theme change."""
+    from gilviz.ui.timeline import CellKind, cell
+    from gilviz.ui.widgets._glyphs import glyph
+
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        lanes = app.query_one(Lanes)
+        work, gil = cell(CellKind.WORK, 3, "running"), cell(CellKind.GIL_WAIT, 0, "gil_wait")
+        queued, slow = cell(CellKind.QUEUED), cell(CellKind.WORK, 1, "gil_wait")
+        cells = (queued, work, work, gil, gil, gil, work, slow, slow)
+        segments, width = lanes.cell_segments(cells)
+        assert width == len(cells) and "".join(s.text for s in segments) == "".join(glyph(c)[0] for c in cells)
+        names = [glyph(c)[1] for c in cells]
+        runs = [names[0]] + [n for prev, n in zip(names, names[1:]) if n != prev]
+        assert [s.style for s in segments] == [lanes.glyph_style(n) for n in runs]
+        assert [s.text for s in segments] == ["·", "▃▃", "---", "▃", "▁▁"]
+        again, _ = lanes.cell_segments(cells[1:] + (work,))  # a frame later: shifted by one
+        assert again[0] is segments[1] and again[1] is segments[2]  # the same runs, the same objects
+        app.theme = "textual-light"
+        await pilot.pause()
+        light, _ = lanes.cell_segments(cells)
+        assert light[1] is not segments[1] and light[1].style == lanes.glyph_style(names[1])
