@@ -73,16 +73,45 @@ def test_steal_and_the_lab_s_cpu_agree_with_psutil():
     else:
         assert ours is not None
         busy = sum(getattr(times, n, 0.0) for n in ("user", "nice", "system", "irq", "softirq", "steal"))
-        assert times.steal - 0.05 <= ours[0] <= times.steal
-        assert busy - 0.5 <= ours[1] <= busy  # two cores busy for at most a quarter second between
+        assert times.steal - 0.05 <= ours[0] <= times.steal + 1e-6
+        assert busy - 0.5 <= ours[1] <= busy + 1e-6  # two cores busy for at most a quarter second between
     slots = Slots.create(1)
     try:
         sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
         _spin(0.2)
+        before = time.process_time()
         lab = sampler._lab_cpu()
+        after = time.process_time()
         mine = psutil.Process().cpu_times()
-        assert lab is not None and mine.user + mine.system - 0.05 <= lab <= mine.user + mine.system
+        # our own process as the lab: its CPU clock, to the nanosecond, and psutil's 10 ms ticks
+        assert lab is not None and before <= lab <= after
+        assert mine.user + mine.system - 0.05 <= lab <= mine.user + mine.system + 0.05
         assert lab >= 0.2
+        sampler._lab_clock = None  # without the clock: /proc/<pid>/stat, in ticks, as psutil reads it
+        ticks = sampler._lab_cpu()
+        mine = psutil.Process().cpu_times()
+        assert ticks is not None and mine.user + mine.system - 0.05 <= ticks <= mine.user + mine.system + 1e-6
+        sampler.close()
+    finally:
+        slots.close()
+        slots.unlink()
+
+
+def test_the_lab_s_cpu_time_comes_in_nanoseconds_not_in_ticks():
+    """Cores used is the lab's CPU time over a period of 100 ms: in 10 ms
+    ticks it read 0.90 beside two lanes at 47% and 53%. Read twice a few
+    microseconds apart, the lab's CPU clock moves by less than a tick."""
+    slots = Slots.create(1)
+    try:
+        sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
+        if sampler._lab_clock is None:
+            pytest.skip("no process CPU clock of another process here (Linux only)")
+        readings = []
+        for _ in range(50):
+            _spin(0.0003)
+            readings.append(sampler._lab_cpu())
+        steps = {round(b - a, 6) for a, b in zip(readings, readings[1:])}
+        assert all(0 < step < 0.005 for step in steps), steps  # every read moved, by under half a tick
         sampler.close()
     finally:
         slots.close()
@@ -102,8 +131,8 @@ def test_the_sampler_closes_the_files_it_kept_open():
         sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
         path = f"/proc/{os.getpid()}/task/{threading.get_native_id()}/schedstat"
         assert sampler._read_schedstat(path) == pytest.approx(sm.read_schedstat(path), abs=0.01)
-        assert sampler._lab_cpu() is not None
-        assert fds() == before + 2
+        assert sampler._lab_cpu() is not None  # the lab's CPU clock: no file
+        assert fds() == before + 1
         sampler.close()
         assert fds() == before
     finally:
