@@ -38,8 +38,12 @@ def run_summary(r: RunResult) -> str:
     out.append(f"  CPU time     {r.cpu_s:8.3f} s")
     out.append(f"  cores used   {r.cores_used:8.2f}     CPU time / wall time")
     if r.gil_wait_share is not None:
-        what = ("blocked with work to do" if r.gil_enabled is not False
-                else "with work to do (this Python has no GIL to wait for)")
+        if r.gil_enabled is False:
+            what = "with work to do (this Python has no GIL to wait for)"
+        elif r.strategy == "processes":
+            what = "with work to do (each process has its own GIL: none stands between them)"
+        else:
+            what = "blocked with work to do"
         out.append(f"  {blocked_heading([r]):<12} {r.gil_wait_share:8.0%}     of the workers' time, {what}")
     out.append(f"  throughput   {human(r.units_per_s):>8} {r.unit}/s   ({r.units:,} {r.unit})")
     if r.workload == "race" and r.expected is not None:
@@ -109,11 +113,29 @@ def fastest_correct(results: list[RunResult]) -> RunResult | None:
     return min(ok, key=lambda r: r.wall_s) if ok else None
 
 
+def gil_between(r: RunResult) -> bool:
+    """Whether a GIL stood between the run's workers: not on a free-threaded
+    build, nor between processes, each with its own interpreter (four
+    processes racing behind a lock were scored "GIL wait 12%", time each
+    spent waiting for the lock)."""
+    return r.gil_enabled is not False and r.strategy != "processes"
+
+
 def blocked_heading(results: Sequence[RunResult]) -> str:
     """The name of the share of time blocked with work to do: "GIL wait"
-    where every run had a GIL, else "blocked" (a free-threaded build has no
-    GIL to wait for; what it measures there is waiting for a lock)."""
-    return "GIL wait" if all(r.gil_enabled is not False for r in results) else "blocked"
+    where a GIL stood between every run's workers, else "blocked" (a
+    free-threaded build has no GIL to wait for; what is measured there is
+    waiting for a lock). Processes have a GIL each and none between them: a
+    processes run that was never blocked reads "GIL wait 0%", true, beside
+    the threads it is compared with; one that was blocked (on the race's
+    lock) makes the column "blocked"."""
+    return "GIL wait" if all(gil_between(r) or (r.gil_enabled is not False and not _shown_blocked(r))
+                             for r in results) else "blocked"
+
+
+def _shown_blocked(r: RunResult) -> bool:
+    """Some blocked time, as a table shows it (a whole percent)."""
+    return r.gil_wait_share is not None and round(r.gil_wait_share * 100) > 0
 
 
 def compare_table(results: list[RunResult], interpreters: Sequence[str] | None = None) -> str:

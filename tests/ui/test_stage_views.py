@@ -389,6 +389,30 @@ async def test_a_run_without_the_gil_is_not_scored_as_waiting_for_one():
     assert any(line.split()[:2] == ["blocked", "2%"] and "no GIL" in line for line in run_summary(without).splitlines())
 
 
+
+def test_processes_blocked_on_a_lock_are_not_scored_as_waiting_for_the_gil():
+    """Four processes racing behind a lock were scored "GIL wait 12%": each
+    has its own GIL, and what they waited for is the lock. A processes run
+    that was blocked makes the column "blocked"; one never blocked reads
+    "GIL wait 0%" beside the threads it is compared with, which is true."""
+    from gilviz.export import compare_markdown, compare_table, run_summary
+    from gilviz.export.text import blocked_heading
+
+    base = dict(workers=4, size=1000, unit="increments", wall_s=1.0, startup_s=0.0, cpu_s=1.9, cores_used=1.9,
+                units=1000, units_per_s=1000.0, python="3.11.7", implementation="CPython", gil_enabled=True,
+                switch_interval_s=0.005, cpu_count=2, errors=(), cancelled=False, worker_results=(),
+                states_measured=True)
+    threads = RunResult(workload="race", strategy="threads", lock=True, gil_wait_share=0.4, **base)
+    locked = replace(threads, strategy="processes", gil_wait_share=0.12)
+    free = replace(locked, gil_wait_share=0.002)  # never blocked, as a count's processes
+    assert blocked_heading([threads, free]) == "GIL wait"
+    for text in (compare_table([threads, locked]), compare_markdown([threads, locked]), run_summary(locked)):
+        assert "GIL wait" not in text and "blocked" in text, text
+    summary = [line for line in run_summary(locked).splitlines() if line.split()[:2] == ["blocked", "12%"]]
+    assert summary and "own GIL" in summary[0], run_summary(locked)
+    assert "GIL wait" in run_summary(threads)
+
+
 # -- a compare, side by side ------------------------------------------------------
 
 
