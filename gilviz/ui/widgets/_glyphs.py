@@ -153,9 +153,12 @@ class GlyphStyles:
 
     def cell_segments(self, cells) -> tuple[list[Segment], int]:
         """The cells as segments, a run of one style each, and their width
-        (every glyph is one cell wide). The same runs come back frame after
-        frame: their segments are kept (``segment``); a lane of 33 runs took
-        55 µs, most of it making them."""
+        (every glyph is one cell wide). The glyphs and their style codes are
+        two strings made in C, the runs found by a regular expression, and
+        the same runs, which come back frame after frame, give back the
+        same segments (``segment``). Measured alone on lanes of 33 runs: 31
+        µs a lane, against 33 with a Python step a cell; what is left is
+        about a microsecond a run."""
         ids = list(map(id, cells))
         try:
             text = "".join(map(_CHAR.__getitem__, ids))
