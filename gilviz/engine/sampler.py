@@ -114,6 +114,20 @@ _TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _clock_gettime_ns = getattr(time, "clock_gettime_ns", None)  # not on Windows
 
 
+def _max_kept_files() -> int:
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return 64
+    return 4096 if soft == resource.RLIM_INFINITY else max(0, soft // 4)
+
+
+#: At most this many workers' files kept open by one sampler (see Sampler._read_schedstat).
+MAX_KEPT_FILES = _max_kept_files()
+
+
 def read_steal() -> tuple[float, float] | None:
     """(seconds the host of a virtual machine ran other guests on this
     machine's cores, seconds the cores were busy, that included), summed
@@ -339,9 +353,14 @@ class Sampler:
         return stat[0] - base_cpu / 1e9, stat[1] - base_wait / 1e9
 
     def _read_schedstat(self, path: str) -> tuple[float, float] | None:
-        """``read_schedstat``, from a file kept open for the rest of the run."""
+        """``read_schedstat``, from a file kept open for the rest of the run;
+        opened and closed again each time past ``MAX_KEPT_FILES`` (a quarter
+        of the process's limit on open files), so 256 workers under a low
+        limit cannot use them all up."""
         file = self._schedstat_files.get(path)
         if file is None:
+            if len(self._schedstat_files) >= MAX_KEPT_FILES:
+                return read_schedstat(path)
             file = self._schedstat_files[path] = ProcFile(path)
         return parse_schedstat(file.read())
 

@@ -138,3 +138,30 @@ def test_the_sampler_closes_the_files_it_kept_open():
     finally:
         slots.close()
         slots.unlink()
+
+
+@linux_only
+def test_past_its_share_of_open_files_the_sampler_opens_each_file_for_one_read(monkeypatch):
+    """256 worker processes under a low limit on open files would use them
+    all up, kept open: past MAX_KEPT_FILES, a file is opened for each read
+    and closed again, and reads the same figures."""
+    if sm.read_schedstat("/proc/self/schedstat") is None:
+        pytest.skip("no schedstat in this kernel")
+    monkeypatch.setattr(sm, "MAX_KEPT_FILES", 1)
+    fds = lambda: len(os.listdir("/proc/self/fd"))  # noqa: E731
+    slots = Slots.create(1)
+    try:
+        sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
+        before = fds()
+        kept = f"/proc/{os.getpid()}/task/{threading.get_native_id()}/schedstat"
+        other = f"/proc/{os.getpid()}/schedstat"
+        assert sampler._read_schedstat(kept) is not None
+        assert fds() == before + 1
+        once = sampler._read_schedstat(other)
+        assert once is not None and once == pytest.approx(sm.read_schedstat(other), abs=0.01)
+        assert fds() == before + 1 and other not in sampler._schedstat_files
+        sampler.close()
+        assert fds() == before
+    finally:
+        slots.close()
+        slots.unlink()
