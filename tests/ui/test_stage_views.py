@@ -920,3 +920,47 @@ async def test_a_lane_s_cells_come_as_runs_of_one_style_whose_segments_are_kept(
         await pilot.pause()
         light, _ = lanes.cell_segments(cells)
         assert light[1] is not segments[1] and light[1].style == lanes.glyph_style(names[1])
+
+
+@async_test
+async def test_a_timeline_moved_on_by_a_cell_is_made_from_its_last_one_exactly():
+    """cell_segments with a key makes a timeline that scrolled or grew by a
+    cell from the key's last one. Whatever the cells do (scroll, grow, jump
+    by two, change in the middle, shrink, another lane's under the same
+    key), the segments are those made from scratch: the same texts in the
+    same styles, one a run."""
+    import random
+
+    from gilviz.ui.timeline import CellKind, cell
+
+    app, _ = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        lanes = app.query_one(Lanes)
+        pool = [cell(CellKind.WORK, level, state) for level in (1, 2, 8) for state in ("running", "gil_wait")]
+        pool += [cell(CellKind.GIL_WAIT, 0, "gil_wait"), cell(CellKind.QUEUED), cell(CellKind.SWITCH)]
+        rnd = random.Random(9)
+        history: list = []
+        made_on = lanes._moved_on
+        moves: list[bool] = []
+        lanes._moved_on = lambda *args: moves.append(made_on(*args) is not None) or made_on(*args)
+        for step in range(600):
+            what = rnd.random()
+            if what < 0.8 or not history:
+                history.append(rnd.choice(pool))  # a new period
+            elif what < 0.85:
+                history += [rnd.choice(pool), rnd.choice(pool)]  # two periods between frames
+            elif what < 0.9:
+                history[rnd.randrange(len(history))] = rnd.choice(pool)  # not a move: made anew
+            elif what < 0.95:
+                history = history[: max(1, len(history) // 2)]  # a new run under the same key
+            cells = tuple(history[-40:])
+            keyed, width = lanes.cell_segments(cells, key="lane")
+            fresh, _ = lanes.cell_segments(cells)
+            assert width == len(cells)
+            assert [(s.text, s.style) for s in keyed] == [(s.text, s.style) for s in fresh], step
+        assert sum(moves) > 400 and not all(moves)  # most frames were made from the last one, not all
+        app.theme = "textual-light"  # new colours: nothing kept from the old ones
+        await pilot.pause()
+        keyed, _ = lanes.cell_segments(cells, key="lane")
+        assert [s.style for s in keyed] == [s.style for s in lanes.cell_segments(cells)[0]]

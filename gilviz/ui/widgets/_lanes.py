@@ -388,7 +388,8 @@ class Lanes(g.GlyphLines, ScrollView):
         if cols.task_w and not lane.task.isascii():
             used = sum(cell_len(s.text) for s in segments)
         if cols.timeline_w > 0:
-            timeline, width_used = self.cell_segments(lane.cells[-cols.timeline_w:])
+            # keyed by the worker: frame after frame its timeline moves on by a cell
+            timeline, width_used = self.cell_segments(lane.cells[-cols.timeline_w:], key=id(ident))
             segments += timeline
             used += width_used
         if used == width:
