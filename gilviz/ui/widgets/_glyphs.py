@@ -9,7 +9,8 @@ and asks ``self.glyph_style(name)`` for the Rich style of a name.
 
 from __future__ import annotations
 
-import re
+from itertools import groupby
+from operator import itemgetter
 from typing import Sequence
 
 from rich.cells import cell_len
@@ -78,10 +79,6 @@ class GlyphStyles:
 
     _painted: dict[str, Style] | None = None
     _blanks: dict[tuple[int, Style], Strip] | None = None
-    #: the segments made so far, by text and style name, in the styles of ``_painted`` (see ``segment``)
-    _segments: dict[tuple[str, str], Segment] | None = None
-    #: each lane's last timeline, by the key its caller gives: (glyphs, style codes, segments)
-    _timelines: dict[object, tuple[str, str, list[Segment]]] | None = None
     #: the app's filter the styles in ``_painted`` were made true colour by
     _true_colour: ANSIToTruecolor | None = None
 
@@ -137,98 +134,9 @@ class GlyphStyles:
             blank = self._blanks[key] = Strip.blank(width, self.base_style)
         return blank
 
-    def segment(self, text: str, name: str) -> Segment:
-        """``text`` in the style of ``name``: the same segment object for
-        the same text and style until the styles change. A frame of 16
-        lanes and the CPU panel is some 600 segments, most of them as they
-        were a frame before ("▁▁", "-", " 0% ", "thread-3  ")."""
-        made = self._segments
-        if made is None or self._painted is None:
-            self.glyph_style("")  # the styles as they are now: the segments are made in them
-            made = self._segments = {}
-        found = made.get((text, name))
-        if found is None:
-            if len(made) > 4096:  # runs of many lengths and mixes, changing figures: start again
-                made.clear()
-            found = made[(text, name)] = Segment(text, self.glyph_style(name))
-        return found
-
-    def cell_segments(self, cells, key: object = None) -> tuple[list[Segment], int]:
-        """The cells as segments, a run of one style each, and their width
-        (every glyph is one cell wide); the list is not to be changed.
-
-        The glyphs and their style codes are two strings made in C, the runs
-        found by a regular expression, and the same runs give back the same
-        segments (``segment``): about a microsecond a run, 31 µs for a lane
-        of 33 runs. With ``key`` (one a lane), a timeline that moved by one
-        cell since the key's last one (a live run's, every frame) is made
-        from that one: its first run a cell shorter, its last a cell longer
-        or a new one. That is exact, whatever lane the key's last timeline
-        was: what it is made from is checked to be these cells but one."""
-        ids = list(map(id, cells))
-        try:
-            text = "".join(map(_CHAR.__getitem__, ids))
-            codes = "".join(map(_CODE.__getitem__, ids))
-        except KeyError:  # a cell not drawn before
-            for c in cells:
-                glyph(c)
-            text = "".join(map(_CHAR.__getitem__, ids))
-            codes = "".join(map(_CODE.__getitem__, ids))
-        if self._painted is None or self._segments is None:
-            self.glyph_style("")  # the styles as they are now (``segment`` makes them so)
-            self._timelines = None
-        timelines = self._timelines
-        if timelines is None:
-            timelines = self._timelines = {}
-        out = None
-        last = timelines.get(key) if key is not None else None
-        if last is not None:
-            out = self._moved_on(last, text, codes)
-        if out is None:
-            segment = self.segment
-            out = []
-            for match in _RUN.finditer(codes):
-                start, end = match.span()
-                out.append(segment(text[start:end], _NAME_OF[codes[start]]))
-        if key is not None:
-            if len(timelines) > 2048:  # lanes of runs long gone
-                timelines.clear()
-            timelines[key] = (text, codes, out)
-        return out, len(text)
-
-    def _moved_on(self, last: tuple[str, str, list[Segment]], text: str, codes: str) -> list[Segment] | None:
-        """``text`` and ``codes`` as segments, made from the last timeline
-        (``last``) where they are it moved on by one cell: scrolled (the
-        first cell gone, one more at the end), or growing (one more at the
-        end); the same, as it was. None otherwise."""
-        old_text, old_codes, old = last
-        if text == old_text and codes == old_codes:
-            return old
-        n = len(text)
-        if not old or not n:
-            return None
-        if n == len(old_text) and n > 1 and text[:-1] == old_text[1:] and codes[:-1] == old_codes[1:]:
-            first = old[0]
-            if len(first.text) == 1:
-                out = old[1:]
-            else:
-                out = [self.segment(first.text[1:], _NAME_OF[old_codes[0]]), *old[1:]]
-        elif n == len(old_text) + 1 and text[:-1] == old_text and codes[:-1] == old_codes:
-            out = list(old)
-        else:
-            return None
-        code = codes[-1]
-        if code == old_codes[-1]:  # the last run goes on
-            out[-1] = self.segment(out[-1].text + text[-1], _NAME_OF[code])
-        else:
-            out.append(self.segment(text[-1], _NAME_OF[code]))
-        return out
-
     def notify_style_update(self) -> None:
         super().notify_style_update()  # type: ignore[misc]
         self._painted = None
-        self._segments = None
-        self._timelines = None
 
 
 class GlyphLines(GlyphStyles):
@@ -251,8 +159,6 @@ class GlyphLines(GlyphStyles):
             # the app's filter changed (ansi_color, a terminal theme) without
             # the stylesheet applying again: the styles are made again
             self._painted = None
-            self._segments = None
-            self._timelines = None
         try:
             if not self._plain():
                 return super().render_lines(crop)  # type: ignore[misc]
@@ -344,24 +250,18 @@ def glyph(cell: Cell) -> tuple[str, str]:
     if found is None:
         found = _BY_ID[id(cell)] = _glyph(cell)
         _KEPT.append(cell)
-        text, name = found
-        _CHAR[id(cell)] = text
-        _CODE[id(cell)] = _CODE_OF.setdefault(name, chr(0x21 + len(_CODE_OF)))
-        _NAME_OF[_CODE_OF[name]] = name
     return found
 
 
-#: by a cell's ``id`` as ``_BY_ID``: its glyph, and its style as a code of
-#: one character, so a lane's glyphs and styles are two strings made in C
-#: (``cell_segments``), and its runs of one style are found by a regular
-#: expression, without a Python step a cell
-_CHAR: dict[int, str] = {}
-_CODE: dict[int, str] = {}
-_CODE_OF: dict[str, str] = {}
-_NAME_OF: dict[str, str] = {}
-_RUN = re.compile(r"(.)\1*", re.DOTALL)
+def glyph_runs(cells) -> list[tuple[str, str]]:
+    """The cells' glyphs as runs of one style: (text, style name), one a
+    segment; every glyph is one cell wide, so a run's width is its length."""
+    get = _BY_ID.get
+    pairs = [get(id(c)) or glyph(c) for c in cells]
+    return [("".join([text for text, _ in run]), style) for style, run in groupby(pairs, _style_of)]
 
 
+_style_of = itemgetter(1)
 
 
 def gil_between(gil_enabled: bool | None, strategy: str) -> bool | None:

@@ -361,16 +361,17 @@ class Lanes(g.GlyphLines, ScrollView):
         sample = lane.sample
         ident = lane.identity
         os_id = (sample.os_id if sample is not None and sample.os_id else ident.os_id) or 0
-        segment = self.segment
-        segments = [segment(f"{ident.name[:NAME_W]:<{NAME_W}} ", g.PROCESS if ident.kind == "process" else g.THREAD)]
+        style = self.glyph_style
+        name_style = style(g.PROCESS if ident.kind == "process" else g.THREAD)
+        segments = [Segment(f"{ident.name[:NAME_W]:<{NAME_W}} ", name_style)]
         if cols.os_id:
-            segments.append(segment(f"{(str(os_id) if os_id else '–'):>{ID_W}} ", g.DIM))
+            segments.append(Segment(f"{(str(os_id) if os_id else '–'):>{ID_W}} ", style(g.DIM)))
         if cols.task_w:
-            segments.append(segment(f"{short_task(lane.task, cols.task_w):<{cols.task_w}} ", g.TEXT))
+            segments.append(Segment(f"{short_task(lane.task, cols.task_w):<{cols.task_w}} ", style(g.TEXT)))
         # a compare's groups are fixed-work runs: how far each got, whatever
         # run (a stopped live one) the lanes showed before
         done_text, done_style = self._done(lane, self.view if self.groups is None else None)
-        segments.append(segment(f"{done_text:>{DONE_W}} ", done_style))
+        segments.append(Segment(f"{done_text:>{DONE_W}} ", style(done_style)))
         # a worker that ended: its share of the period it ended in, while the
         # run goes on; once the run is over, none (a compare's lanes showed
         # 94% and 88% for two threads, "–" for the two that ended a period earlier)
@@ -380,18 +381,17 @@ class Lanes(g.GlyphLines, ScrollView):
             cpu_text, cpu_style = "–", g.DIM
         else:
             cpu_text, cpu_style = f"{sample.cpu_share * 100:.0f}%", g.load_style(sample.cpu_share)
-        segments.append(segment(f"{cpu_text:>{CPU_W}} ", cpu_style))
-        segments.append(segment("│", g.DIM))
+        segments.append(Segment(f"{cpu_text:>{CPU_W}} ", style(cpu_style)))
+        segments.append(Segment("│", style(g.DIM)))
         # the columns' cells, counted as they are made: only a task's label
         # may hold a character wider than one cell (a URL's)
         used = sum(len(s.text) for s in segments)
         if cols.task_w and not lane.task.isascii():
             used = sum(cell_len(s.text) for s in segments)
         if cols.timeline_w > 0:
-            # keyed by the worker: frame after frame its timeline moves on by a cell
-            timeline, width_used = self.cell_segments(lane.cells[-cols.timeline_w:], key=id(ident))
-            segments += timeline
-            used += width_used
+            for text, name in g.glyph_runs(lane.cells[-cols.timeline_w:]):
+                segments.append(Segment(text, style(name)))
+                used += len(text)
         if used == width:
             return Strip(segments, width)
         return g.fit_strip(segments, width, self.base_style)  # every segment has its style
