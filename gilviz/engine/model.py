@@ -94,6 +94,15 @@ class LabInfo:
     cpu_count: int
 
 
+def gil_between(gil_enabled: bool | None, strategy: str) -> bool | None:
+    """Whether a GIL stands between a run's workers: not on a free-threaded
+    build (``gil_enabled`` False), nor between processes, each with its own
+    interpreter (four processes racing behind a lock read "GIL wait 12%",
+    time each spent waiting for the lock); None where the interpreter is
+    not known."""
+    return False if strategy == "processes" else gil_enabled
+
+
 def worker_kind(strategy: str) -> str:
     """What one lane of ``strategy`` is: a process, a thread, or an asyncio task."""
     return {"processes": "process", ASYNCIO: "task"}.get(strategy, "thread")

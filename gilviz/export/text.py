@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..engine.model import RunResult
+from ..engine.model import RunResult, gil_between
 from ..engine.reading import busy_note, compare_beyond_cores, reading
 
 _SCALES = ((1e9, "G"), (1e6, "M"), (1e3, "k"))
@@ -113,14 +113,6 @@ def fastest_correct(results: list[RunResult]) -> RunResult | None:
     return min(ok, key=lambda r: r.wall_s) if ok else None
 
 
-def gil_between(r: RunResult) -> bool:
-    """Whether a GIL stood between the run's workers: not on a free-threaded
-    build, nor between processes, each with its own interpreter (four
-    processes racing behind a lock were scored "GIL wait 12%", time each
-    spent waiting for the lock)."""
-    return r.gil_enabled is not False and r.strategy != "processes"
-
-
 def blocked_heading(results: Sequence[RunResult]) -> str:
     """The name of the share of time blocked with work to do: "GIL wait"
     where a GIL stood between every run's workers, else "blocked" (a
@@ -129,13 +121,14 @@ def blocked_heading(results: Sequence[RunResult]) -> str:
     processes run that was never blocked reads "GIL wait 0%", true, beside
     the threads it is compared with; one that was blocked (on the race's
     lock) makes the column "blocked"."""
-    return "GIL wait" if all(gil_between(r) or (r.gil_enabled is not False and not _shown_blocked(r))
-                             for r in results) else "blocked"
+    return "GIL wait" if all(_called_gil_wait(r) for r in results) else "blocked"
 
 
-def _shown_blocked(r: RunResult) -> bool:
-    """Some blocked time, as a table shows it (a whole percent)."""
-    return r.gil_wait_share is not None and round(r.gil_wait_share * 100) > 0
+def _called_gil_wait(r: RunResult) -> bool:
+    """A GIL stood between the run's workers, or it ran on a GIL build and
+    shows no time blocked (processes, a GIL each, none between them)."""
+    shown_blocked = r.gil_wait_share is not None and round(r.gil_wait_share * 100) > 0
+    return gil_between(r.gil_enabled, r.strategy) is not False or (r.gil_enabled is not False and not shown_blocked)
 
 
 def compare_table(results: list[RunResult], interpreters: Sequence[str] | None = None) -> str:

@@ -21,7 +21,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from gilviz.engine.model import ALL_STRATEGIES, MAX_WORKERS, MIN_WORKERS, RunRequest, RunResult, RunStarted
+from gilviz.engine.model import ALL_STRATEGIES, MAX_WORKERS, MIN_WORKERS, RunRequest, RunResult, RunStarted, gil_between
 from gilviz.engine.session import default_workers
 from gilviz.engine.workloads import WORKLOADS, spec
 from gilviz.export.text import human
@@ -31,7 +31,6 @@ from .footer import StageFooter, action_name, footer_actions, item_widths
 from .screens import HelpScreen
 from .timeline import HISTORY_CELLS, RunView
 from .widgets import CoreMeters, Explainer, LabHeader, Lanes, LanesHeader, Legend, Presenter, Scoreboard
-from .widgets import _glyphs as g
 from .widgets._explainer import explanation, measured
 from .widgets._still import StillLines
 
@@ -398,7 +397,7 @@ class StageScreen(StillLines, Screen[None]):
         request = started.request if started is not None else self.mode
         lab = started.lab if started is not None else self.gilviz.lab
         self.query_one(Legend).show(workload, measured, full_block, request.lock and workload == "race",
-                                    g.gil_between(lab.gil_enabled, request.strategy) if lab else None)
+                                    gil_between(lab.gil_enabled, request.strategy) if lab else None)
 
     # -- what the app tells the stage -------------------------------------------
 

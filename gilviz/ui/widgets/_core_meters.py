@@ -16,6 +16,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from gilviz.engine.model import gil_between
 from gilviz.engine.workloads import spec
 from gilviz.export.text import human
 from gilviz.ui.timeline import RunView
@@ -133,7 +134,7 @@ class CoreMeters(g.GlyphLines, Widget):
         elif row == 1 and (share := view.recent_gil_wait()) is not None:
             # no GIL to wait for on a free-threaded build: what was measured is the time blocked
             # nor between processes, each with its own
-            name = "GIL wait " if g.gil_between(started.lab.gil_enabled, started.request.strategy) else "blocked "
+            name = "GIL wait " if gil_between(started.lab.gil_enabled, started.request.strategy) else "blocked "
             segments = [Segment(name, self.glyph_style(g.LABEL)),
                         Segment(f"{share:.0%}", self.glyph_style(g.GIL_WAIT if share >= 0.2 else g.VALUE))]
             if width >= 34:

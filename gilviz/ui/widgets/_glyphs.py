@@ -264,13 +264,6 @@ def glyph_runs(cells) -> list[tuple[str, str]]:
 _style_of = itemgetter(1)
 
 
-def gil_between(gil_enabled: bool | None, strategy: str) -> bool | None:
-    """Whether a GIL stands between the workers: not between processes,
-    each with its own interpreter (four processes' race behind a lock read
-    "GIL wait 12%", time each spent waiting for the lock)."""
-    return False if strategy == "processes" else gil_enabled
-
-
 def blocked_meaning(gil_enabled: bool | None, lock: bool = False) -> str:
     """What a worker blocked with work to do waits for, true of the
     interpreter: on a free-threaded build there is no GIL to wait for."""

@@ -16,9 +16,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Static
 
-from gilviz.engine.model import RunResult
+from gilviz.engine.model import RunResult, gil_between
 from gilviz.ui.timeline import RunView
-from gilviz.ui.widgets._glyphs import blocked_meaning, gil_between
+from gilviz.ui.widgets._glyphs import blocked_meaning
 
 SLOTS = 4
 NONE = "-"
