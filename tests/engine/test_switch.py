@@ -20,7 +20,7 @@ from tests.conftest import wait_gone
 def _wait_ready(slots: Slots, n: int, runner: threading.Thread) -> None:
     """Until every worker has its OS id (the run going on meanwhile)."""
     deadline = time.monotonic() + 60
-    while not all(slots.get(i, OS_ID) for i in range(n)):
+    while not strategies._ready(slots, n):
         assert time.monotonic() < deadline and runner.is_alive()
         time.sleep(0.01)
 
@@ -136,9 +136,16 @@ def _switch_from_a_live_count(session: Session, to: RunRequest, then_stop: bool 
         if tick.seq == 2 and "switched" not in box:
             box["switched"] = session.switch(to)
             if then_stop:
+                # x once the switch's workers are made: they are what must not be left
+                queued, deadline = session._queued, time.monotonic() + 30
+                while queued is not None and not strategies._ready(queued.slots, to.workers):
+                    assert time.monotonic() < deadline
+                    time.sleep(0.01)
+                box["made"] = queued is not None
                 session.cancel()
 
     session.run(RunRequest(workload="count", strategy="threads", workers=2, live=True), on_tick=on_tick)
+    assert box.get("made", True)
     return box["switched"]
 
 
@@ -154,8 +161,16 @@ def test_a_dropped_switch_leaves_no_worker_and_the_next_run_works(tag):
         lab = psutil.Process(session.lab.pid)
 
         def workers() -> list[psutil.Process]:
-            return [p for p in lab.children(recursive=True)
-                    if "forkserver" not in " ".join(p.cmdline()) or p.ppid() != lab.pid]
+            alive = []
+            for p in lab.children(recursive=True):
+                try:  # a killed worker is a zombie until its parent reaps it: ended
+                    # not the lab's own helpers: the fork server and the resource tracker
+                    helper = p.ppid() == lab.pid and "multiprocessing" in " ".join(p.cmdline())
+                    if p.status() != psutil.STATUS_ZOMBIE and not helper:
+                        alive.append(p)
+                except (psutil.NoSuchProcess, psutil.ZombieProcess):
+                    pass
+            return alive
 
         deadline = time.monotonic() + 30
         while workers() and time.monotonic() < deadline:
