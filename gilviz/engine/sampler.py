@@ -73,18 +73,22 @@ class ProcFile:
     kernel makes its text anew at every read from offset 0. Opening, reading
     and closing one cost about 10 µs, a ``pread`` 2 µs, and the sampler reads
     a file a worker ten times a second. A file whose task has ended fails to
-    read (ESRCH): None, as for a file that is missing."""
+    read (ESRCH): None from then on, as for a file that is missing, and it is
+    not opened again (its id may be another task's by then)."""
 
-    __slots__ = ("path", "size", "_fd")
+    __slots__ = ("path", "size", "_fd", "_ended")
 
     def __init__(self, path: str, size: int = 256) -> None:
         self.path = path
         self.size = size
         self._fd: int | None = None
+        self._ended = False  # its task ended: not opened again (its id may be another's by then)
 
     def read(self) -> bytes | None:
         fd = self._fd
         if fd is None:
+            if self._ended:
+                return None
             try:
                 fd = self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
             except OSError:
@@ -93,6 +97,7 @@ class ProcFile:
             return os.pread(fd, self.size, 0)
         except OSError:
             self.close()
+            self._ended = True
             return None
 
     def close(self) -> None:
@@ -107,10 +112,6 @@ class ProcFile:
         self.close()
 
 
-#: The machine's counters, whose first line sums every core's: steal is read from it.
-_PROC_STAT = ProcFile("/proc/stat", 512)
-_STAT_LOCK = threading.Lock()  # a read that fails closes the file: one thread at a time
-_TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _clock_gettime_ns = getattr(time, "clock_gettime_ns", None)  # not on Windows
 
 
@@ -132,25 +133,13 @@ def read_steal() -> tuple[float, float] | None:
     """(seconds the host of a virtual machine ran other guests on this
     machine's cores, seconds the cores were busy, that included), summed
     over the cores; None where steal is not counted. An idle core gathers no
-    steal: the share that matters is of the busy time.
-
-    On Linux, from the first line of /proc/stat, as psutil reads it (its
-    ``cpu_times()`` parses every core's line too: 115 µs of the sampler's
-    800 a period, with 16 workers)."""
-    with _STAT_LOCK:
-        data = _PROC_STAT.read()
-    if data is not None and data.startswith(b"cpu "):
-        fields = data.split(b"\n", 1)[0].split()[1:]
-        if len(fields) >= 8:  # user nice system idle iowait irq softirq steal (Linux 2.6.11+)
-            user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
-            return steal / _TICKS_PER_S, (user + nice + system + irq + softirq + steal) / _TICKS_PER_S
-        return None
+    steal: the share that matters is of the busy time."""
     times = psutil.cpu_times()
-    steal_s = getattr(times, "steal", None)
-    if steal_s is None:
+    steal = getattr(times, "steal", None)
+    if steal is None:
         return None
     busy = sum(getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq", "steal"))
-    return steal_s, busy
+    return steal, busy
 
 
 def parse_schedstat(data: bytes | None) -> tuple[float, float] | None:
@@ -276,10 +265,9 @@ class Sampler:
         #: the workers' schedstat files, open while the run goes on (ProcFile)
         self._schedstat_files: dict[str, ProcFile] = {}
         #: the lab's CPU time, every period: its process CPU clock (Linux:
-        #: MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)), else its /proc/<pid>/stat
+        #: MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)), else psutil
         self._lab_clock: int | None = (
             (~lab_pid << 3) | 2 if sys.platform.startswith("linux") and _clock_gettime_ns is not None else None)
-        self._lab_stat = ProcFile(f"/proc/{lab_pid}/stat", 1024)
         self._psutil_base: dict[int, float] = {}  # without schedstat: CPU at the sampler's start
         self._slot_base = [0.0] * self.n  # ... and the slot's own CPU then
         self._clocks: list[_WorkerClock] = []
@@ -336,7 +324,6 @@ class Sampler:
         for file in self._schedstat_files.values():
             file.close()
         self._schedstat_files.clear()
-        self._lab_stat.close()
 
     # -- reading the OS ------------------------------------------------------
 
@@ -367,21 +354,17 @@ class Sampler:
     def _lab_cpu(self) -> float | None:
         """The lab process's CPU seconds, all its threads, ended ones too.
 
-        On Linux from the process's CPU clock, in nanoseconds: the kernel's
-        user and system time (psutil's ``cpu_times()``, /proc/<pid>/stat)
-        come in 10 ms ticks, one tick a tenth of a 100 ms period, and two
-        threads' lanes read 47% + 53% of a core beside "cores used 0.90".
-        Elsewhere, or where the clock cannot be read, those ticks."""
+        On Linux from the process's CPU clock: the scheduler's own count, as
+        the workers' schedstat, brought up to date at each scheduler tick (4
+        ms here, HZ=250) for a process other than the reader. psutil's user
+        and system time (/proc/<pid>/stat) come in 10 ms ticks, a tenth of a
+        100 ms period: two threads' lanes read 47% + 53% of a core beside
+        "cores used 0.90". Elsewhere, or where the clock cannot be read, psutil."""
         if self._lab_clock is not None:
             try:
                 return _clock_gettime_ns(self._lab_clock) / 1e9  # type: ignore[misc]
             except OSError:
                 self._lab_clock = None  # the lab has ended, or no such clock here
-        data = self._lab_stat.read()
-        if data is not None:
-            fields = data.rsplit(b")", 1)[-1].split()  # after the name, which may hold spaces
-            if len(fields) > 12:
-                return (int(fields[11]) + int(fields[12])) / _TICKS_PER_S  # utime, stime
         try:
             return _cpu(self.lab.cpu_times())
         except (psutil.NoSuchProcess, psutil.AccessDenied):
