@@ -389,13 +389,12 @@ class FakeLab:
                               if self._periods and not cancelled else 0.0)
         self.finished_runs += 1
         raised = {"solo_units_per_s": self.solo_after} if self.solo_after else {}
-        event = {"ev": "finished", **raised, **self._tag, "outcome": {
+        return {"ev": "finished", **raised, **self._tag, "outcome": {
             "wall_s": round(wall_s, 3), "cpu_s": round(cpu_s, 3), "startup_s": STARTUP_S, "cancelled": cancelled,
             "workers": [{"index": i, "name": f"{kind}-{i}", "kind": kind,
                          "errors": errors if i == 0 else []} for i in range(self.plan.workers)],
             "errors": errors, "race_actual": units - lost if request.workload == "race" else None, "notes": [],
         }}
-        return event
 
     def release(self) -> None:
         self.released.set()
