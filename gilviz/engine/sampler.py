@@ -281,7 +281,9 @@ class Sampler:
         self._seq = 0
         self.go_ns = 0
         self._t_last_ns = 0
-        self._t_cpu_ns = 0  # when the OS's CPU figures were last read
+        self._t_cpu_ns = 0  # when the OS's CPU figures were last read (the lab's: cores used)
+        #: when the workers' CPU times and units were last read: their shares and rates count from here
+        self._t_workers_ns = 0
         self._shares = [0.0] * self.n
         self._cores_used = 0.0
         #: read the OS's per-worker CPU every this many periods (~32 workers a period)
@@ -299,7 +301,14 @@ class Sampler:
         now = time.monotonic_ns()
         self.go_ns = int(self.slots.words[GO_NS]) or now
         self._t_last_ns = self.go_ns
-        self._t_cpu_ns = now
+        self._t_cpu_ns = now  # the lab's CPU is read below, now
+        # The workers' CPU (schedstat, less what the kernel had at the signal)
+        # and their units count from the start signal, which was before now
+        # by however long the session took to get here (the app's
+        # ``on_started``, reading 256 workers' files): a first window counted
+        # from now read their shares and rates high by as much. psutil's
+        # figures can only count from now: the units do too.
+        self._t_workers_ns = self.go_ns if self.schedstat else now
         # the first window of every worker runs from the start signal
         self._clocks = [_WorkerClock(self.go_ns) for _ in range(self.n)]
         self._slot_base = [self.slots.get(i, CPU_NS) / 1e9 for i in range(self.n)]
@@ -308,6 +317,7 @@ class Sampler:
             workers_cpu = sum(f[0] for f in so_far if f is not None)
         else:
             workers_cpu = sum(c or 0.0 for c in self._psutil_cpu())  # sets psutil's base: 0 now
+            self._units_at_cpu = [int(row[UNITS]) for row in self.slots.read_all()]
         lab_cpu = self._lab_cpu() or 0.0
         self._total_cpu_last = lab_cpu + (0.0 if self.threads else workers_cpu)
         self._steal_last = read_steal()
@@ -540,13 +550,14 @@ class Sampler:
             # reading every worker's CPU takes a few milliseconds after ``now``:
             # the window's CPU time can overshoot its wall time, never the cores
             self._cores_used = min(self.cores, max(0.0, total_cpu - self._total_cpu_last) / window)
+            window = max(now - self._t_workers_ns, 1000) / 1e9  # the same but the first one (start)
             # one worker is one thread: it cannot use more than one core;
             # reading the files a few microseconds apart can make it look so
             self._shares = [min(1.0, (c.cpu_s - before[i]) / window) for i, c in enumerate(self._clocks)]
             self._rates = [max(0, u - last) / window for u, last in zip(units, self._units_at_cpu, strict=True)]
             self._units_at_cpu = units
             self._total_cpu_last = total_cpu
-            self._t_cpu_ns = now
+            self._t_cpu_ns = self._t_workers_ns = now
         workers = tuple(self._worker_sample(i, row, units[i], read) for i, row in enumerate(rows))
         race = self.slots.read_race(rows) if self.race else None
         return Tick(

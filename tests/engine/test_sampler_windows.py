@@ -201,3 +201,67 @@ def test_with_many_workers_a_lane_s_rate_covers_the_window_of_its_cpu_share(monk
     assert [s.units_per_s for s in samples] == pytest.approx([500_000, 500_000, 250_000, 250_000])
     # this period's units are still this period's (the cells of the timeline)
     assert [s.units_delta for s in samples] == [50_000, 50_000, 0, 0]
+
+
+def test_the_first_window_counts_from_the_start_signal_not_from_the_sampler_s_start(monkeypatch):
+    """The session starts its sampler after the app's ``on_started`` (and,
+    with 256 workers, after reading their files): here 40 ms after the start
+    signal. A worker on half a core counted its CPU time and units from the
+    signal, but the first window from the sampler's start: "cpu 83%" and a
+    rate 1.7 times its own. Its share and rate count from the signal; the
+    lab's cores used, read first at the sampler's start, from there."""
+    clock = Clock()
+    monkeypatch.setattr(sm, "time", clock)
+    go = 1_000 * MS
+    slots = one_running_worker(go)
+    units_word = slots.base(0) + sm.UNITS
+    half = lambda: 0.5 * (clock.now - go) / 1e9  # noqa: E731 - half a core since the signal
+    fake_kernel(monkeypatch, lambda path: (half(), 0.0))
+    monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0])
+    try:
+        sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
+        monkeypatch.setattr(sampler, "_lab_cpu", half)  # the lab: this one worker
+        clock.now = go + 40 * MS
+        sampler.start()
+        samples = []
+        for at in (100, 200):
+            clock.now = go + at * MS
+            slots.words[units_word] = round(half() * 1e6)  # 1,000 units a CPU millisecond
+            tick = sampler.sample()
+            samples.append((tick.workers[0], tick.cores_used))
+    finally:
+        slots.close()
+        slots.unlink()
+    assert [w.cpu_share for w, _ in samples] == pytest.approx([0.5, 0.5])
+    assert [w.units_per_s for w, _ in samples] == pytest.approx([500_000, 500_000])
+    assert [cores for _, cores in samples] == pytest.approx([0.5, 0.5])
+
+
+def test_without_schedstat_the_first_window_counts_from_the_sampler_s_start(monkeypatch):
+    """Where the kernel keeps no schedstat, a worker's CPU time comes from
+    psutil, which can only count from the sampler's start: its units then
+    count from there too, or the first rate holds the work done before."""
+    clock = Clock()
+    monkeypatch.setattr(sm, "time", clock)
+    go = 1_000 * MS
+    slots = one_running_worker(go)
+    units_word = slots.base(0) + sm.UNITS
+    half = lambda: 0.5 * (clock.now - go) / 1e9  # noqa: E731 - half a core since the signal
+    monkeypatch.setattr(sm, "read_schedstat", lambda path: None)
+    monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0])
+    try:
+        sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
+        assert not sampler.schedstat
+        monkeypatch.setattr(sampler, "_lab_cpu", half)
+        clock.now = go + 40 * MS
+        monkeypatch.setattr(sampler, "_psutil_cpu", lambda: [half() - 0.02])  # psutil's: since the start
+        slots.words[units_word] = round(half() * 1e6)
+        sampler.start()
+        clock.now = go + 100 * MS
+        slots.words[units_word] = round(half() * 1e6)
+        first = sampler.sample().workers[0]
+    finally:
+        slots.close()
+        slots.unlink()
+    assert first.cpu_share == pytest.approx(0.5)
+    assert first.units_per_s == pytest.approx(500_000)
