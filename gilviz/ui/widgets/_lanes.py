@@ -393,7 +393,7 @@ class Lanes(g.GlyphLines, ScrollView):
                 segments.append(Segment(text, style(name)))
                 used += len(text)
         if used == width:
-            return Strip(segments, width)
+            return g.Line(segments, width)
         return g.fit_strip(segments, width, self.base_style)  # every segment has its style
 
     @staticmethod
