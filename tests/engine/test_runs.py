@@ -201,7 +201,14 @@ def test_a_warm_lab_has_its_fork_server_running_before_it_is_ready(tag):
     lab = LabClient(warm_processes=True)
     lab.start()
     try:
-        children = psutil.Process(lab.pid).children(recursive=True)
+        # the server is a child from the moment it is forked, but its command
+        # line is the lab's until it has exec'd: on a busy machine, a moment later
+        deadline = time.monotonic() + 10
+        while True:
+            children = psutil.Process(lab.pid).children(recursive=True)
+            if any("forkserver" in " ".join(c.cmdline()) for c in children) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         assert any("forkserver" in " ".join(c.cmdline()) for c in children)
     finally:
         lab.close()
