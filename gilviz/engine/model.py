@@ -223,7 +223,7 @@ class Tick:
     t_s: float  # seconds since the run's start signal (end of this period)
     period_s: float  # actual length of this period
     workers: tuple[WorkerSample, ...]
-    cores_percent: tuple[float, ...]  # psutil.cpu_percent(percpu=True) over this period
+    cores_percent: tuple[float, ...]  # each core's busy per cent over this period, as psutil.cpu_percent says it
     cores_used: float  # lab + worker CPU seconds per wall second, this period
     #: race: the shared counter as the lab last published it (live runs count up); None otherwise
     race_counter: int | None = None

@@ -54,7 +54,7 @@ def test_a_late_read_of_the_kernel_does_not_show_as_waiting_for_the_gil(monkeypa
     go = 1_000 * MS
     # the kernel's (on a core, waiting for a core) for our one worker: a full core since go
     fake_kernel(monkeypatch, lambda path: ((clock.now - go) / 1e9, 0.0))
-    monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0])
+    monkeypatch.setattr(sm, "read_core_times", lambda: [])  # no cores' load, no steal
     slots = one_running_worker(go)
     try:
         sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
@@ -93,10 +93,10 @@ def test_time_the_host_took_from_a_running_worker_is_waiting_for_a_core(monkeypa
     monkeypatch.setattr(sm, "time", clock)
     go = 1_000 * MS
     fake_kernel(monkeypatch, lambda path: (0.8 * (clock.now - go) / 1e9, 0.0))
-    monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0, 0.0])
+    monkeypatch.setattr(sm, "read_core_times", lambda: [])  # the steal comes from read_steal below
     taken = {"share": 0.2}
     # (stolen, busy) of the machine's cores since boot: one core busy, a fifth of it the host's
-    monkeypatch.setattr(sm, "read_steal", lambda: (taken["share"] * (clock.now - go) / 1e9, (clock.now - go) / 1e9))
+    monkeypatch.setattr(sm, "read_steal", lambda cores=None: (taken["share"] * (clock.now - go) / 1e9, (clock.now - go) / 1e9))
     slots = one_running_worker(go)
     try:
         sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
@@ -105,7 +105,7 @@ def test_time_the_host_took_from_a_running_worker_is_waiting_for_a_core(monkeypa
         clock.now = go + 100 * MS
         stolen = sampler.sample().workers[0]
         taken["share"] = 0.0  # no steal from here on: the 20 ms off its core were blocked
-        monkeypatch.setattr(sm, "read_steal", lambda: (0.02, (clock.now - go) / 1e9))
+        monkeypatch.setattr(sm, "read_steal", lambda cores=None: (0.02, (clock.now - go) / 1e9))
         clock.now = go + 200 * MS
         blocked = sampler.sample().workers[0]
     finally:
@@ -145,7 +145,7 @@ def test_a_period_s_work_is_read_with_its_cpu_time(monkeypatch):
         return (clock.now - go) / 1e9, 0.0
 
     fake_kernel(monkeypatch, kernel)
-    monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0])
+    monkeypatch.setattr(sm, "read_core_times", lambda: [])  # no cores' load, no steal
     try:
         sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
         clock.now = go
@@ -181,7 +181,7 @@ def test_with_many_workers_a_lane_s_rate_covers_the_window_of_its_cpu_share(monk
     units_word = slots.base(0) + sm.UNITS
     cpu = {"s": 0.0}  # the worker's CPU time so far: it gets half a core, then none
     fake_kernel(monkeypatch, lambda path: (cpu["s"], 0.0))
-    monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0])
+    monkeypatch.setattr(sm, "read_core_times", lambda: [])  # no cores' load, no steal
     try:
         sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
         sampler.cpu_every = 2  # as with 33 to 64 workers
@@ -217,7 +217,7 @@ def test_the_first_window_counts_from_the_start_signal_not_from_the_sampler_s_st
     units_word = slots.base(0) + sm.UNITS
     half = lambda: 0.5 * (clock.now - go) / 1e9  # noqa: E731 - half a core since the signal
     fake_kernel(monkeypatch, lambda path: (half(), 0.0))
-    monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0])
+    monkeypatch.setattr(sm, "read_core_times", lambda: [])  # no cores' load, no steal
     try:
         sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
         monkeypatch.setattr(sampler, "_lab_cpu", half)  # the lab: this one worker
@@ -248,7 +248,7 @@ def test_without_schedstat_the_first_window_counts_from_the_sampler_s_start(monk
     units_word = slots.base(0) + sm.UNITS
     half = lambda: 0.5 * (clock.now - go) / 1e9  # noqa: E731 - half a core since the signal
     monkeypatch.setattr(sm, "read_schedstat", lambda path: None)
-    monkeypatch.setattr(sm.psutil, "cpu_percent", lambda percpu=True: [0.0])
+    monkeypatch.setattr(sm, "read_core_times", lambda: [])  # no cores' load, no steal
     try:
         sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
         assert not sampler.schedstat
@@ -265,3 +265,52 @@ def test_without_schedstat_the_first_window_counts_from_the_sampler_s_start(monk
         slots.unlink()
     assert first.cpu_share == pytest.approx(0.5)
     assert first.units_per_s == pytest.approx(500_000)
+
+
+def test_a_core_s_load_is_psutil_s_figure_from_one_read_of_the_cores_a_period(monkeypatch):
+    """The per-core load and the host's steal come from one read of every
+    core's times a period (psutil's cpu_times; each read of /proc/stat
+    costs the kernel the whole file), and the load is the figure
+    ``psutil.cpu_percent(percpu=True)`` gives for the same two readings:
+    guests' time counted once, I/O wait idle, a field that went back none."""
+    import psutil
+
+    kind = type(psutil.cpu_times(percpu=True)[0])
+    fields = kind._fields
+
+    def times(**values):
+        return kind(*(float(values.get(name, 0.0)) for name in fields))
+
+    before = [times(user=10, system=5, idle=80, iowait=2, guest=1), times(user=50, idle=50, steal=4)]
+    after = [times(user=13, system=6, idle=85, iowait=5, guest=2),  # 4 of 12 busy, 3 waiting for I/O
+             times(user=49, idle=51, steal=7)]  # user went back: none of it counts
+    readings = iter([before, after])
+    with monkeypatch.context() as patch:
+        patch.setattr(psutil, "cpu_times", lambda percpu=False: next(readings))
+        psutil.cpu_percent(percpu=True)
+        psutils = psutil.cpu_percent(percpu=True)
+    assert [sm.busy_percent(a, b) for a, b in zip(before, after)] == psutils
+    assert psutils[0] == pytest.approx(100 * 4 / 12, abs=0.05)
+
+    # a sample reads the cores once, for the load and the steal alike
+    clock = Clock()
+    monkeypatch.setattr(sm, "time", clock)
+    go = 1_000 * MS
+    fake_kernel(monkeypatch, lambda path: ((clock.now - go) / 1e9, 0.0))
+    reads = []
+    cores = iter([before, after])
+    monkeypatch.setattr(sm.psutil, "cpu_times", lambda percpu=False: reads.append(percpu) or next(cores))
+    slots = one_running_worker(go)
+    try:
+        sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
+        monkeypatch.setattr(sampler, "_lab_cpu", lambda: (clock.now - go) / 1e9)
+        clock.now = go
+        sampler.start()
+        clock.now = go + 100 * MS
+        tick = sampler.sample()
+    finally:
+        slots.close()
+        slots.unlink()
+    assert reads == [True, True]  # one at the start, one for the sample
+    assert tick.cores_percent == tuple(psutils)
+    assert sampler._steal_last == (7.0, 13 + 6 + 49 + 7)  # read with the load: the cores' steal and busy time
