@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import os
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,6 +19,7 @@ from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from gilviz.engine.model import ALL_STRATEGIES, MAX_WORKERS, MIN_WORKERS, RunRequest, RunResult, RunStarted, gil_between
@@ -59,6 +60,9 @@ def _step_switch(current: float, up: bool) -> float:
         if value < current * 0.9999:
             return value
     return SWITCH_LADDER[0]
+
+
+W = TypeVar("W", bound=Widget)
 
 
 class Phase(enum.Enum):
@@ -159,7 +163,9 @@ class StageScreen(StillLines, Screen[None]):
         self.set_reactive(StageScreen.mode, mode)
         self.failure: str | None = None  # why the phase is FAILED (or why the run in progress failed)
         self._drawn: tuple[int, int, range] | None = None
-        self._header_status: Text | None = None
+        self._header_status: tuple[str, str] | None = None  # the status on screen (_status_parts)
+        #: the stage's widgets, each found once (_widget)
+        self._found: dict[type, Widget] = {}
         self._ready = False  # mounted, with every widget: drawing may start
         self._footer_shown: tuple[tuple, set[str]] = ((), set())
         #: the runs of the compare on screen (v), side by side; None outside a compare
@@ -169,6 +175,16 @@ class StageScreen(StillLines, Screen[None]):
     @property
     def gilviz(self) -> GilvizApp:
         return self.app  # type: ignore[return-value]
+
+    def _widget(self, kind: type[W]) -> W:
+        """The stage's one widget of ``kind``. They are made with the stage
+        and never replaced; a frame asks for seven of them, and
+        ``query_one`` walks the screen's widgets each time (15-20 µs during
+        a live run)."""
+        found = self._found.get(kind)
+        if found is None:
+            found = self._found[kind] = self.query_one(kind)
+        return found  # type: ignore[return-value]
 
     # -- layout ---------------------------------------------------------------
 
@@ -268,12 +284,17 @@ class StageScreen(StillLines, Screen[None]):
         return lab.switch_interval_s if lab is not None else None
 
     def status(self) -> Text:
+        """The header's status line, in the style of its kind."""
+        return self._widget(LabHeader).status(*self._status_parts())
+
+    def _status_parts(self) -> tuple[str, str]:
+        """The status's (text, kind): every frame compares them with the
+        ones on screen, without making the styled line."""
         phase, last = self.phase, self.gilviz.last_result
-        status = self.query_one(LabHeader).status
         if self.failure:
-            return status(f"✗ {self.failure}", "failed")
+            return f"✗ {self.failure}", "failed"
         if phase.stopping:
-            return status("■ stopping…", "stopping")
+            return "■ stopping…", "stopping"
         if phase.running:
             # The elapsed time is drawn by the lanes (cheap); the header only
             # changes on coarse events, since updating it costs a layout pass.
@@ -281,12 +302,12 @@ class StageScreen(StillLines, Screen[None]):
             if self.gilviz.lab_settings.cpus:
                 what += f" on core {','.join(map(str, self.gilviz.lab_settings.cpus))} only"
             t = "" if self.gilviz.live.t_s is not None else " (starting workers)"
-            return status(f"● {what}{t}   x to stop", "running")
+            return f"● {what}{t}   x to stop", "running"
         if last is not None and not last.cancelled:
-            return status(f"✓ {last.workload} × {last.strategy} took {last.wall_s:.2f} s   ⏎ run again", "done")
+            return f"✓ {last.workload} × {last.strategy} took {last.wall_s:.2f} s   ⏎ run again", "done"
         if self.gilviz.lab is None:
-            return status("starting the lab…", "starting")
-        return status("ready: press ⏎ to run, ? for help", "ready")
+            return "starting the lab…", "starting"
+        return "ready: press ⏎ to run, ? for help", "ready"
 
     def hint(self) -> str:
         workers = "1 worker" if self.mode.strategy == "sequential" else f"{self.mode.workers} {self.mode.strategy}"
@@ -299,7 +320,7 @@ class StageScreen(StillLines, Screen[None]):
         """Paint the latest measurements: at most one frame per timer tick."""
         if not self._ready or not self.app.screen_stack:  # not mounted yet, or shutting down
             return
-        lanes = self.query_one(Lanes)
+        lanes = self._widget(Lanes)
         if not lanes.is_mounted:
             return
         live, lab = self.gilviz.live, self.gilviz.lab
@@ -320,20 +341,21 @@ class StageScreen(StillLines, Screen[None]):
         finished = last if not self.phase.running and last and not last.cancelled else None
         with self.app.batch_update():
             self._show_lanes(view if view.started is not None else None, workload)
-            self.query_one(CoreMeters).show(
+            self._widget(CoreMeters).show(
                 view, lab.cpu_count if lab else None, finished.cores_used if finished else None
             )
             if self.presenter:
-                self.query_one(Presenter).show(workload, lab.cpu_count if lab else None, view, finished,
+                self._widget(Presenter).show(workload, lab.cpu_count if lab else None, view, finished,
                                                lab.gil_enabled if lab else None)
-            if self.status() != self._header_status:  # a header update costs a layout pass
+            if self._status_parts() != self._header_status:  # a header update costs a layout pass
                 self.show_header()
 
     def show_header(self) -> None:
         if not self._ready:
             return
-        self._header_status = self.status()
-        self.query_one(LabHeader).show(self.gilviz.lab, self.mode, self.switch_interval(), self._header_status)
+        self._header_status = parts = self._status_parts()
+        header = self._widget(LabHeader)
+        header.show(self.gilviz.lab, self.mode, self.switch_interval(), header.status(*parts))
 
     def explainer_text(self) -> str:
         """What the last run of the mode on screen measured, once there is
@@ -351,9 +373,9 @@ class StageScreen(StillLines, Screen[None]):
         if not self._ready or not self.app.screen_stack:  # an early or a late message
             return
         self.show_header()
-        self.query_one(Explainer).show(self.explainer_text())
+        self._widget(Explainer).show(self.explainer_text())
         if not self.phase.running:
-            view = self.query_one(Lanes).view
+            view = self._widget(Lanes).view
             self._show_lanes(view, view.started.request.workload if view and view.started else self.mode.workload)
 
     def _comparing(self) -> bool:
@@ -365,29 +387,30 @@ class StageScreen(StillLines, Screen[None]):
         """A compare's runs, each under its heading, the one going on
         (``view``, with every cell since its start) last: the clock on screen
         and the number of rows."""
-        lanes = self.query_one(Lanes)
+        lanes = self._widget(Lanes)
         live = view if self.phase.running else None
         if live is not None and (live.started is None or board.has(live.started)):
             live = None  # between two runs: the last one is on the board already
         groups, every = board.groups(lanes.columns.timeline_w, live)
         lanes.show_groups(groups, self.mode.workload)
-        self.query_one(LanesHeader).scale = every
+        self._widget(LanesHeader).scale = every
         return (live.t_s if live is not None else None), lanes.virtual_size.height
 
     def _show_lanes(self, view: RunView | None, workload: str) -> None:
-        lanes = self.query_one(Lanes)
+        lanes = self._widget(Lanes)
         board = self.compare_board
         live, switch = False, None
         if board is not None and self._comparing():
             t_s, total = self._show_compare(board, view)
         else:
-            lanes.show(view, workload, self.hint())
-            self.query_one(LanesHeader).scale = 1
+            # the hint is drawn only where there are no lanes: not made every frame of a run
+            lanes.show(view, workload, lanes.hint if view is not None and view.lanes else self.hint())
+            self._widget(LanesHeader).scale = 1
             t_s, total = (view.t_s if view is not None else None), (len(view.lanes) if view is not None else 0)
             live = view is not None and view.started is not None and view.started.request.live
             if view is not None and view.switches:
                 switch = view.switches[-1]
-        self.query_one(LanesHeader).show(t_s, lanes.visible_lanes(), total, live, switch)
+        self._widget(LanesHeader).show(t_s, lanes.visible_lanes(), total, live, switch)
         started = view.started if view is not None else None
         full_block = "one worker alone on a free core"
         solo = view.solo_units_per_s if view is not None else None
@@ -396,7 +419,7 @@ class StageScreen(StillLines, Screen[None]):
         measured = view.states_measured if view is not None and view.t_s is not None else True
         request = started.request if started is not None else self.mode
         lab = started.lab if started is not None else self.gilviz.lab
-        self.query_one(Legend).show(workload, measured, full_block, request.lock and workload == "race",
+        self._widget(Legend).show(workload, measured, full_block, request.lock and workload == "race",
                                     gil_between(lab.gil_enabled, request.strategy) if lab else None)
 
     # -- what the app tells the stage -------------------------------------------
