@@ -76,23 +76,41 @@ def _wait_for_go(go: Any, words: Any) -> None:
             return
 
 
+def _stop_before_go(go: threading.Event, stop: threading.Event, threads: list[threading.Thread]) -> None:
+    """End a run's threads before their start signal, as worker processes
+    are killed: released with ``stop`` set, each ends at once, writing no
+    more to its slot, and is waited for, so that none is left waiting on
+    slots the lab then closes (each died there, a ValueError traceback in
+    the lab's log). A thread cannot be stopped from outside: CANCEL_GRACE_S
+    at most."""
+    stop.set()
+    go.set()
+    deadline = time.perf_counter() + CANCEL_GRACE_S
+    for t in threads:
+        t.join(max(0.0, deadline - time.perf_counter()))
+
+
 # --- threads -----------------------------------------------------------------
 
 
-def _thread_main(slots: Slots, index: int, workload: str, tasks: list, ctx: TaskContext, go: Any, out: dict) -> None:
+def _thread_main(slots: Slots, index: int, workload: str, tasks: list, ctx: TaskContext, go: Any,
+                 stop: threading.Event, out: dict) -> None:
     try:
-        _thread_work(slots, index, workload, tasks, ctx, go, out)
+        _thread_work(slots, index, workload, tasks, ctx, go, stop, out)
     except BaseException as exc:  # the lab waits for this thread: say why it ended
         out["crash"] = f"{type(exc).__name__}: {exc}"
         raise
 
 
-def _thread_work(slots: Slots, index: int, workload: str, tasks: list, ctx: TaskContext, go: Any, out: dict) -> None:
+def _thread_work(slots: Slots, index: int, workload: str, tasks: list, ctx: TaskContext, go: Any,
+                 stop: threading.Event, out: dict) -> None:
     words = slots.words
     base = slots.base(index)
     words[base + OS_ID] = threading.get_native_id()
     p = Progress(words, base, time.thread_time_ns)
     _wait_for_go(go, words)
+    if stop.is_set():  # the run failed before its start
+        return
     p.started()
     words[base + CPU_NS] = 0
     start_ns = time.thread_time_ns()
@@ -412,15 +430,7 @@ def _run(workers: _Workers, request: RunRequest, slots: Slots, n: int,
             startup_s = time.perf_counter() - t_create  # the workers' own start, not the wait for the run before
             continue
         why = workers.start_problem()
-        if why is not None:
-            if slots.cancelled:
-                # released into a cancelled run, the workers left end at their
-                # first check, before the lab closes the slots they write to
-                # (waiting, a dropped switch's threads died on the closed slots)
-                workers.go.set()
-                deadline = time.perf_counter() + CANCEL_GRACE_S
-                while workers.still_running() and time.perf_counter() < deadline:
-                    pass
+        if why is not None:  # and its workers are stopped
             return Outcome(0.0, 0.0, time.perf_counter() - t_create, slots.cancelled,
                            _worker_records(workers, n, lambda i: []), [why])
         time.sleep(0.005)
@@ -464,6 +474,7 @@ class _WorkerThreads:
         self.lock = threading.Lock() if request.lock else None
         self.outs: list[dict] = [{} for _ in lanes]
         self.go = threading.Event()
+        self.stop = threading.Event()  # set with go before the start: end at once
         self.threads: list[threading.Thread] = []
         self.deadline = time.perf_counter() + START_TIMEOUT_S
 
@@ -476,7 +487,7 @@ class _WorkerThreads:
                               timeout_s=self.request.timeout_s, live=self.request.live)
             t = threading.Thread(
                 target=_thread_main,
-                args=(self.slots, i, self.request.workload, lane, ctx, self.go, self.outs[i]),
+                args=(self.slots, i, self.request.workload, lane, ctx, self.go, self.stop, self.outs[i]),
                 name=f"{name}-{i}",
                 daemon=True,
             )
@@ -484,6 +495,12 @@ class _WorkerThreads:
             t.start()
 
     def start_problem(self) -> str | None:
+        why = self._start_problem()
+        if why is not None:
+            _stop_before_go(self.go, self.stop, self.threads)
+        return why
+
+    def _start_problem(self) -> str | None:
         """A thread that ended before it reported its OS id will never start."""
         for i, t in enumerate(self.threads):
             if not t.is_alive() and not self.slots.get(i, OS_ID):
@@ -795,6 +812,7 @@ class _LoopTasks:
     def __init__(self, request: RunRequest, slots: Slots, lanes: tuple[Lane, ...]) -> None:
         self.request, self.slots, self.lanes = request, slots, lanes
         self.go = threading.Event()
+        self.stop = threading.Event()  # set with go before the start: end at once
         self.out: dict = {}
         self.thread = threading.Thread(target=self._main, name="asyncio-loop", daemon=True)
         self.deadline = time.perf_counter() + START_TIMEOUT_S
@@ -827,6 +845,8 @@ class _LoopTasks:
                 words[base + OS_ID] = threading.get_native_id()
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, _wait_for_go, self.go, words)
+            if self.stop.is_set():  # the run failed before its start
+                return
             start_ns = time.thread_time_ns()
             runner = spec(self.request.workload).async_runner
             assert runner is not None
@@ -859,6 +879,12 @@ class _LoopTasks:
             t.cancel()
 
     def start_problem(self) -> str | None:
+        why = self._start_problem()
+        if why is not None:
+            _stop_before_go(self.go, self.stop, [self.thread])
+        return why
+
+    def _start_problem(self) -> str | None:
         if not self.thread.is_alive() and not _ready(self.slots, len(self.lanes)):
             crash = self.out.get("crash")
             return "the asyncio loop thread ended before it started" + (f": {crash}" if crash else "")
