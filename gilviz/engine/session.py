@@ -284,8 +284,9 @@ class Session:
         self.server: UrlSource = url_source or LoopbackServer()
         self._slots: Slots | None = None  # the current run's
         self._queued: _Queued | None = None  # the next run, sent during a switch
+        self._taken = 0  # how often the next run was taken up or dropped (see switch)
         self._run_ids = itertools.count(1)
-        self._runs_lock = threading.Lock()  # guards the two above, never held while waiting
+        self._runs_lock = threading.Lock()  # guards the three above, never held while waiting
         self._cancel = threading.Event()
         self._lock = threading.Lock()
 
@@ -424,8 +425,10 @@ class Session:
             queued.drop()
 
     def _take_queued(self) -> _Queued | None:
-        """The switch's run sent and not yet followed, no longer queued (hold ``_runs_lock``)."""
+        """The switch's run sent and not yet followed, no longer queued (hold
+        ``_runs_lock``); and one a switch is still preparing is not to be sent."""
         queued, self._queued = self._queued, None
+        self._taken += 1
         return queued
 
     def _drop_queued(self) -> None:
@@ -450,29 +453,45 @@ class Session:
         :meth:`run` of the same request follows that run. A speaker's switch
         from 256 threads to processes waited for the threads' stop (0.2 s)
         before the processes' start (0.3 s). False if no run is going (the
-        request is not sent; ``run`` starts it as any other)."""
+        request is not sent; ``run`` starts it as any other).
+
+        The request is prepared (a fetch's may start the loopback server)
+        before the run is stopped and without ``_runs_lock``: a cancel,
+        another switch or the next run does not wait for it, and one that
+        comes meanwhile wins (this switch then stops and sends nothing:
+        False). The stop, the send and the queueing stay one step under the
+        lock: the old run's thread, once stopped, cannot take up its next
+        run between them and start it as if nothing were queued."""
         with self._runs_lock:
-            queued = self._take_queued()
-            self._cancel_current()
-            lab = self.lab
-            if queued is not None:
-                queued.drop()  # a second switch before the first's run began
-            if self._slots is None or lab is None or not lab.alive:
-                return False
+            taken = self._taken
+            lab = self.lab if self._slots is not None and self.lab is not None and self.lab.alive else None
+        mine: _Queued | None = None
+        if lab is not None:  # a run is going: the request, ready to send
             try:
                 prepared = self.prepare(request)
             except RunFailed:  # the run asks again, and says why
-                return False
-            plan = make_plan(prepared)
-            queued = _Queued(request, prepared, plan, Slots.create(plan.workers), next(self._run_ids), lab)
-            try:
-                lab.send({"op": "run", "request": prepared.to_dict(), "plan": plan.to_message(),
-                          "slots": queued.slots.path, "id": queued.run_id, "after": True})
-            except LabError:  # the run finds the lab gone and says so
-                queued.drop()
-                return False
-            self._queued = queued
-            return True
+                pass
+            else:
+                plan = make_plan(prepared)
+                mine = _Queued(request, prepared, plan, Slots.create(plan.workers), next(self._run_ids), lab)
+        queued, sent = None, False
+        with self._runs_lock:
+            if self._taken == taken:  # else a cancel, another switch or the next run came meanwhile
+                queued = self._take_queued()
+                self._cancel_current()
+                if mine is not None and self._slots is not None and self.lab is mine.lab and mine.lab.alive:
+                    try:
+                        mine.lab.send({"op": "run", "request": mine.request.to_dict(), "plan": mine.plan.to_message(),
+                                       "slots": mine.slots.path, "id": mine.run_id, "after": True})
+                    except LabError:  # the run finds the lab gone and says so
+                        pass
+                    else:
+                        self._queued, sent = mine, True
+        if queued is not None:
+            queued.drop()  # a second switch before the first's run began
+        if mine is not None and not sent:
+            mine.drop()
+        return sent
 
     def run(
         self,

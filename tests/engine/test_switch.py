@@ -283,3 +283,151 @@ def test_a_switch_stopped_before_its_workers_started_is_a_cancel_not_a_failure(t
         assert again.units == 400_000
     finally:
         session.close()
+
+
+def _hold_prepare(monkeypatch, session: Session, held: RunRequest) -> tuple[threading.Event, threading.Event]:
+    """The session's prepare of ``held`` waits to be released (as a fetch's
+    may wait for the loopback server to start); (preparing, release)."""
+    preparing, release = threading.Event(), threading.Event()
+    real_prepare = session.prepare
+
+    def prepare(request: RunRequest) -> RunRequest:
+        if request == held:
+            preparing.set()
+            assert release.wait(60)
+        return real_prepare(request)
+
+    monkeypatch.setattr(session, "prepare", prepare)
+    return preparing, release
+
+
+def _live_run_held_at_its_first_tick(session: Session, box: dict) -> tuple[threading.Thread, threading.Event]:
+    """A live threads count whose first tick waits to be released: until
+    then it is the session's current run, whatever it is told; (its
+    thread, release). Its result goes in ``box["old"]``."""
+    ticking, release = threading.Event(), threading.Event()
+
+    def on_tick(tick) -> None:
+        ticking.set()
+        assert release.wait(60)
+
+    runner = threading.Thread(target=lambda: box.update(old=session.run(
+        RunRequest(workload="count", strategy="threads", workers=2, live=True), on_tick=on_tick)))
+    runner.start()
+    assert ticking.wait(60)
+    return runner, release
+
+
+def _within(call, timeout_s: float = 10.0) -> dict:
+    """``call()`` on another thread, given ``timeout_s`` (generous: a busy
+    machine): {"returned": its value} if it returned by then, else {}."""
+    box: dict = {}
+    caller = threading.Thread(target=lambda: box.update(returned=call()), daemon=True)
+    caller.start()
+    caller.join(timeout_s)
+    return box
+
+
+def test_a_stop_does_not_wait_for_a_switch_preparing_its_run_and_drops_it(monkeypatch):
+    """x while a switch's run is being prepared: the stop returns at once
+    (it waited for the whole preparation, the lock held), and the switch,
+    stopped meanwhile, sends nothing and says so."""
+    session = Session()
+    to = RunRequest(workload="count", strategy="processes", workers=2, live=True)
+    preparing, release_prepare = _hold_prepare(monkeypatch, session, to)
+    box: dict = {}
+    runner, release_old = _live_run_held_at_its_first_tick(session, box)
+    try:
+        switcher = threading.Thread(target=lambda: box.update(switched=session.switch(to)))
+        switcher.start()
+        assert preparing.wait(30)
+        assert _within(session.cancel) == {"returned": None}
+        assert switcher.is_alive()  # still preparing
+        release_prepare.set()
+        switcher.join(30)
+        assert box["switched"] is False and session._queued is None
+        release_old.set()
+        runner.join(30)
+        assert box["old"].live
+        again = session.run(RunRequest(workload="count", strategy="threads", workers=2, size=400_000))
+        assert again.units == 400_000 and again.errors == ()
+    finally:
+        release_prepare.set()
+        release_old.set()
+        session.close()
+
+
+def test_of_two_switches_the_later_does_not_wait_for_the_earlier_and_is_the_one_followed(monkeypatch):
+    """A second switch while the first's run is being prepared: it returns
+    at once, sent; the first, once prepared, sends nothing (else the lab
+    would run both, and the session follow the first). The next run
+    follows the second's."""
+    session = Session()
+    first = RunRequest(workload="count", strategy="processes", workers=2, live=True)
+    second = RunRequest(workload="count", strategy="threads", workers=3, live=True)
+    preparing, release_prepare = _hold_prepare(monkeypatch, session, first)
+    box: dict = {}
+    runner, release_old = _live_run_held_at_its_first_tick(session, box)
+    try:
+        switcher = threading.Thread(target=lambda: box.update(switched=session.switch(first)))
+        switcher.start()
+        assert preparing.wait(30)
+        assert _within(lambda: session.switch(second)) == {"returned": True}
+        release_prepare.set()
+        switcher.join(30)
+        assert box["switched"] is False
+        queued = session._queued
+        assert queued is not None and queued.asked == second
+        release_old.set()
+        runner.join(30)
+
+        def on_tick(tick) -> None:
+            if tick.seq == 2:
+                threading.Thread(target=session.cancel).start()
+
+        new = session.run(second, on_tick=on_tick)
+        assert session._queued is None
+        assert [w.kind for w in new.worker_results] == ["thread"] * 3
+        assert new.units > 0 and new.errors == ()
+    finally:
+        release_prepare.set()
+        release_old.set()
+        session.close()
+
+
+def test_a_run_goes_on_while_its_switch_s_run_is_prepared_then_is_stopped_as_it_is_sent(monkeypatch):
+    """Stopped first, the old run could end, and its thread take up its next
+    run, before the switch's run was sent: the lab then started that one as
+    any other, not beside the old run's end. The old run is stopped once
+    the switch's run is ready to send, and the next run follows it."""
+    session = Session()
+    to = RunRequest(workload="count", strategy="processes", workers=2, live=True)
+    preparing, release_prepare = _hold_prepare(monkeypatch, session, to)
+    box: dict = {}
+    runner, release_old = _live_run_held_at_its_first_tick(session, box)
+    try:
+        old_slots = session._slots
+        switcher = threading.Thread(target=lambda: box.update(switched=session.switch(to)))
+        switcher.start()
+        assert preparing.wait(30)
+        assert old_slots is not None and not old_slots.cancelled and session._queued is None
+        release_prepare.set()
+        switcher.join(30)
+        assert box["switched"] is True and old_slots.cancelled
+        assert session._queued is not None and session._queued.asked == to
+        release_old.set()
+        runner.join(30)
+        assert box["old"].live
+
+        def on_tick(tick) -> None:
+            if tick.seq == 2:
+                threading.Thread(target=session.cancel).start()
+
+        new = session.run(to, on_tick=on_tick)
+        assert session._queued is None
+        assert [w.kind for w in new.worker_results] == ["process"] * 2
+        assert new.units > 0 and new.errors == ()
+    finally:
+        release_prepare.set()
+        release_old.set()
+        session.close()
