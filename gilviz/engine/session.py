@@ -512,7 +512,8 @@ class Session:
                 queued.drop()
                 queued = None
         if queued is not None:
-            lab, request, plan, slots, run_id = self.lab, queued.request, queued.plan, queued.slots, queued.run_id
+            # the lab it was sent to, found alive with the lock held: self.lab may be gone since (a close)
+            lab, request, plan, slots, run_id = queued.lab, queued.request, queued.plan, queued.slots, queued.run_id
         else:
             request = self.prepare(request)
             try:
@@ -551,6 +552,8 @@ class Session:
                 on_started: Callable[[RunStarted], None] | None,
                 on_tick: Callable[[Tick], None] | None) -> RunResult:
         started_event = self._wait_started(lab, slots, run_id)
+        if lab.pid is None:  # closed meanwhile (Session.close), its started event read after
+            self._lab_died(lab)
         assert lab.pid is not None and lab.info is not None
         started = self._started(request, plan, slots, started_event, lab.info)
         if on_started is not None:

@@ -431,3 +431,52 @@ def test_a_run_goes_on_while_its_switch_s_run_is_prepared_then_is_stopped_as_it_
         release_prepare.set()
         release_old.set()
         session.close()
+
+
+class _ClosingAfterTheTakeUp:
+    """The session's runs lock, which closes the session as the next run
+    lets go of it, once: as a close() from another thread may, between the
+    run's take-up of the switch's run and the rest of its start."""
+
+    def __init__(self, session: Session) -> None:
+        self.lock, self.session, self.armed = session._runs_lock, session, True
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+        if self.armed:
+            self.armed = False
+            self.session.close()
+
+
+@pytest.mark.parametrize("said_started", [False, True])
+def test_a_close_as_a_switch_s_run_is_taken_up_fails_the_run(monkeypatch, tag, said_started):
+    """The run follows the lab it found the switch's run in, closed: it
+    fails, as any run whose lab is closed under it (it asserted a lab was
+    there and raised AssertionError), and leaves nothing running. Taken up
+    at once, or once the lab has said the switch's run started (that event
+    is read after the close)."""
+    from gilviz.engine.session import RunFailed
+    from tests.conftest import wait_no_tagged
+
+    session = Session()
+    try:
+        to = RunRequest(workload="count", strategy="threads", workers=2, live=True)
+        assert _switch_from_a_live_count(session, to) is True
+        queued = session._queued
+        assert queued is not None
+        if said_started:  # its start signal given, and said: the event waits to be read
+            deadline = time.monotonic() + 30
+            while not queued.slots.words[GO]:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            time.sleep(0.5)
+        monkeypatch.setattr(session, "_runs_lock", _ClosingAfterTheTakeUp(session))
+        with pytest.raises(RunFailed):  # or RunCancelled, if the lab said the cancel's end first
+            session.run(to)
+        assert session.lab is None and session._queued is None and session._slots is None
+    finally:
+        session.close()
+    assert wait_no_tagged(tag) == []
