@@ -120,6 +120,9 @@ class LoopbackServer:
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
         self.stderr_tail: deque[str] = deque(maxlen=20)
+        #: one start at a time: a switch prepares its run (a fetch's URLs)
+        #: beside the run going on, which may prepare its next one
+        self._lock = threading.RLock()
 
     def start(self) -> int:
         from .client import PACKAGE_ROOT
@@ -167,11 +170,14 @@ class LoopbackServer:
         return self.proc is not None and self.proc.poll() is None
 
     def ensure(self) -> int:
-        if not self.alive:
-            self.close()
-            self.start()
-        assert self.port is not None
-        return self.port
+        """The server's port, the server started first if it is not running
+        (by one caller: two at once get the same server)."""
+        with self._lock:
+            if not self.alive:
+                self.close()
+                self.start()
+            assert self.port is not None
+            return self.port
 
     def urls(self, count: int, latency_s: float, size_bytes: int) -> tuple[str, ...]:
         port = self.ensure()

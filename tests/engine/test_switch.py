@@ -480,3 +480,34 @@ def test_a_close_as_a_switch_s_run_is_taken_up_fails_the_run(monkeypatch, tag, s
     finally:
         session.close()
     assert wait_no_tagged(tag) == []
+
+
+def test_two_prepares_at_once_start_one_embedded_server(tag):
+    """A switch prepares its run beside the run going on, which may prepare
+    its next one: two fetches asking for the embedded server at once get
+    the same server, and no second one is left running unseen."""
+    from gilviz.engine.loopback import LoopbackServer
+    from tests.conftest import tagged_processes, wait_no_tagged
+
+    server = LoopbackServer()
+    real_start, starts = server.start, []
+
+    def slow_start() -> int:  # the window in which another caller looks
+        starts.append(1)
+        time.sleep(0.3)
+        return real_start()
+
+    server.start = slow_start  # type: ignore[method-assign]
+    ports: list[int] = []
+    callers = [threading.Thread(target=lambda: ports.append(server.ensure())) for _ in range(2)]
+    try:
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join(30)
+        assert len(ports) == 2 and ports[0] == ports[1]
+        assert len(starts) == 1
+        assert len(tagged_processes(tag)) == 1  # the one server
+    finally:
+        server.close()
+    assert wait_no_tagged(tag) == []
