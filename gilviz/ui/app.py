@@ -27,7 +27,6 @@ from textual.timer import Timer
 from gilviz.engine.interpreters import Interpreter
 from gilviz.engine.model import LabInfo, RunRequest, RunResult, RunStarted
 from gilviz.engine.session import RunCancelled, RunFailed, Session
-from gilviz.engine.workloads import spec
 
 from .compare_board import compare_by
 from .messages import LabFailed, LabReady, RunBegan, RunEnded, RunIdle
@@ -304,15 +303,16 @@ class GilvizApp(App[int]):
         if self.lab is not None and not self.stage.phase.busy:
             mode = self.stage.mode
             self.session.warm_solo(mode)
-            if "lock" in spec(mode.workload).options:
-                # The race's unit costs more in a process (its counter and
-                # lock in shared memory): a speaker's p during a live race
-                # had its rate measured after the switch, beside the app
-                # drawing it, and the processes read "2.37× solo" at 1.95
-                # cores used for their first seconds. The other side is
-                # measured now too (count and hash share one rate).
-                other = "threads" if mode.strategy == "processes" else "processes"
-                self.session.warm_solo(replace(mode, strategy=other))
+            # and the other side of the threads/processes switch: the race's
+            # unit costs more in a process (its counter and lock in shared
+            # memory), and a speaker's p during a live race had its rate
+            # measured after the switch, beside the app drawing it (the
+            # processes read "2.37× solo" at 1.95 cores used for their first
+            # seconds). Which workloads that is, the lab knows (its solo
+            # rates are one for count or hash whatever the strategy): asked
+            # for every workload, the lab measures what it has not already.
+            other = "threads" if mode.strategy == "processes" else "processes"
+            self.session.warm_solo(replace(mode, strategy=other))
 
     def on_run_began(self, message: RunBegan) -> None:
         self.lab = message.started.lab
