@@ -203,6 +203,17 @@ def test_with_many_workers_a_lane_s_rate_covers_the_window_of_its_cpu_share(monk
     assert [s.units_delta for s in samples] == [50_000, 50_000, 0, 0]
 
 
+def _a_worker_on_half_a_core(monkeypatch):
+    """A scripted clock, and the slots of one worker thread that began at
+    the start signal ``go``: (clock, go, slots, its units' word, its CPU
+    seconds since the signal as a function of the clock: half a core)."""
+    clock = Clock()
+    monkeypatch.setattr(sm, "time", clock)
+    go = 1_000 * MS
+    slots = one_running_worker(go)
+    return clock, go, slots, slots.base(0) + sm.UNITS, lambda: 0.5 * (clock.now - go) / 1e9
+
+
 def test_the_first_window_counts_from_the_start_signal_not_from_the_sampler_s_start(monkeypatch):
     """The session starts its sampler after the app's ``on_started`` (and,
     with 256 workers, after reading their files): here 40 ms after the start
@@ -210,12 +221,7 @@ def test_the_first_window_counts_from_the_start_signal_not_from_the_sampler_s_st
     signal, but the first window from the sampler's start: "cpu 83%" and a
     rate 1.7 times its own. Its share and rate count from the signal; the
     lab's cores used, read first at the sampler's start, from there."""
-    clock = Clock()
-    monkeypatch.setattr(sm, "time", clock)
-    go = 1_000 * MS
-    slots = one_running_worker(go)
-    units_word = slots.base(0) + sm.UNITS
-    half = lambda: 0.5 * (clock.now - go) / 1e9  # noqa: E731 - half a core since the signal
+    clock, go, slots, units_word, half = _a_worker_on_half_a_core(monkeypatch)
     fake_kernel(monkeypatch, lambda path: (half(), 0.0))
     monkeypatch.setattr(sm, "read_core_times", lambda: [])  # no cores' load, no steal
     try:
@@ -241,12 +247,7 @@ def test_without_schedstat_the_first_window_counts_from_the_sampler_s_start(monk
     """Where the kernel keeps no schedstat, a worker's CPU time comes from
     psutil, which can only count from the sampler's start: its units then
     count from there too, or the first rate holds the work done before."""
-    clock = Clock()
-    monkeypatch.setattr(sm, "time", clock)
-    go = 1_000 * MS
-    slots = one_running_worker(go)
-    units_word = slots.base(0) + sm.UNITS
-    half = lambda: 0.5 * (clock.now - go) / 1e9  # noqa: E731 - half a core since the signal
+    clock, go, slots, units_word, half = _a_worker_on_half_a_core(monkeypatch)
     monkeypatch.setattr(sm, "read_schedstat", lambda path: None)
     monkeypatch.setattr(sm, "read_core_times", lambda: [])  # no cores' load, no steal
     try:

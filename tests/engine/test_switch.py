@@ -380,15 +380,7 @@ def test_of_two_switches_the_later_does_not_wait_for_the_earlier_and_is_the_one_
         assert queued is not None and queued.asked == second
         release_old.set()
         runner.join(30)
-
-        def on_tick(tick) -> None:
-            if tick.seq == 2:
-                threading.Thread(target=session.cancel).start()
-
-        new = session.run(second, on_tick=on_tick)
-        assert session._queued is None
-        assert [w.kind for w in new.worker_results] == ["thread"] * 3
-        assert new.units > 0 and new.errors == ()
+        _follow_the_queued_run(session, second, ["thread"] * 3)
     finally:
         release_prepare.set()
         release_old.set()
@@ -418,19 +410,25 @@ def test_a_run_goes_on_while_its_switch_s_run_is_prepared_then_is_stopped_as_it_
         release_old.set()
         runner.join(30)
         assert box["old"].live
-
-        def on_tick(tick) -> None:
-            if tick.seq == 2:
-                threading.Thread(target=session.cancel).start()
-
-        new = session.run(to, on_tick=on_tick)
-        assert session._queued is None
-        assert [w.kind for w in new.worker_results] == ["process"] * 2
-        assert new.units > 0 and new.errors == ()
+        _follow_the_queued_run(session, to, ["process"] * 2)
     finally:
         release_prepare.set()
         release_old.set()
         session.close()
+
+
+def _follow_the_queued_run(session: Session, request: RunRequest, kinds: list[str]) -> None:
+    """Run ``request`` as the app's run thread does after a switch: it takes
+    up the queued run, whose workers are ``kinds``; stopped at its second tick."""
+
+    def on_tick(tick) -> None:
+        if tick.seq == 2:
+            threading.Thread(target=session.cancel).start()
+
+    new = session.run(request, on_tick=on_tick)
+    assert session._queued is None
+    assert [w.kind for w in new.worker_results] == kinds
+    assert new.units > 0 and new.errors == ()
 
 
 class _ClosingAfterTheTakeUp:
