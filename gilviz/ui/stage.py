@@ -342,7 +342,8 @@ class StageScreen(StillLines, Screen[None]):
         with self.app.batch_update():
             self._show_lanes(view if view.started is not None else None, workload)
             self._widget(CoreMeters).show(
-                view, lab.cpu_count if lab else None, finished.cores_used if finished else None
+                view, lab.cpu_count if lab else None, finished.cores_used if finished else None,
+                finished.units_per_s if finished else None,
             )
             if self.presenter:
                 self._widget(Presenter).show(workload, lab.cpu_count if lab else None, view, finished,

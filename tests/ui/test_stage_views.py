@@ -659,6 +659,27 @@ async def test_once_a_run_is_over_no_lane_shows_the_share_of_its_last_period():
         assert all(cells[-1] == "–" and cells[-2] == "100%" for cells in lane_rows), lane_rows
 
 
+
+@async_test
+async def test_once_a_run_is_over_its_work_rate_is_the_run_s_average_as_its_cores_used():
+    """After a compare the CPU panel read "cores used 1.84 of 2 run avg"
+    beside "work 1.6 k MiB/s 1.21× solo": the run's average cores, but its
+    last period's work, when the processes were ending. Once a run is over,
+    both are the run's averages, and say so."""
+    app, fake = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("v")
+        await settle(app, pilot)
+        last = app.last_result
+        assert last is not None and last.strategy == "processes" and last.units_per_s > 0
+        solo = app.live.view(0).solo_units_per_s
+        meters = app.query_one(CoreMeters)
+        title, work = ("".join(seg.text for seg in meters.render_line(y)).rstrip() for y in (0, 3))
+        assert title.endswith(" run avg") and f"{last.cores_used:.2f}" in title, title
+        # the unit gives way to "run avg" in a narrow panel (the legend says it)
+        assert work.startswith(f"work {human(last.units_per_s)}") and work.endswith(
+            f" {last.units_per_s / solo:.2f}× solo run avg"), work
+
 def test_the_convoy_legend_says_what_its_io_lane_draws():
     from gilviz.ui.widgets._glyphs import legend_items
 

@@ -45,12 +45,16 @@ class CoreMeters(g.GlyphLines, Widget):
         self.view: RunView | None = None
         self.cpu_count: int | None = None
         self.run_cores_used: float | None = None  # the finished run's average
+        self.run_units_per_s: float | None = None  # ... and its work's
 
-    def show(self, view: RunView | None, cpu_count: int | None, run_cores_used: float | None = None) -> None:
-        """``run_cores_used``: once a run is over, its measured average, shown instead of the last sample."""
+    def show(self, view: RunView | None, cpu_count: int | None, run_cores_used: float | None = None,
+             run_units_per_s: float | None = None) -> None:
+        """``run_cores_used``, ``run_units_per_s``: once a run is over, its
+        measured averages, shown instead of the last sample's."""
         self.view = view
         self.cpu_count = cpu_count
         self.run_cores_used = run_cores_used
+        self.run_units_per_s = run_units_per_s
         rows = TOP_ROWS + max(1, self._n_cores())  # the rest is blank: not repainted
         self.refresh(Region(0, 0, self.size.width, min(self.size.height, rows)))
 
@@ -103,34 +107,45 @@ class CoreMeters(g.GlyphLines, Widget):
         segments: list[Segment] = []
         if view is None or started is None or view.t_s is None:
             pass
-        elif row == 0 and view.throughput:
+        elif row == 0 and (view.throughput or self.run_units_per_s is not None):
             # over the window of the workers' last CPU reading, as the lanes'
             # rates and the cores used: they add up to this. Work that waits
             # finishes in bursts (six requests of 0.5 s land together, one
             # period reads 0/s, the next 60/s): its lanes show no rate, and
-            # the figure is the mean of the last second
+            # the figure is the mean of the last second. Once the run is
+            # over, its average, as cores used above (a compare's processes
+            # read "1.21× solo", their last period, beside "1.84 run avg")
             waits = spec(started.request.workload).io_bound
             recent = (view.throughput[-IO_MEAN_PERIODS:] if waits or view.work_now is None
                       else (view.work_now,))
-            rate = sum(recent) / len(recent)
-            # narrow panel: the unit only where it fits (the legend gives it);
-            # "× solo" says what the ratio is of: never cut to "× s". Where
-            # the rate and the ratio do not both fit, the ratio (the legend
-            # gives the solo rate)
-            unit = f" {started.unit}/s" if width >= 34 else "/s"
-            label = Segment("work ", self.glyph_style(g.LABEL))
-            rate_text = f"{human(rate)}{unit}"
-            segments = [label, Segment(rate_text, value)]
-            if waits and len(recent) > 1 and view.period_s:
+            over = self.run_units_per_s is not None
+            rate = self.run_units_per_s if self.run_units_per_s is not None else sum(recent) / len(recent)
+            span = ""  # what the rate is over, where it is not the last period's
+            if over:
+                span = " run avg"
+            elif waits and len(recent) > 1 and view.period_s:
                 span = f" last {len(recent) * view.period_s:.1f}".removesuffix(".0") + " s"
-                if len("work ") + len(rate_text) + len(span) <= width:  # said whole, or not at all
-                    segments.append(Segment(span, dim))
-            if view.solo_units_per_s:
-                ratio = f"{rate / view.solo_units_per_s:.2f}× solo"
-                if len("work ") + len(rate_text) + 1 + len(ratio) <= width:
-                    segments.append(Segment(" " + ratio, dim))
-                else:
-                    segments = [label, Segment(ratio, value)]
+            ratio = f" {rate / view.solo_units_per_s:.2f}× solo" if view.solo_units_per_s else ""
+            # narrow panel: the unit only where it fits with the rest (the
+            # legend gives it). Each part is said whole or not at all: "×
+            # solo" (what the ratio is of) never cut to "× s"; the ratio
+            # before the span, the span before the rate
+            label = Segment("work ", self.glyph_style(g.LABEL))
+            units = [f" {started.unit}/s", "/s"] if width >= 34 else ["/s"]
+            rate_text = next((f"{human(rate)}{unit}" for unit in units
+                              if len("work ") + len(human(rate)) + len(unit) + len(ratio) + len(span) <= width),
+                             f"{human(rate)}/s")
+            used = len("work ") + len(rate_text)
+            if ratio and used + len(ratio) > width:
+                segments = [label, Segment(ratio.strip(), value)]
+                used = len("work ") + len(ratio) - 1
+            else:
+                segments = [label, Segment(rate_text, value)]
+                if ratio:
+                    segments.append(Segment(ratio, dim))
+                    used += len(ratio)
+            if span and used + len(span) <= width:
+                segments.append(Segment(span, dim))
         elif row == 1 and (share := view.recent_gil_wait()) is not None:
             # no GIL to wait for on a free-threaded build: what was measured is the time blocked
             # nor between processes, each with its own
