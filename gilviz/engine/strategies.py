@@ -482,17 +482,23 @@ class _WorkerThreads:
         if self.request.workload == "race":
             self.slots.publish_race(lambda: 0)  # the first pair (0, 0): no sample reads an unpublished one
         name = "sequential" if self.request.strategy == "sequential" else "thread"
-        for i, lane in enumerate(self.lanes):
-            ctx = TaskContext(cell=self.cell, lock=self.lock, race_style=self.request.race_style,
-                              timeout_s=self.request.timeout_s, live=self.request.live)
-            t = threading.Thread(
-                target=_thread_main,
-                args=(self.slots, i, self.request.workload, lane, ctx, self.go, self.stop, self.outs[i]),
-                name=f"{name}-{i}",
-                daemon=True,
-            )
-            self.threads.append(t)
-            t.start()
+        try:
+            for i, lane in enumerate(self.lanes):
+                ctx = TaskContext(cell=self.cell, lock=self.lock, race_style=self.request.race_style,
+                                  timeout_s=self.request.timeout_s, live=self.request.live)
+                t = threading.Thread(
+                    target=_thread_main,
+                    args=(self.slots, i, self.request.workload, lane, ctx, self.go, self.stop, self.outs[i]),
+                    name=f"{name}-{i}",
+                    daemon=True,
+                )
+                t.start()
+                self.threads.append(t)
+        except BaseException:
+            # the system would start no more ("can't start new thread"): those
+            # started are stopped before the run fails and its slots close
+            _stop_before_go(self.go, self.stop, self.threads)
+            raise
 
     def start_problem(self) -> str | None:
         why = self._start_problem()

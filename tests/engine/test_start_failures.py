@@ -55,6 +55,39 @@ def test_a_start_that_times_out_stops_its_threads_before_the_slots_close(monkeyp
     assert died == []
 
 
+
+def test_threads_started_before_the_system_refuses_another_are_stopped(monkeypatch):
+    """The system starts two worker threads of four, then no more ("can't
+    start new thread", a low limit on processes): the run fails with that
+    error, and the two are stopped before the slots close, not left waiting
+    for a start signal that never comes (each died on the closed slots)."""
+    died: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: died.append(args.exc_value))
+    real_start, started = threading.Thread.start, []
+
+    def start(thread: threading.Thread) -> None:
+        if thread.name.startswith("thread-"):
+            if len(started) == 2:
+                raise RuntimeError("can't start new thread")
+            started.append(thread)
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    request = RunRequest(workload="count", strategy="threads", workers=4, live=True)
+    plan = make_plan(request)
+    slots = Slots.create(plan.workers)
+    try:
+        with pytest.raises(RuntimeError, match="can't start new thread"):
+            strategies.execute(request, plan, slots, lambda startup_s: None)
+        assert len(started) == 2
+        left = [t for t in started if t.is_alive()]
+    finally:
+        slots.close()
+        slots.unlink()
+    assert left == []
+    time.sleep(1.0)  # a thread left waiting looks at the start word every 0.5 s
+    assert died == []
+
 @pytest.mark.e2e
 def test_a_worker_thread_that_ends_before_the_start_fails_the_run_and_no_other_dies(monkeypatch):
     """In the lab: the run fails saying which thread ended and why; its other
