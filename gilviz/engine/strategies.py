@@ -385,7 +385,8 @@ class _Workers(Protocol):
         """Create and start every worker; each writes its OS id, then waits for ``go``."""
 
     def start_problem(self) -> str | None:
-        """While waiting for OS ids: why the run cannot start (after stopping
+        """Before the start signal (waiting for the workers' OS ids, or for
+        the run before to end): why the run cannot start (after stopping
         every worker), or None to keep waiting."""
 
     def before_go(self) -> None:
