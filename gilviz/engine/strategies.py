@@ -508,9 +508,11 @@ class _WorkerThreads:
         return why
 
     def _start_problem(self) -> str | None:
-        """A thread that ended before it reported its OS id will never start."""
+        """A thread that ended before the start signal will never start: a
+        worker waits for the signal whatever happens, so it crashed, before
+        or after it said its OS id (after, the run started without it)."""
         for i, t in enumerate(self.threads):
-            if not t.is_alive() and not self.slots.get(i, OS_ID):
+            if not t.is_alive():
                 crash = self.outs[i].get("crash")
                 return f"worker thread {t.name} ended before it started" + (f": {crash}" if crash else "")
         if self.slots.cancelled:
@@ -892,7 +894,7 @@ class _LoopTasks:
         return why
 
     def _start_problem(self) -> str | None:
-        if not self.thread.is_alive() and not _ready(self.slots, len(self.lanes)):
+        if not self.thread.is_alive():  # before the start signal: it crashed, with its ids said or not
             crash = self.out.get("crash")
             return "the asyncio loop thread ended before it started" + (f": {crash}" if crash else "")
         if self.slots.cancelled:

@@ -88,6 +88,37 @@ def test_threads_started_before_the_system_refuses_another_are_stopped(monkeypat
     time.sleep(1.0)  # a thread left waiting looks at the start word every 0.5 s
     assert died == []
 
+
+def test_a_thread_that_dies_after_its_os_id_while_the_run_before_ends_fails_the_start(monkeypatch):
+    """A switch's threads say their OS ids, then wait for the run before to
+    end. One that died meanwhile (after its OS id) went unnoticed: the run
+    would have started without it, or, here, timed out saying the threads
+    were not ready. The start fails saying which thread ended and why, and
+    the others are stopped."""
+    monkeypatch.setattr(strategies, "START_TIMEOUT_S", 5.0)
+    real_wait = strategies._wait_for_go
+
+    def wait_for_go(go, words) -> None:
+        if threading.current_thread().name == "thread-1":
+            raise RuntimeError("crashed after its OS id")
+        real_wait(go, words)
+
+    monkeypatch.setattr(strategies, "_wait_for_go", wait_for_go)
+    monkeypatch.setattr(threading, "excepthook", lambda args: None)  # thread-1's end, expected
+    request = RunRequest(workload="count", strategy="threads", workers=3, live=True)
+    plan = make_plan(request)
+    slots = Slots.create(plan.workers)
+    threads_before = set(threading.enumerate())
+    try:
+        outcome = strategies.execute(request, plan, slots, lambda startup_s: None, after=lambda: True)
+        assert all(slots.get(i, OS_ID) for i in range(3))  # each said its OS id
+        left = [t for t in threading.enumerate() if t not in threads_before]
+    finally:
+        slots.close()
+        slots.unlink()
+    assert outcome.errors == ["worker thread thread-1 ended before it started: RuntimeError: crashed after its OS id"]
+    assert not outcome.cancelled and left == []
+
 @pytest.mark.e2e
 def test_a_worker_thread_that_ends_before_the_start_fails_the_run_and_no_other_dies(monkeypatch):
     """In the lab: the run fails saying which thread ended and why; its other
