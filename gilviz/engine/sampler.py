@@ -149,18 +149,16 @@ def busy_percent(before, after) -> float:
     return round(busy / total * 100, 1) if total else 0.0
 
 
-def read_steal(cores: list | None = None) -> tuple[float, float] | None:
+def read_steal(cores: list) -> tuple[float, float] | None:
     """(seconds the host of a virtual machine ran other guests on this
     machine's cores, seconds the cores were busy, that included), summed
-    over the cores (``cores``: their times as read_core_times gave them,
-    else read now); None where steal is not counted. An idle core gathers
-    no steal: the share that matters is of the busy time."""
-    times = psutil.cpu_times() if cores is None else None
-    every = [times] if times is not None else cores or []
-    if not every or not hasattr(every[0], "steal"):
+    over ``cores`` (their times, as read_core_times gives them); None where
+    steal is not counted. An idle core gathers no steal: the share that
+    matters is of the busy time."""
+    if not cores or not hasattr(cores[0], "steal"):
         return None
-    steal = sum(t.steal for t in every)
-    busy = sum(getattr(t, name, 0.0) for t in every for name in ("user", "nice", "system", "irq", "softirq", "steal"))
+    steal = sum(t.steal for t in cores)
+    busy = sum(getattr(t, name, 0.0) for t in cores for name in ("user", "nice", "system", "irq", "softirq", "steal"))
     return steal, busy
 
 
@@ -315,14 +313,13 @@ class Sampler:
         self.probe: SleepProbe | None = None
         #: the host's steal and the busy time at the last read, and the share of the busy time it took since
         self._steal_last: tuple[float, float] | None = None
-        #: every core's times at the last sample, and at this one (read_core_times)
+        #: every core's times at the last sample (read_core_times)
         self._core_times: list = []
-        self._core_times_now: list = []
         self._stolen_share = 0.0
 
     def start(self) -> None:
         """Call after the start signal: every figure counts from the signal."""
-        self._core_times = self._core_times_now = read_core_times()  # the next sample's load is since now
+        self._core_times = read_core_times()  # the next sample's load is since now
         now = time.monotonic_ns()
         self.go_ns = int(self.slots.words[GO_NS]) or now
         self._t_last_ns = self.go_ns
@@ -437,7 +434,7 @@ class Sampler:
         # time, and the kernel counts it as no wait for a core either, so it
         # read as blocked, drawn as waiting for the GIL (a sequential run
         # "waited for the GIL" 10% while the host took 20% of the cores)
-        steal = read_steal(self._core_times_now)
+        steal = read_steal(self._core_times)  # this sample's, read with the cores' load
         if steal is not None and self._steal_last is not None:
             stolen, busy = steal[0] - self._steal_last[0], steal[1] - self._steal_last[1]
             self._stolen_share = min(0.9, max(0.0, stolen / busy)) if busy > 0 else 0.0
@@ -560,11 +557,11 @@ class Sampler:
         now = time.monotonic_ns()
         period = max(now - self._t_last_ns, 1000) / 1e9
         self._t_last_ns = now
-        last, cores = self._core_times, read_core_times()
-        self._core_times = self._core_times_now = cores
+        cores_before, cores = self._core_times, read_core_times()
+        self._core_times = cores  # before the workers are read: their steal is this read's
         # each core's load since the last sample (a core that came or went since: none yet)
-        cores_percent = (tuple(busy_percent(a, b) for a, b in zip(last, cores, strict=True))
-                         if len(last) == len(cores) else (0.0,) * len(cores))
+        cores_percent = (tuple(busy_percent(a, b) for a, b in zip(cores_before, cores, strict=True))
+                         if len(cores_before) == len(cores) else (0.0,) * len(cores))
         self._seq += 1
         read = final or (self._seq - 1) % self.cpu_every == 0
         rows = self.slots.read_all()  # once per sample: the split and the samples see the same slots

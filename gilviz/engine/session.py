@@ -36,7 +36,7 @@ from .model import (
     worker_name,
 )
 from .plan import RunPlan, compare_variants, make_plan
-from .sampler import Sampler, read_steal
+from .sampler import Sampler, read_core_times, read_steal
 from .slots import CPU_NS, DONE_NS, GO_NS, OS_ID, STARTED_NS, STATE, TASKS_DONE, UNITS, Slots
 from .strategies import CANCEL_GRACE_S, START_TIMEOUT_S
 from .workloads import convoy, spec
@@ -169,7 +169,7 @@ class StealTime:
 
     @staticmethod
     def _steal() -> float | None:
-        read = read_steal()
+        read = read_steal(read_core_times())
         return read[0] if read is not None else None
 
     def cores(self) -> float | None:

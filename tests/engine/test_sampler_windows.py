@@ -96,7 +96,7 @@ def test_time_the_host_took_from_a_running_worker_is_waiting_for_a_core(monkeypa
     monkeypatch.setattr(sm, "read_core_times", lambda: [])  # the steal comes from read_steal below
     taken = {"share": 0.2}
     # (stolen, busy) of the machine's cores since boot: one core busy, a fifth of it the host's
-    monkeypatch.setattr(sm, "read_steal", lambda cores=None: (taken["share"] * (clock.now - go) / 1e9, (clock.now - go) / 1e9))
+    monkeypatch.setattr(sm, "read_steal", lambda cores: (taken["share"] * (clock.now - go) / 1e9, (clock.now - go) / 1e9))
     slots = one_running_worker(go)
     try:
         sampler = sm.Sampler(slots, os.getpid(), "threads", [1])
@@ -105,7 +105,7 @@ def test_time_the_host_took_from_a_running_worker_is_waiting_for_a_core(monkeypa
         clock.now = go + 100 * MS
         stolen = sampler.sample().workers[0]
         taken["share"] = 0.0  # no steal from here on: the 20 ms off its core were blocked
-        monkeypatch.setattr(sm, "read_steal", lambda cores=None: (0.02, (clock.now - go) / 1e9))
+        monkeypatch.setattr(sm, "read_steal", lambda cores: (0.02, (clock.now - go) / 1e9))
         clock.now = go + 200 * MS
         blocked = sampler.sample().workers[0]
     finally:
