@@ -325,7 +325,7 @@ class StageScreen(StillLines, Screen[None]):
             return
         live, lab = self.gilviz.live, self.gilviz.lab
         visible = lanes.visible_lanes()
-        key = (live.version, lanes.size.width, visible)
+        key = (live.version, lanes.laid_out_size.width, visible)
         if key == self._drawn and not force:
             return
         self._drawn = key
@@ -335,7 +335,7 @@ class StageScreen(StillLines, Screen[None]):
             # the lanes on screen, and those a taller panel would show before
             # the next frame (the presenter view, a shorter explainer): the
             # screen's height bounds them
-            view = live.view(lanes.columns.timeline_w, range(visible.start, visible.start + self.size.height))
+            view = live.view(lanes.columns.timeline_w, range(visible.start, visible.start + self.outer_size.height))
         workload = view.started.request.workload if view.started is not None else self.mode.workload
         last = self.gilviz.last_result
         finished = last if not self.phase.running and last and not last.cancelled else None

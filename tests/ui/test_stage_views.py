@@ -764,6 +764,15 @@ async def test_the_lanes_and_meters_draw_what_textual_s_styles_cache_would():
         lanes = app.query_one(Lanes)
         lanes.styles.tint = "red 40%"
         assert not lanes._plain()
+        lanes.styles.tint = None
+        assert lanes._plain()
+        # the answer is kept between frames, but a change of an ancestor's
+        # opacity (a counter of its styles grows) is seen at once
+        panel = app.query_one("#lanes")
+        panel.styles.opacity = 0.5
+        assert not lanes._plain()
+        panel.styles.opacity = 1.0
+        assert lanes._plain()
         await pilot.press("x")
         await settle(app, pilot)
 
@@ -952,3 +961,35 @@ def test_a_line_is_made_to_its_width_in_one_strip():
     assert cut.cell_length == 7 and cut.text.startswith("abcdef")
     exact = fit_strip([Segment("abc", red)], 3, base)
     assert exact.cell_length == 3 and list(exact) == [Segment("abc", red)]
+
+
+@async_test
+async def test_the_line_widgets_size_from_the_layout_is_their_size_on_screen():
+    """The lanes, their header, the legend and the CPU panel read their size
+    from the layout (``laid_out_size``), not by finding themselves on the
+    screen (``size``) a dozen times a frame: the two must agree at every
+    size, in the presenter view and out of it, with a padded panel too."""
+    from gilviz.ui.widgets import LanesHeader
+
+    app, fake = make_app(FakeLab(hold=True), workers=6)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        while not fake.in_run.is_set():
+            await pilot.pause()
+        widgets = [app.query_one(kind) for kind in (Lanes, LanesHeader, Legend, CoreMeters)]
+        for cols, rows in ((80, 24), (100, 30), (160, 45), (200, 60)):
+            await pilot.resize_terminal(cols, rows)
+            for presenter in (False, True):
+                app.screen.presenter = presenter
+                await pilot.pause()
+                shown = [widget for widget in widgets if widget.display and widget.region]
+                assert Lanes in {type(widget) for widget in shown}
+                for widget in shown:
+                    assert widget.laid_out_size == widget.size, (cols, rows, presenter, type(widget).__name__)
+        app.screen.presenter = False
+        meters = app.query_one(CoreMeters)
+        meters.styles.padding = (1, 2)  # a gutter: the content is smaller than the layout's size
+        await pilot.pause()
+        assert meters.laid_out_size == meters.size != meters.outer_size
+        await pilot.press("x")
+        await settle(app, pilot)

@@ -30,6 +30,8 @@ IO_MEAN_PERIODS = 10
 #: run's work rate, GIL wait and race counter, and the per-core heading.
 TOP_ROWS = 7
 
+BOLD = Style(bold=True)
+
 
 class CoreMeters(g.GlyphLines, Widget):
     COMPONENT_CLASSES = g.COMPONENT_CLASSES
@@ -56,7 +58,8 @@ class CoreMeters(g.GlyphLines, Widget):
         self.run_cores_used = run_cores_used
         self.run_units_per_s = run_units_per_s
         rows = TOP_ROWS + max(1, self._n_cores())  # the rest is blank: not repainted
-        self.refresh(Region(0, 0, self.size.width, min(self.size.height, rows)))
+        size = self.laid_out_size
+        self.refresh(Region(0, 0, size.width, min(size.height, rows)))
 
     def _cores_used_now(self) -> float | None:
         if self.run_cores_used is not None:
@@ -173,7 +176,7 @@ class CoreMeters(g.GlyphLines, Widget):
         if value is None:
             segments.append(Segment("–", self.glyph_style(g.DIM)))
         else:
-            style = self.glyph_style(g.load_style(value / n if n else 0)) + Style(bold=True)
+            style = self.glyph_style(g.load_style(value / n if n else 0)) + BOLD
             segments.append(Segment(f"{value:.2f}", style))
         if n:
             segments.append(Segment(f" of {n}", self.glyph_style(g.DIM)))
@@ -208,7 +211,7 @@ class CoreMeters(g.GlyphLines, Widget):
     def _core_row(self, row: int, width: int) -> Strip:
         cores = self._cores()
         n = len(cores)
-        rows = max(1, self.size.height - TOP_ROWS)
+        rows = max(1, self.laid_out_size.height - TOP_ROWS)
         if n == 0:
             if row == 0:
                 return self.strip([Segment("–", self.glyph_style(g.DIM))], width)

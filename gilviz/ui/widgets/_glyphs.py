@@ -17,7 +17,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.filter import ANSIToTruecolor, LineFilter
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.strip import Strip
 
 from gilviz.ui.timeline import Cell, CellKind
@@ -162,6 +162,19 @@ class GlyphStyles:
         super().notify_style_update()  # type: ignore[misc]
         self._painted = None
 
+    @property
+    def laid_out_size(self) -> Size:
+        """The content area's size (``size``) as the layout last gave it.
+        ``Widget.size`` finds the widget on its screen at every call (15-20
+        µs in the running app, some fourteen calls a frame); the layout's
+        size, less the gutter, is the same while the widget is on screen.
+        A hidden widget keeps the size it last had."""
+        size: Size = self._size  # type: ignore[attr-defined]
+        top, right, bottom, left = self.styles.gutter  # type: ignore[attr-defined]
+        if top or right or bottom or left:
+            return Size(max(0, size.width - left - right), max(0, size.height - top - bottom))
+        return size
+
 
 class GlyphLines(GlyphStyles):
     """GlyphStyles for a widget drawn with the Line API (``render_line``)
@@ -177,7 +190,7 @@ class GlyphLines(GlyphStyles):
         """Textual asks for every line of a widget in one call: its width is
         read once for all of them (``size`` finds the widget on its screen,
         about 10 µs, and a frame draws some thirty lines)."""
-        self._frame_width = width = self.size.width  # type: ignore[attr-defined]
+        self._frame_width = width = self.laid_out_size.width
         app_filters = self.get_line_filters()  # type: ignore[attr-defined]
         if self._painted is not None and self._app_true_colour(app_filters) is not self._true_colour:
             # the app's filter changed (ansi_color, a terminal theme) without
@@ -213,9 +226,34 @@ class GlyphLines(GlyphStyles):
         finally:
             self._frame_width = None
 
+    #: ``_plain``'s answer, and the styles it was for (``_styles_key``)
+    _plain_answer: tuple[tuple, bool] | None = None
+
     def _plain(self) -> bool:
         """Nothing in the widget's styles that Textual's styles cache would
-        draw around or over its lines."""
+        draw around or over its lines. Asked once a frame, answered again
+        only when a style of the widget or of an ancestor changed: the
+        answer walks every ancestor's opacity (45 µs in the running app,
+        three widgets a frame)."""
+        key = self._styles_key()
+        answer = self._plain_answer
+        if answer is None or answer[0] != key:
+            answer = self._plain_answer = (key, self._plain_now())
+        return answer[1]
+
+    def _styles_key(self) -> tuple:
+        """What changes whenever a style of the widget or of an ancestor
+        does: the sum of their styles' change counters (Textual's
+        ``RenderStyles._cache_key``, which only grow), CSS and inline alike,
+        and the border's titles."""
+        total = 0
+        node = self
+        while node is not None:
+            total += node.styles._cache_key  # type: ignore[attr-defined]
+            node = node._parent  # type: ignore[attr-defined]
+        return total, self._border_title, self._border_subtitle
+
+    def _plain_now(self) -> bool:
         styles = self.styles  # type: ignore[attr-defined]
         return (
             not any(styles.gutter)  # border and padding
@@ -232,7 +270,7 @@ class GlyphLines(GlyphStyles):
     def line_width(self) -> int:
         """The width a line is drawn at: the content width."""
         width = self._frame_width
-        return self.size.width if width is None else width  # type: ignore[attr-defined]
+        return self.laid_out_size.width if width is None else width
 
 
 _GLYPHS: dict[CellKind, tuple[str, str]] = {

@@ -278,7 +278,7 @@ class Lanes(g.GlyphLines, ScrollView):
 
     @property
     def columns(self) -> LaneColumns:
-        return LaneColumns.fit(self.size.width, self.presenter)
+        return LaneColumns.fit(self.laid_out_size.width, self.presenter)
 
     def show(self, view: RunView | None, workload: str, hint: str = "") -> None:
         """Draw ``view``. Only the lanes are repainted when the mode is the
@@ -295,9 +295,13 @@ class Lanes(g.GlyphLines, ScrollView):
         self.view = view
         self.workload = workload
         self.hint = hint
-        self.virtual_size = Size(0, len(self._lanes()))
+        virtual_size = Size(0, len(self._lanes()))
+        if virtual_size != self.virtual_size:  # a reactive's set costs, the same or not
+            self.virtual_size = virtual_size
         if partial and view is not None:
-            self.refresh_lines(self.scroll_offset.y, min(self.size.height, len(view.lanes)))
+            # the lanes' rows from the top of the panel (ScrollView.refresh_lines, without its size lookup)
+            size = self.laid_out_size
+            self.refresh(Region(0, 0, size.width, min(size.height, len(view.lanes))))
         else:
             self.refresh()
 
@@ -316,7 +320,7 @@ class Lanes(g.GlyphLines, ScrollView):
     def visible_lanes(self) -> range:
         """The lanes on screen now: only these need their timelines."""
         first = self.scroll_offset.y
-        return range(first, first + self.size.height)
+        return range(first, first + self.laid_out_size.height)
 
     def _lanes(self) -> tuple[LaneView | LaneGroup, ...]:
         if self.groups is not None:
