@@ -366,12 +366,7 @@ class Lanes(g.GlyphLines, ScrollView):
         ident = lane.identity
         os_id = (sample.os_id if sample is not None and sample.os_id else ident.os_id) or 0
         style = self.glyph_style
-        name_style = style(g.PROCESS if ident.kind == "process" else g.THREAD)
-        segments = [Segment(f"{ident.name[:NAME_W]:<{NAME_W}} ", name_style)]
-        if cols.os_id:
-            segments.append(Segment(f"{(str(os_id) if os_id else '–'):>{ID_W}} ", style(g.DIM)))
-        if cols.task_w:
-            segments.append(Segment(f"{short_task(lane.task, cols.task_w):<{cols.task_w}} ", style(g.TEXT)))
+        segments, used = self._lane_head(ident, os_id, lane.task, cols)
         # a compare's groups are fixed-work runs: how far each got, whatever
         # run (a stopped live one) the lanes showed before
         done_text, done_style = self._done(lane, self.view if self.groups is None else None)
@@ -387,11 +382,7 @@ class Lanes(g.GlyphLines, ScrollView):
             cpu_text, cpu_style = f"{sample.cpu_share * 100:.0f}%", g.load_style(sample.cpu_share)
         segments.append(Segment(f"{cpu_text:>{CPU_W}} ", style(cpu_style)))
         segments.append(Segment("│", style(g.DIM)))
-        # the columns' cells, counted as they are made: only a task's label
-        # may hold a character wider than one cell (a URL's)
-        used = sum(len(s.text) for s in segments)
-        if cols.task_w and not lane.task.isascii():
-            used = sum(cell_len(s.text) for s in segments)
+        used += len(segments[-3].text) + len(segments[-2].text) + 1
         if cols.timeline_w > 0:
             for text, name in g.glyph_runs(lane.cells[-cols.timeline_w:]):
                 segments.append(Segment(text, style(name)))
@@ -399,6 +390,31 @@ class Lanes(g.GlyphLines, ScrollView):
         if used == width:
             return g.Line(segments, width)
         return g.fit_strip(segments, width, self.base_style)  # every segment has its style
+
+    #: a lane's first columns (name, os id, task), which change only with
+    #: its task: made once, not each frame (the glyph styles they were made
+    #: in, ``_painted``, and the segments with their width, by what they show)
+    _heads_painted: dict | None = None
+    _heads: dict[tuple, tuple[tuple[Segment, ...], int]] = {}
+
+    def _lane_head(self, ident, os_id: int, task: str, cols: LaneColumns) -> tuple[list[Segment], int]:
+        """The segments of a lane's name, os id and task, and their width."""
+        dim = self.glyph_style(g.DIM)  # makes the styles, if a theme change emptied them
+        if self._heads_painted is not self._painted or len(self._heads) > 4096:
+            self._heads, self._heads_painted = {}, self._painted
+        key = (ident.name, ident.kind, os_id, task, cols)
+        head = self._heads.get(key)
+        if head is None:
+            style = self.glyph_style
+            name_style = style(g.PROCESS if ident.kind == "process" else g.THREAD)
+            segments = [Segment(f"{ident.name[:NAME_W]:<{NAME_W}} ", name_style)]
+            if cols.os_id:
+                segments.append(Segment(f"{(str(os_id) if os_id else '–'):>{ID_W}} ", dim))
+            if cols.task_w:
+                segments.append(Segment(f"{short_task(task, cols.task_w):<{cols.task_w}} ", style(g.TEXT)))
+            # only a task's label may hold a character wider than one cell (a URL's)
+            head = self._heads[key] = (tuple(segments), sum(cell_len(s.text) for s in segments))
+        return list(head[0]), head[1]
 
     @staticmethod
     def _done(lane: LaneView, view: RunView | None) -> tuple[str, str]:
