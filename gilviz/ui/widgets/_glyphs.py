@@ -188,8 +188,7 @@ class GlyphLines(GlyphStyles):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Textual asks for every line of a widget in one call: its width is
-        read once for all of them (``size`` finds the widget on its screen,
-        about 10 µs, and a frame draws some thirty lines)."""
+        read once for all of them (a frame draws some thirty lines)."""
         self._frame_width = width = self.laid_out_size.width
         app_filters = self.get_line_filters()  # type: ignore[attr-defined]
         if self._painted is not None and self._app_true_colour(app_filters) is not self._true_colour:
