@@ -604,14 +604,17 @@ async def test_the_lab_measures_the_mode_s_solo_rate_once_the_app_is_idle_not_du
         await pilot.press("r", "p")  # two keys in a row: one measurement, of where they led
         await asyncio.sleep(WARM_SOLO_AFTER_S + 0.3)
         await pilot.pause()
-        assert warmed(fake)[2:] == [("race", "processes"), ("race", "threads")]
+        assert warmed(fake)[2:4] == [("race", "processes"), ("race", "threads")]
+        # and the race with its lock the other way (l): a speaker's key during a live race
+        locks = [m["request"]["lock"] for m in fake.sent if m.get("op") == "warm_solo"]
+        assert warmed(fake)[4:] == [("race", "processes")] and locks[2:] == [False, False, True]
         await pilot.press("enter")
         while not fake.in_run.is_set():
             await pilot.pause()
         await pilot.press("t")  # a switch during a live run: its workers would slow a measurement
         await asyncio.sleep(WARM_SOLO_AFTER_S + 0.3)
         await pilot.pause()
-        assert len(warmed(fake)) == 4
+        assert len(warmed(fake)) == 5
         await pilot.press("x")
         await settle(app, pilot)
 
