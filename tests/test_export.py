@@ -193,3 +193,17 @@ def test_compare_markdown_is_a_table():
     assert len(rows) == 5  # header, rule, three runs
     assert all(row.count("|") == rows[0].count("|") for row in rows)
     assert sum("**" in row for row in rows[2:]) == 1  # the fastest is bold
+
+
+def test_amounts_of_bytes_go_up_by_1024_and_other_units_take_a_scale():
+    """A fast hash read "1.6 k MiB/s" on stage: bytes go up into GiB."""
+    from gilviz.export.text import amount
+
+    assert amount(1638.4, "MiB") == ("1.6", "GiB")
+    assert amount(1024, "MiB") == ("1.0", "GiB")
+    assert amount(1010, "MiB") == ("1010", "MiB")  # not "1.0 k MiB"
+    assert amount(812.6, "MiB") == ("813", "MiB")
+    assert amount(35_200_000, "iterations") == ("35.2 M", "iterations")
+    assert amount(12, "requests") == ("12", "requests")
+    assert amount(2_400_000, "bytes") == ("2.3", "MiB")
+    assert amount(512, "bytes") == ("512", "bytes")

@@ -18,6 +18,23 @@ def human(value: float) -> str:
     return f"{value:.0f}"
 
 
+_BYTES = ("bytes", "KiB", "MiB", "GiB", "TiB")
+
+
+def amount(value: float, unit: str) -> tuple[str, str]:
+    """``value`` of ``unit`` said short, as (number, unit): a quantity of
+    bytes goes up by 1024 into the next unit ("1.6 GiB", where ``human``
+    made "1.6 k MiB"); any other unit takes a k, M or G on its number."""
+    if unit not in _BYTES:
+        return human(value), unit
+    step = _BYTES.index(unit)
+    while abs(value) >= 1024 and step < len(_BYTES) - 1:
+        value, step = value / 1024, step + 1
+    if _BYTES[step] == unit:  # not scaled: as many as there are
+        return f"{value:.0f}", unit
+    return f"{value:.1f}", _BYTES[step]
+
+
 def interval(seconds: float) -> str:
     return f"{seconds * 1000:g} ms"
 
@@ -45,7 +62,8 @@ def run_summary(r: RunResult) -> str:
         else:
             what = "blocked with work to do"
         out.append(f"  {blocked_heading([r]):<12} {r.gil_wait_share:8.0%}     of the workers' time, {what}")
-    out.append(f"  throughput   {human(r.units_per_s):>8} {r.unit}/s   ({r.units:,} {r.unit})")
+    rate, unit = amount(r.units_per_s, r.unit)
+    out.append(f"  throughput   {rate:>8} {unit}/s   ({r.units:,} {r.unit})")
     if r.workload == "race" and r.expected is not None:
         out.append(f"  counter      expected {r.expected:,}, actual {r.actual:,}, lost {r.lost:,}"
                    f"   ({'with' if r.lock else 'without'} a lock)")

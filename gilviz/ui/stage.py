@@ -25,7 +25,7 @@ from textual.widgets import Footer, Static
 from gilviz.engine.model import ALL_STRATEGIES, MAX_WORKERS, MIN_WORKERS, RunRequest, RunResult, RunStarted, gil_between
 from gilviz.engine.session import default_workers
 from gilviz.engine.workloads import WORKLOADS, spec
-from gilviz.export.text import human
+from gilviz.export.text import amount
 
 from .compare_board import CompareBoard, compare_by
 from .footer import StageFooter, action_name, footer_actions, item_widths
@@ -416,7 +416,8 @@ class StageScreen(StillLines, Screen[None]):
         full_block = "one worker alone on a free core"
         solo = view.solo_units_per_s if view is not None else None
         if started is not None and solo:
-            full_block = f"{human(solo)} {started.unit}/s, one worker alone"
+            number, unit = amount(solo, started.unit)
+            full_block = f"{number} {unit}/s, one worker alone"
         measured = view.states_measured if view is not None and view.t_s is not None else True
         request = started.request if started is not None else self.mode
         lab = started.lab if started is not None else self.gilviz.lab

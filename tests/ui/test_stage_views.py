@@ -14,7 +14,7 @@ from textual.widgets._footer import FooterKey
 
 from gilviz.engine.model import RunRequest, RunResult, WorkerIdentity
 from gilviz.engine.workloads import NAMES, spec
-from gilviz.export.text import human
+from gilviz.export.text import amount, human
 from gilviz.ui.app import GilvizApp
 from gilviz.ui.timeline import LaneView, RunView, Switch
 from gilviz.ui.widgets import CoreMeters, Explainer, Lanes, Legend, Presenter, Scoreboard
@@ -680,7 +680,7 @@ async def test_once_a_run_is_over_its_work_rate_is_the_run_s_average_as_its_core
         title, work = ("".join(seg.text for seg in meters.render_line(y)).rstrip() for y in (0, 3))
         assert title.endswith(" run avg") and f"{last.cores_used:.2f}" in title, title
         # the unit gives way to "run avg" in a narrow panel (the legend says it)
-        assert work.startswith(f"work {human(last.units_per_s)}") and work.endswith(
+        assert work.startswith(f"work {human(last.units_per_s)}/s ") and work.endswith(
             f" {last.units_per_s / solo:.2f}× solo run avg"), work
 
 def test_the_convoy_legend_says_what_its_io_lane_draws():
@@ -870,11 +870,13 @@ async def test_a_waiting_workload_s_work_rate_is_the_mean_of_its_last_second():
         assert len(recent) == 10 and len(set(recent)) > 1, view.throughput  # bursts: the periods differ
         meters = app.query_one(CoreMeters)
         row = "".join(seg.text for seg in meters.render_line(3))
-        assert f"work {human(sum(recent) / len(recent))}" in row, row
+        # bytes said in MiB keep their unit, even in a narrow panel
+        number, unit = amount(sum(recent) / len(recent), "bytes")
+        assert unit == "MiB" and f"work {number} MiB/s" in row, row
         await pilot.resize_terminal(160, 45)  # a wider panel: room to say what the figure is
         await pilot.pause()
         row = "".join(seg.text for seg in meters.render_line(3))
-        assert f"work {human(sum(recent) / len(recent))}" in row and row.rstrip().endswith("last 1 s"), row
+        assert f"work {number} MiB/s" in row and row.rstrip().endswith("last 1 s"), row
         await pilot.press("x")
         await settle(app, pilot)
 

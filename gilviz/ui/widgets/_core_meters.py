@@ -18,7 +18,7 @@ from textual.widget import Widget
 
 from gilviz.engine.model import gil_between
 from gilviz.engine.workloads import spec
-from gilviz.export.text import human
+from gilviz.export.text import amount, human
 from gilviz.ui.timeline import RunView
 
 from . import _glyphs as g
@@ -134,10 +134,14 @@ class CoreMeters(g.GlyphLines, Widget):
             # solo" (what the ratio is of) never cut to "× s"; the ratio
             # before the span, the span before the rate
             label = Segment("work ", self.glyph_style(g.LABEL))
-            units = [f" {started.unit}/s", "/s"] if width >= 34 else ["/s"]
-            rate_text = next((f"{human(rate)}{unit}" for unit in units
-                              if len("work ") + len(human(rate)) + len(unit) + len(ratio) + len(span) <= width),
-                             f"{human(rate)}/s")
+            # "1.6 GiB/s", not "1.6 k MiB/s"; a number in another unit than
+            # the workload's (bytes said in MiB) keeps its unit
+            number, unit = amount(rate, started.unit)
+            forms = [f"{number} {unit}/s"]
+            if unit == started.unit:
+                forms = forms + [f"{human(rate)}/s"] if width >= 34 else [f"{human(rate)}/s"]
+            rate_text = next((form for form in forms if len("work ") + len(form) + len(ratio) + len(span) <= width),
+                             forms[-1])
             used = len("work ") + len(rate_text)
             if ratio and used + len(ratio) > width:
                 segments = [label, Segment(ratio.strip(), value)]
