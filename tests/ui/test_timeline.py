@@ -230,3 +230,32 @@ def test_a_switch_keeps_the_kernel_s_split_of_states():
     assert live.view(20).states_measured
     live.start(started)  # a new run, not a switch: nothing measured yet
     assert not live.view(20).states_measured
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["next", "grow", "same", "jump", "new"]),
+                          st.lists(st.integers(0, 5), min_size=1, max_size=3)), min_size=1, max_size=40),
+       st.integers(1, 12))
+def test_a_lane_s_timeline_moved_on_by_a_cell_is_the_timeline_made_again(steps, width):
+    """A lane's runs of glyphs are made from its last frame's when its
+    cells only moved on (the oldest left, a new one came, or one came while
+    the timeline fills): they must be the runs made from the cells afresh,
+    whatever came before."""
+    from gilviz.ui.timeline import cell
+    from gilviz.ui.widgets import _glyphs as g
+
+    palette = [cell(CellKind.GIL_WAIT), cell(CellKind.WORK, 3, "gil_wait"), cell(CellKind.WORK, 8),
+               cell(CellKind.CORE_WAIT), cell(CellKind.DONE), cell(CellKind.WORK, 5, "core_wait")]
+    lanes = Lanes()
+    cells: tuple = ()
+    for step, picks in steps:
+        new = tuple(palette[i] for i in picks)
+        if step == "next":  # the timeline moves on: the oldest cell leaves if it is full
+            cells = (cells + new[:1])[-width:]
+        elif step == "grow":
+            cells = cells + new[:1]
+        elif step == "jump":  # two periods in one frame, or another run's lanes
+            cells = (cells + new)[-width:]
+        elif step == "new":
+            cells = new
+        assert lanes._timeline("thread-0", cells) == g.glyph_runs(cells), (step, cells)

@@ -169,7 +169,7 @@ class GlyphStyles:
         µs in the running app, some fourteen calls a frame); the layout's
         size, less the gutter, is the same while the widget is on screen.
         A hidden widget keeps the size it last had."""
-        size: Size = self._size  # type: ignore[attr-defined]
+        size: Size = self.outer_size  # type: ignore[attr-defined]
         top, right, bottom, left = self.styles.gutter  # type: ignore[attr-defined]
         if top or right or bottom or left:
             return Size(max(0, size.width - left - right), max(0, size.height - top - bottom))
@@ -249,7 +249,7 @@ class GlyphLines(GlyphStyles):
         node = self
         while node is not None:
             total += node.styles._cache_key  # type: ignore[attr-defined]
-            node = node._parent  # type: ignore[attr-defined]
+            node = node.parent  # type: ignore[attr-defined]
         return total, self._border_title, self._border_subtitle
 
     def _plain_now(self) -> bool:

@@ -62,6 +62,25 @@ class LaneColumns:
         return cls(task_w=task_w, timeline_w=max(0, width - fixed))
 
 
+def _moved_on(runs: list[tuple[str, str]], drop_first: bool, newest) -> list[tuple[str, str]]:
+    """Runs of glyphs (text, style name) without their first cell when
+    ``drop_first``, and with the ``newest`` cell after their last: every
+    glyph is one cell, one character."""
+    runs = list(runs)
+    if drop_first and runs:
+        text, style = runs[0]
+        if len(text) > 1:
+            runs[0] = (text[1:], style)
+        else:
+            del runs[0]
+    glyph, style = g.glyph(newest)
+    if runs and runs[-1][1] == style:
+        runs[-1] = (runs[-1][0] + glyph, style)
+    else:
+        runs.append((glyph, style))
+    return runs
+
+
 def short_task(label: str, width: int) -> str:
     """A task label that fits: "chunk 2/4" for chunks, host/path for URLs."""
     if label.startswith(("http://", "https://")):
@@ -273,6 +292,8 @@ class Lanes(g.GlyphLines, ScrollView):
         #: a compare's runs, grouped under their headings (None: the run on screen only)
         self.groups: list[LaneGroup] | None = None
         self._rows: tuple[LaneView | LaneGroup, ...] = ()
+        #: each lane's last timeline, by worker name: its cells and their runs of glyphs
+        self._timelines: dict[str, tuple[tuple, list[tuple[str, str]]]] = {}
 
     # -- what the stage calls -------------------------------------------------
 
@@ -384,7 +405,7 @@ class Lanes(g.GlyphLines, ScrollView):
         segments.append(Segment("│", style(g.DIM)))
         used += len(segments[-3].text) + len(segments[-2].text) + 1
         if cols.timeline_w > 0:
-            for text, name in g.glyph_runs(lane.cells[-cols.timeline_w:]):
+            for text, name in self._timeline(ident.name, lane.cells[-cols.timeline_w:]):
                 segments.append(Segment(text, style(name)))
                 used += len(text)
         if used == width:
@@ -415,6 +436,29 @@ class Lanes(g.GlyphLines, ScrollView):
             # only a task's label may hold a character wider than one cell (a URL's)
             head = self._heads[key] = (tuple(segments), sum(cell_len(s.text) for s in segments))
         return list(head[0]), head[1]
+
+    def _timeline(self, name: str, cells: tuple) -> list[tuple[str, str]]:
+        """A lane's cells as runs of glyphs of one style (``glyph_runs``),
+        made from the lane's last frame where its timeline only moved on by
+        a cell, as it does at each sample period: the oldest cell leaves,
+        the newest comes (a lane's sixty cells looked up again each frame
+        were half of drawing it)."""
+        last = self._timelines.get(name)
+        runs: list[tuple[str, str]] | None = None
+        if last is not None:
+            old, old_runs = last
+            if old is cells or old == cells:
+                runs = old_runs
+            elif cells and len(cells) == len(old) and old[1:] == cells[:-1]:
+                runs = _moved_on(old_runs, True, cells[-1])
+            elif cells and len(cells) == len(old) + 1 and old == cells[:-1]:
+                runs = _moved_on(old_runs, False, cells[-1])
+        if runs is None:
+            runs = g.glyph_runs(cells)
+        if last is None and len(self._timelines) > 1024:  # workers of runs long gone
+            self._timelines.clear()
+        self._timelines[name] = (cells, runs)
+        return runs
 
     @staticmethod
     def _done(lane: LaneView, view: RunView | None) -> tuple[str, str]:
