@@ -998,3 +998,37 @@ async def test_the_line_widgets_size_from_the_layout_is_their_size_on_screen():
         assert meters.laid_out_size == meters.size != meters.outer_size
         await pilot.press("x")
         await settle(app, pilot)
+
+
+@async_test
+async def test_the_cpu_panel_sends_only_its_rows_that_changed_to_the_screen():
+    """Each frame the CPU panel makes its rows, and only those that read
+    differently from the last frame's are repainted: the same view twice
+    repaints nothing; a new race counter repaints its one row."""
+    from textual.geometry import Region
+
+    app, fake = make_app(FakeLab(hold=True), workers=4, workload="race")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        while not fake.in_run.is_set() or app.live.view(0).t_s is None:
+            await pilot.pause()
+        await pilot.press("x")
+        await settle(app, pilot)
+        meters = app.query_one(CoreMeters)
+        view, cores = meters.view, meters.cpu_count
+        assert view is not None and view.race is not None
+        refreshed: list[tuple[Region, ...]] = []
+        original = meters.refresh
+
+        def spy(*regions, **kwargs):
+            refreshed.append(regions)
+            return original(*regions, **kwargs)
+
+        meters.refresh = spy  # type: ignore[method-assign]
+        meters.show(view, cores, meters.run_cores_used, meters.run_units_per_s)
+        assert refreshed == []
+        expected, actual = view.race
+        meters.show(replace(view, race=(expected + 10_000_000, actual)), cores, meters.run_cores_used,
+                    meters.run_units_per_s)
+        assert refreshed == [(Region(0, 5, meters.size.width, 1),)]
+        assert "".join(seg.text for seg in meters.render_line(5)).startswith(f"lost {human(expected + 10_000_000 - actual)}")

@@ -259,3 +259,30 @@ def test_a_lane_s_timeline_moved_on_by_a_cell_is_the_timeline_made_again(steps, 
         elif step == "new":
             cells = new
         assert lanes._timeline("thread-0", cells) == g.glyph_runs(cells), (step, cells)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["next", "grow", "same", "jump", "new", "rescale"]),
+                          st.lists(st.floats(-1, 120, allow_nan=False), min_size=1, max_size=3)),
+                min_size=1, max_size=40),
+       st.integers(0, 12))
+def test_a_sparkline_made_from_its_last_one_is_the_sparkline_made_again(steps, width):
+    """The CPU panel's histories are drawn from their last frame's where
+    they only moved on: always the sparkline made afresh."""
+    from gilviz.ui.widgets import _glyphs as g
+
+    kept: dict = {}
+    values: tuple = ()
+    top = 100.0
+    for step, new in steps:
+        if step == "next":
+            values = (values + tuple(new[:1]))[-max(1, width):]
+        elif step == "grow":
+            values = values + tuple(new[:1])
+        elif step == "jump":
+            values = (values + tuple(new))[-max(1, width):]
+        elif step == "new":
+            values = tuple(new)
+        elif step == "rescale":  # another number of cores
+            top = max(1.0, new[0])
+        assert g.spark_kept(kept, "used", values, width, top) == g.spark(values, width, top), (step, values)

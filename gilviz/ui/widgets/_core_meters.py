@@ -48,6 +48,12 @@ class CoreMeters(g.GlyphLines, Widget):
         self.cpu_count: int | None = None
         self.run_cores_used: float | None = None  # the finished run's average
         self.run_units_per_s: float | None = None  # ... and its work's
+        #: the rows with something in them, made by ``show`` for the frame,
+        #: and what they were made for: the size and the glyph styles
+        self._rows: list[Strip] = []
+        self._rows_for: tuple | None = None
+        #: each history's last sparkline (g.spark_kept): "used", and each core by its index
+        self._sparks: dict[object, tuple] = {}
 
     def show(self, view: RunView | None, cpu_count: int | None, run_cores_used: float | None = None,
              run_units_per_s: float | None = None) -> None:
@@ -57,9 +63,36 @@ class CoreMeters(g.GlyphLines, Widget):
         self.cpu_count = cpu_count
         self.run_cores_used = run_cores_used
         self.run_units_per_s = run_units_per_s
-        rows = TOP_ROWS + max(1, self._n_cores())  # the rest is blank: not repainted
         size = self.laid_out_size
-        self.refresh(Region(0, 0, size.width, min(size.height, rows)))
+        rows = min(size.height, TOP_ROWS + max(1, self._n_cores()))  # the rest is blank: not repainted
+        before, made_for = self._rows, self._rows_for
+        if not self.display or not size.width or rows <= 0:  # hidden (the presenter view): drawn when shown
+            self._rows, self._rows_for = [], None
+            self.refresh()
+            return
+        self._frame_width = size.width
+        try:
+            self._rows = [self._row(y, size.width) for y in range(rows)]
+        finally:
+            self._frame_width = None
+        self._rows_for = self._made_for(size)
+        # another size or theme: every row
+        if made_for is None or made_for[:2] != self._rows_for[:2] or len(before) != len(self._rows):
+            self.refresh(Region(0, 0, size.width, rows))
+            return
+        # only the rows that changed go through Textual's compositor: at 16
+        # lanes the panel's rows were a fifth of a frame, and half of them
+        # (the bar, the headings, a GIL wait that held) read the same
+        changed = [y for y, (old, new) in enumerate(zip(before, self._rows, strict=True)) if old != new]
+        for y in set(range(rows)) - set(changed):
+            self._rows[y] = before[y]  # the same line, already rendered to escape codes
+        if changed:
+            self.refresh(*[Region(0, y, size.width, 1) for y in changed])
+
+    def _made_for(self, size) -> tuple:
+        """What the rows ``show`` made depend on: the size, the glyph styles
+        (a theme), and what they show."""
+        return size, self._painted, self.view, self.cpu_count, self.run_cores_used, self.run_units_per_s
 
     def _cores_used_now(self) -> float | None:
         if self.run_cores_used is not None:
@@ -87,8 +120,15 @@ class CoreMeters(g.GlyphLines, Widget):
     def render_line(self, y: int) -> Strip:
         # every segment comes in the widget's own colours (GlyphStyles.strip)
         width = self.line_width
+        rows, made_for = self._rows, self._rows_for
+        if y < len(rows) and made_for is not None and made_for[0].width == width and made_for[1:] == (
+                self._painted, self.view, self.cpu_count, self.run_cores_used, self.run_units_per_s):
+            return rows[y]  # made by show() for this frame
         if y >= TOP_ROWS + max(1, self._n_cores()):  # the panel's rest: nothing, asked for every frame
             return self.blank(width)
+        return self._row(y, width)
+
+    def _row(self, y: int, width: int) -> Strip:
         if y == 0:
             return self._cores_used_title(width)
         if y == 1:
@@ -209,7 +249,7 @@ class CoreMeters(g.GlyphLines, Widget):
     def _cores_used_history(self, width: int) -> Strip:
         n = self._n_cores()
         history = self.view.cores_used if self.view is not None else ()
-        text = g.spark(history, width, float(n or 1))
+        text = g.spark_kept(self._sparks, "used", history, width, float(n or 1))
         return self.strip([Segment(text, self.glyph_style(g.WORK))], width)
 
     def _core_row(self, row: int, width: int) -> Strip:
@@ -246,7 +286,8 @@ class CoreMeters(g.GlyphLines, Widget):
         bar_w = room - spark_w - 1 if room >= 16 else 0
         fraction = (value or 0.0) / 100
         segments = [Segment(label, self.glyph_style(g.DIM)),
-                    Segment(g.spark(history, spark_w, 100.0), self.glyph_style(g.RECEIVING))]
+                    Segment(g.spark_kept(self._sparks, index, history, spark_w, 100.0),
+                            self.glyph_style(g.RECEIVING))]
         if bar_w > 0:
             segments += [Segment(" "), Segment(g.bar(fraction, bar_w), self.glyph_style(g.load_style(fraction)))]
         segments.append(Segment(pct + " ", self.glyph_style(g.VALUE) if value is not None else self.glyph_style(g.DIM)))

@@ -372,16 +372,40 @@ def load_style(fraction: float) -> str:
     return WORK
 
 
+def _spark_cell(value: float, top: float) -> str:
+    f = 0.0 if top <= 0 else max(0.0, min(1.0, value / top))
+    return EIGHTHS[round(f * 8)] if f > 0 else " "
+
+
 def spark(values, width: int, top: float) -> str:
     """The newest ``width`` values as a sparkline scaled to ``top``."""
     if width <= 0:
         return ""
-    tail = list(values)[-width:]
-    out = []
-    for v in tail:
-        f = 0.0 if top <= 0 else max(0.0, min(1.0, v / top))
-        out.append(EIGHTHS[round(f * 8)] if f > 0 else " ")
-    return "".join(out).ljust(width)
+    return "".join([_spark_cell(v, top) for v in list(values)[-width:]]).ljust(width)
+
+
+def spark_kept(kept: dict, key: object, values, width: int, top: float) -> str:
+    """``spark``, made from the one it made for ``key`` last time (kept in
+    ``kept``) where the values only moved on by one, as a history does at
+    each sample period: the CPU panel's histories, redrawn whole each
+    frame, were the larger part of drawing it."""
+    if width <= 0:
+        return ""
+    tail = tuple(values)[-width:]
+    body = None
+    last = kept.get(key)
+    if last is not None and last[1:3] == (top, width):
+        old, old_body = last[0], last[3]
+        if old == tail:
+            body = old_body
+        elif tail and len(tail) == len(old) and old[1:] == tail[:-1]:
+            body = old_body[1:] + _spark_cell(tail[-1], top)
+        elif tail and len(tail) == len(old) + 1 and old == tail[:-1]:
+            body = old_body + _spark_cell(tail[-1], top)
+    if body is None:
+        body = "".join([_spark_cell(v, top) for v in tail])
+    kept[key] = (tail, top, width, body)
+    return body.ljust(width)
 
 
 def bar(fraction: float, width: int) -> str:
