@@ -178,3 +178,13 @@ def test_cores_that_each_did_less_say_so_and_only_where_workers_run_side_by_side
                                                        expected=2_000, actual=2_000, lost=0,
                                                        race_style="call")))
     assert "Each CPU second" not in said(result(**dict(slow, workload="fetch", unit="requests")))
+    # in a compare, against its own sequential run: 1.01x on 1.92 cores, where
+    # a solo rate measured in a slow stretch saw nothing wrong
+    near = dict(slow, units=3_600, cores_used=1.92, cpu_s=3.84)  # 94% of the solo rate
+    assert "Each CPU second" not in said(result(**near))
+    text = said(result(**dict(near, speedup=1.01)))
+    assert "Each CPU second here did 53% of what the sequential run did on its core" in text
+    assert "Each CPU second here did 53%" in said(result(**dict(near, speedup=1.01, solo_units_per_s=None)))
+    # a speedup that keeps up with its cores says nothing; the solo rate's share, when lower, is said
+    assert "Each CPU second" not in said(result(**dict(near, speedup=1.85)))
+    assert "51% of what one worker alone did" in said(result(**dict(slow, speedup=1.9)))
