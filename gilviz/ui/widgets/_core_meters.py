@@ -66,9 +66,10 @@ class CoreMeters(g.GlyphLines, Widget):
         size = self.laid_out_size
         rows = min(size.height, TOP_ROWS + max(1, self._n_cores()))  # the rest is blank: not repainted
         before, made_for = self._rows, self._rows_for
-        if not self.display or not size.width or rows <= 0:  # hidden (the presenter view): drawn when shown
+        if not self.display or not size.width or rows <= 0:
+            # hidden (the presenter view): nothing to repaint; shown again,
+            # the layout repaints it all, and render_line makes its rows
             self._rows, self._rows_for = [], None
-            self.refresh()
             return
         self._frame_width = size.width
         try:
