@@ -3,8 +3,10 @@ ones stop, and gives them the start signal once the old run has ended."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from types import SimpleNamespace
 
 import psutil
 import pytest
@@ -318,6 +320,29 @@ def _live_run_held_at_its_first_tick(session: Session, box: dict) -> tuple[threa
     return runner, release
 
 
+@contextlib.contextmanager
+def _switch_being_prepared(monkeypatch, to: RunRequest):
+    """A session running a live count held at its first tick, told to
+    switch to ``to`` on another thread, whose run is held in its prepare:
+    (session, box, the old run's slots, switcher, runner, release_prepare,
+    release_old); everything released and the session closed after."""
+    session = Session()
+    preparing, release_prepare = _hold_prepare(monkeypatch, session, to)
+    box: dict = {}
+    runner, release_old = _live_run_held_at_its_first_tick(session, box)
+    try:
+        old_slots = session._slots
+        switcher = threading.Thread(target=lambda: box.update(switched=session.switch(to)))
+        switcher.start()
+        assert preparing.wait(30)
+        yield SimpleNamespace(session=session, box=box, old_slots=old_slots, switcher=switcher, runner=runner,
+                              release_prepare=release_prepare, release_old=release_old)
+    finally:
+        release_prepare.set()
+        release_old.set()
+        session.close()
+
+
 def _within(call, timeout_s: float = 10.0) -> dict:
     """``call()`` on another thread, given ``timeout_s`` (generous: a busy
     machine): {"returned": its value} if it returned by then, else {}."""
@@ -332,29 +357,19 @@ def test_a_stop_does_not_wait_for_a_switch_preparing_its_run_and_drops_it(monkey
     """x while a switch's run is being prepared: the stop returns at once
     (it waited for the whole preparation, the lock held), and the switch,
     stopped meanwhile, sends nothing and says so."""
-    session = Session()
     to = RunRequest(workload="count", strategy="processes", workers=2, live=True)
-    preparing, release_prepare = _hold_prepare(monkeypatch, session, to)
-    box: dict = {}
-    runner, release_old = _live_run_held_at_its_first_tick(session, box)
-    try:
-        switcher = threading.Thread(target=lambda: box.update(switched=session.switch(to)))
-        switcher.start()
-        assert preparing.wait(30)
+    with _switch_being_prepared(monkeypatch, to) as held:
+        session, box = held.session, held.box
         assert _within(session.cancel) == {"returned": None}
-        assert switcher.is_alive()  # still preparing
-        release_prepare.set()
-        switcher.join(30)
+        assert held.switcher.is_alive()  # still preparing
+        held.release_prepare.set()
+        held.switcher.join(30)
         assert box["switched"] is False and session._queued is None
-        release_old.set()
-        runner.join(30)
+        held.release_old.set()
+        held.runner.join(30)
         assert box["old"].live
         again = session.run(RunRequest(workload="count", strategy="threads", workers=2, size=400_000))
         assert again.units == 400_000 and again.errors == ()
-    finally:
-        release_prepare.set()
-        release_old.set()
-        session.close()
 
 
 def test_of_two_switches_the_later_does_not_wait_for_the_earlier_and_is_the_one_followed(monkeypatch):
@@ -362,29 +377,19 @@ def test_of_two_switches_the_later_does_not_wait_for_the_earlier_and_is_the_one_
     at once, sent; the first, once prepared, sends nothing (else the lab
     would run both, and the session follow the first). The next run
     follows the second's."""
-    session = Session()
     first = RunRequest(workload="count", strategy="processes", workers=2, live=True)
     second = RunRequest(workload="count", strategy="threads", workers=3, live=True)
-    preparing, release_prepare = _hold_prepare(monkeypatch, session, first)
-    box: dict = {}
-    runner, release_old = _live_run_held_at_its_first_tick(session, box)
-    try:
-        switcher = threading.Thread(target=lambda: box.update(switched=session.switch(first)))
-        switcher.start()
-        assert preparing.wait(30)
+    with _switch_being_prepared(monkeypatch, first) as held:
+        session = held.session
         assert _within(lambda: session.switch(second)) == {"returned": True}
-        release_prepare.set()
-        switcher.join(30)
-        assert box["switched"] is False
+        held.release_prepare.set()
+        held.switcher.join(30)
+        assert held.box["switched"] is False
         queued = session._queued
         assert queued is not None and queued.asked == second
-        release_old.set()
-        runner.join(30)
+        held.release_old.set()
+        held.runner.join(30)
         _follow_the_queued_run(session, second, ["thread"] * 3)
-    finally:
-        release_prepare.set()
-        release_old.set()
-        session.close()
 
 
 def test_a_run_goes_on_while_its_switch_s_run_is_prepared_then_is_stopped_as_it_is_sent(monkeypatch):
@@ -392,29 +397,18 @@ def test_a_run_goes_on_while_its_switch_s_run_is_prepared_then_is_stopped_as_it_
     run, before the switch's run was sent: the lab then started that one as
     any other, not beside the old run's end. The old run is stopped once
     the switch's run is ready to send, and the next run follows it."""
-    session = Session()
     to = RunRequest(workload="count", strategy="processes", workers=2, live=True)
-    preparing, release_prepare = _hold_prepare(monkeypatch, session, to)
-    box: dict = {}
-    runner, release_old = _live_run_held_at_its_first_tick(session, box)
-    try:
-        old_slots = session._slots
-        switcher = threading.Thread(target=lambda: box.update(switched=session.switch(to)))
-        switcher.start()
-        assert preparing.wait(30)
+    with _switch_being_prepared(monkeypatch, to) as held:
+        session, box, old_slots = held.session, held.box, held.old_slots
         assert old_slots is not None and not old_slots.cancelled and session._queued is None
-        release_prepare.set()
-        switcher.join(30)
+        held.release_prepare.set()
+        held.switcher.join(30)
         assert box["switched"] is True and old_slots.cancelled
         assert session._queued is not None and session._queued.asked == to
-        release_old.set()
-        runner.join(30)
+        held.release_old.set()
+        held.runner.join(30)
         assert box["old"].live
         _follow_the_queued_run(session, to, ["process"] * 2)
-    finally:
-        release_prepare.set()
-        release_old.set()
-        session.close()
 
 
 def _follow_the_queued_run(session: Session, request: RunRequest, kinds: list[str]) -> None:
