@@ -384,6 +384,23 @@ def spark(values, width: int, top: float) -> str:
     return "".join([_spark_cell(v, top) for v in list(values)[-width:]]).ljust(width)
 
 
+SAME, SHIFTED, GREW = "same", "shifted", "grew"
+
+
+def moved_on(old: tuple, new: tuple) -> str | None:
+    """How a history ``new`` follows ``old``, where something drawn from
+    ``old`` can be moved on rather than drawn again: SAME; SHIFTED (the
+    oldest left, one came, as a full history at each sample period); GREW
+    (one came, as it fills); None for anything else."""
+    if old is new or old == new:
+        return SAME
+    if new and len(new) == len(old) and old[1:] == new[:-1]:
+        return SHIFTED
+    if new and len(new) == len(old) + 1 and old == new[:-1]:
+        return GREW
+    return None
+
+
 def spark_kept(kept: dict, key: object, values, width: int, top: float) -> str:
     """``spark``, made from the one it made for ``key`` last time (kept in
     ``kept``) where the values only moved on by one, as a history does at
@@ -395,13 +412,11 @@ def spark_kept(kept: dict, key: object, values, width: int, top: float) -> str:
     body = None
     last = kept.get(key)
     if last is not None and last[1:3] == (top, width):
-        old, old_body = last[0], last[3]
-        if old == tail:
+        old_body, step = last[3], moved_on(last[0], tail)
+        if step == SAME:
             body = old_body
-        elif tail and len(tail) == len(old) and old[1:] == tail[:-1]:
-            body = old_body[1:] + _spark_cell(tail[-1], top)
-        elif tail and len(tail) == len(old) + 1 and old == tail[:-1]:
-            body = old_body + _spark_cell(tail[-1], top)
+        elif step is not None:  # the oldest left (SHIFTED), or not (GREW); the newest came
+            body = old_body[1 if step == SHIFTED else 0:] + _spark_cell(tail[-1], top)
     if body is None:
         body = "".join([_spark_cell(v, top) for v in tail])
     kept[key] = (tail, top, width, body)

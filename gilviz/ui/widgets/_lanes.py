@@ -62,7 +62,7 @@ class LaneColumns:
         return cls(task_w=task_w, timeline_w=max(0, width - fixed))
 
 
-def _moved_on(runs: list[tuple[str, str]], drop_first: bool, newest) -> list[tuple[str, str]]:
+def _runs_moved_on(runs: list[tuple[str, str]], drop_first: bool, newest) -> list[tuple[str, str]]:
     """Runs of glyphs (text, style name) without their first cell when
     ``drop_first``, and with the ``newest`` cell after their last: every
     glyph is one cell, one character."""
@@ -446,13 +446,11 @@ class Lanes(g.GlyphLines, ScrollView):
         last = self._timelines.get(name)
         runs: list[tuple[str, str]] | None = None
         if last is not None:
-            old, old_runs = last
-            if old is cells or old == cells:
-                runs = old_runs
-            elif cells and len(cells) == len(old) and old[1:] == cells[:-1]:
-                runs = _moved_on(old_runs, True, cells[-1])
-            elif cells and len(cells) == len(old) + 1 and old == cells[:-1]:
-                runs = _moved_on(old_runs, False, cells[-1])
+            step = g.moved_on(last[0], cells)
+            if step == g.SAME:
+                runs = last[1]
+            elif step is not None:
+                runs = _runs_moved_on(last[1], step == g.SHIFTED, cells[-1])
         if runs is None:
             runs = g.glyph_runs(cells)
         if last is None and len(self._timelines) > 1024:  # workers of runs long gone
