@@ -84,9 +84,12 @@ class CoreMeters(g.GlyphLines, Widget):
         # only the rows that changed go through Textual's compositor: at 16
         # lanes the panel's rows were a fifth of a frame, and half of them
         # (the bar, the headings, a GIL wait that held) read the same
-        changed = [y for y, (old, new) in enumerate(zip(before, self._rows, strict=True)) if old != new]
-        for y in set(range(rows)) - set(changed):
-            self._rows[y] = before[y]  # the same line, already rendered to escape codes
+        changed = []
+        for y, (old, new) in enumerate(zip(before, self._rows, strict=True)):
+            if old == new:
+                self._rows[y] = old  # the same line, already rendered to escape codes
+            else:
+                changed.append(y)
         if changed:
             self.refresh(*[Region(0, y, size.width, 1) for y in changed])
 
