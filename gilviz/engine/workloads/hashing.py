@@ -42,8 +42,8 @@ SPEC = WorkloadSpec(
         "sequential": "One worker hashes every chunk in turn, on one core: the baseline.",
         "threads": (
             "hashlib releases the GIL while it hashes a buffer larger than 2 KiB, so threads hash in parallel: "
-            "full-height lanes and [b]cores used[/] above 1, up to the core count. C code that releases the GIL "
-            "scales with threads."
+            "each lane as tall as its share of a core and [b]cores used[/] above 1, up to the core count. "
+            "C code that releases the GIL scales with threads."
         ),
         "processes": (
             "Processes hash in parallel too, each with its own GIL; since hashlib already releases it, "
@@ -52,7 +52,8 @@ SPEC = WorkloadSpec(
     },
     explainer_nogil={
         "threads": (
-            "The threads hash in parallel: full-height lanes and [b]cores used[/] above 1, up to the core count. "
+            "The threads hash in parallel: each lane as tall as its share of a core and "
+            "[b]cores used[/] above 1, up to the core count. "
             "On a GIL build too: hashlib lets go of the GIL while it hashes a buffer larger than 2 KiB."
         ),
         "processes": "Processes hash in parallel too; threads already do here, so processes add only their start-up.",
