@@ -339,17 +339,18 @@ class StageScreen(StillLines, Screen[None]):
         workload = view.started.request.workload if view.started is not None else self.mode.workload
         last = self.gilviz.last_result
         finished = last if not self.phase.running and last and not last.cancelled else None
-        with self.app.batch_update():
-            self._show_lanes(view if view.started is not None else None, workload)
-            self._widget(CoreMeters).show(
-                view, lab.cpu_count if lab else None, finished.cores_used if finished else None,
-                finished.units_per_s if finished else None,
-            )
-            if self.presenter:
-                self._widget(Presenter).show(workload, lab.cpu_count if lab else None, view, finished,
-                                               lab.gil_enabled if lab else None)
-            if self._status_parts() != self._header_status:  # a header update costs a layout pass
-                self.show_header()
+        # no batch_update(): nothing draws while this runs (no await), and its
+        # end woke the app's message loop once more every frame
+        self._show_lanes(view if view.started is not None else None, workload)
+        self._widget(CoreMeters).show(
+            view, lab.cpu_count if lab else None, finished.cores_used if finished else None,
+            finished.units_per_s if finished else None,
+        )
+        if self.presenter:
+            self._widget(Presenter).show(workload, lab.cpu_count if lab else None, view, finished,
+                                         lab.gil_enabled if lab else None)
+        if self._status_parts() != self._header_status:  # a header update costs a layout pass
+            self.show_header()
 
     def show_header(self) -> None:
         if not self._ready:
