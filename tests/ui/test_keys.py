@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 
 import pytest
+from rich.cells import cell_len
 from textual.widgets import Footer
 
 from gilviz.engine.model import MAX_WORKERS, MIN_WORKERS
@@ -341,7 +342,8 @@ async def test_resizing_during_a_run(size):
         cols = lanes.columns
         assert lanes.size.width > 0
         for y in range(lanes.size.height):
-            assert lanes.render_line(y).cell_length == lanes.size.width
+            line = lanes.render_line(y)  # the length it says, and the cells its text takes
+            assert line.cell_length == cell_len(line.text) == lanes.size.width
         assert all(len(l.cells) <= max(cols.timeline_w, 0) for l in lanes.view.lanes)
         await pilot.press("x")
         await settle(app, pilot)

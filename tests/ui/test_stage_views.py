@@ -966,6 +966,9 @@ def test_a_line_is_made_to_its_width_in_one_strip():
     assert cut.cell_length == 7 and cut.text.startswith("abcdef")
     exact = fit_strip([Segment("abc", red)], 3, base)
     assert exact.cell_length == 3 and list(exact) == [Segment("abc", red)]
+    # the cells counted by the caller (a lane's): the same strip
+    counted = fit_strip([Segment("ab", red), Segment("日", red)], 8, base, used=4)
+    assert list(counted) == list(short) and counted.cell_length == 8
 
 
 @async_test

@@ -410,7 +410,7 @@ class Lanes(g.GlyphLines, ScrollView):
                 used += len(text)
         if used == width:
             return g.Line(segments, width)
-        return g.fit_strip(segments, width, self.base_style)  # every segment has its style
+        return g.fit_strip(segments, width, self.base_style, used)  # every segment has its style
 
     #: a lane's first columns (name, os id, task), which change only with
     #: its task: made once, not each frame (the glyph styles they were made
