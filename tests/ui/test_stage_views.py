@@ -1035,3 +1035,34 @@ async def test_the_cpu_panel_sends_only_its_rows_that_changed_to_the_screen():
                     meters.run_units_per_s)
         assert refreshed == [(Region(0, 5, meters.size.width, 1),)]
         assert "".join(seg.text for seg in meters.render_line(5)).startswith(f"lost {human(expected + 10_000_000 - actual)}")
+
+
+@async_test
+async def test_a_live_runs_header_counts_whole_seconds_and_repaints_once_a_second():
+    """The lanes' header is drawn again only when it reads differently: a
+    live run's clock counts whole seconds, so nine frames in ten leave the
+    header alone; a run of fixed work keeps its tenths."""
+    from gilviz.ui.widgets import LanesHeader
+    from gilviz.ui.widgets._lanes import clock_text
+
+    app, fake = make_app(FakeLab(hold=True), workers=4)
+    async with app.run_test(size=(120, 40)):
+        header = app.query_one(LanesHeader)
+        refreshed: list[int] = []
+        original = header.refresh
+
+        def spy(*regions, **kwargs):
+            refreshed.append(1)
+            return original(*regions, **kwargs)
+
+        header.refresh = spy  # type: ignore[method-assign]
+        lanes = range(0, 4)
+        for t_s in (3.0, 3.1, 3.5, 3.99):
+            header.show(t_s, lanes, 4, live=True)
+        assert len(refreshed) == 1
+        assert "".join(seg.text for seg in header.render_line(0)).rstrip().endswith("1 cell = 100 ms, 3 s")
+        header.show(4.02, lanes, 4, live=True)
+        assert len(refreshed) == 2
+        header.show(4.02, lanes, 4, live=False)  # a compare's run: tenths
+        assert "".join(seg.text for seg in header.render_line(0)).rstrip().endswith("1 cell = 100 ms, 4.0 s")
+        assert (clock_text(12), clock_text(12.34), clock_text(None)) == ("12 s", "12.3 s", "")

@@ -93,13 +93,21 @@ def short_task(label: str, width: int) -> str:
     return label
 
 
+def clock_text(t_s: float | None) -> str:
+    """The run's clock: whole seconds as a live run's header counts them
+    (an int), tenths for a run of fixed work."""
+    if t_s is None:
+        return ""
+    return f"{t_s} s" if isinstance(t_s, int) else f"{t_s:.1f} s"
+
+
 def timeline_title(width: int, period_s: float | None, t_s: float | None, visible: range, total: int) -> str:
     """The timeline column's title, the longest that fits in ``width``: the
     time scale, the clock and which lanes are on screen, said shorter and
     shorter ("time → 1 cell = 100 ms, 1.2 s lanes 1-16 of 40 (scroll)" down
     to "100ms/cell 1-16/40", then without the scale)."""
     ms = f"{round(period_s * 1000)} ms" if period_s else "sample period"
-    clock = f"{t_s:.1f} s" if t_s is not None else ""
+    clock = clock_text(t_s)
     lanes = ""
     if total > len(visible):
         lanes = f"{visible.start + 1}-{min(total, visible.stop)}/{total}"
@@ -124,7 +132,7 @@ def switch_title(width: int, t_s: float | None, switch: Switch) -> str:
     clock, then when the last switch was and what it changed ("19.3 s ┃
     13.9 s: threads → processes"), shorter and shorter, down to what the
     mode became ("→ processes"); never a word cut (it read "13.9 s: thre")."""
-    clock = f"{t_s:.1f} s " if t_s is not None else ""
+    clock = f"{clock_text(t_s)} " if t_s is not None else ""
     change, short = switch.change, switch.became
     last = short.rsplit(", ", 1)[-1]
     candidates = [f" {clock}┃ {switch.t_s:.1f} s: {change}", f" {clock}┃ {change}", f" {clock}┃ {short}",
@@ -157,7 +165,14 @@ class LanesHeader(g.GlyphLines, Widget):
              switch: Switch | None = None) -> None:
         """The clock of the run on screen, the lanes shown of ``total``; in a
         live run the lanes give each worker's rate, and ``switch`` says what
-        the last mode switch changed."""
+        the last mode switch changed.
+
+        A live run's clock counts whole seconds: it goes on for minutes, its
+        timeline scrolls by itself, and a clock in tenths made the header a
+        line to draw again every frame (a second widget through Textual's
+        compositor, ten times a second, for a figure nobody reads that fast)."""
+        if live and t_s is not None:
+            t_s = int(t_s)
         shown = (t_s, visible, total, live, switch)
         if shown != self._shown:
             self._shown = shown
