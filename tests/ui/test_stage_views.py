@@ -1042,6 +1042,8 @@ async def test_a_live_runs_header_counts_whole_seconds_and_repaints_once_a_secon
     """The lanes' header is drawn again only when it reads differently: a
     live run's clock counts whole seconds, so nine frames in ten leave the
     header alone; a run of fixed work keeps its tenths."""
+    from textual.geometry import Region
+
     from gilviz.ui.widgets import LanesHeader
     from gilviz.ui.widgets._lanes import clock_text
 
@@ -1065,4 +1067,12 @@ async def test_a_live_runs_header_counts_whole_seconds_and_repaints_once_a_secon
         assert len(refreshed) == 2
         header.show(4.02, lanes, 4, live=False)  # a compare's run: tenths
         assert "".join(seg.text for seg in header.render_line(0)).rstrip().endswith("1 cell = 100 ms, 4.0 s")
+        # the line Textual gets is kept until it reads differently, and what
+        # it is made of besides the clock (a compare's scale) makes it again
+        crop = Region(0, 0, header.size.width, 1)
+        assert header.render_lines(crop) is header.render_lines(crop)
+        header.scale = 2
+        header.show(4.02, lanes, 4, live=False)
+        assert len(refreshed) == 4
+        assert "".join(seg.text for seg in header.render_lines(crop)[0]).rstrip().endswith("1 cell = 200 ms, 4.0 s")
         assert (clock_text(12), clock_text(12.34), clock_text(None)) == ("12 s", "12.3 s", "")

@@ -143,8 +143,11 @@ def switch_title(width: int, t_s: float | None, switch: Switch) -> str:
     return ""
 
 
-class LanesHeader(g.GlyphLines, Widget):
-    """The lanes' column titles, the time scale and which lanes are on screen."""
+class LanesHeader(StillLines, g.GlyphLines, Widget):
+    """The lanes' column titles, the time scale and which lanes are on screen.
+
+    Its line is kept until it reads differently (StillLines): Textual asks
+    for it with every frame of the lanes beside it."""
 
     COMPONENT_CLASSES = g.COMPONENT_CLASSES
 
@@ -173,7 +176,8 @@ class LanesHeader(g.GlyphLines, Widget):
         compositor, ten times a second, for a figure nobody reads that fast)."""
         if live and t_s is not None:
             t_s = int(t_s)
-        shown = (t_s, visible, total, live, switch)
+        # with what the line is made of besides (set as attributes)
+        shown = (t_s, visible, total, live, switch, self.period_s, self.scale, self.presenter)
         if shown != self._shown:
             self._shown = shown
             self.refresh()
@@ -183,7 +187,7 @@ class LanesHeader(g.GlyphLines, Widget):
         width = self.line_width
         if y != 0:
             return self.blank(width)
-        t_s, visible, total, live, switch = self._shown or (None, range(0), 0, False, None)
+        t_s, visible, total, live, switch = self._shown[:5] if self._shown else (None, range(0), 0, False, None)
         cols = LaneColumns.fit(width, self.presenter)
         text = f"{'worker':<{NAME_W}} "
         if cols.os_id:
