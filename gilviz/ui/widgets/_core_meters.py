@@ -121,13 +121,33 @@ class CoreMeters(g.GlyphLines, Widget):
 
     # -- painting ------------------------------------------------------------
 
+    #: the rows ``show`` made, while Textual renders the lines of the frame they were made for
+    _frame_rows: list[Strip] | None = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Whether ``show``'s rows are this frame's is asked once, not for
+        each of the panel's thirty-odd lines."""
+        if self._rows_current(self.laid_out_size.width):
+            self._frame_rows = self._rows
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_rows = None
+
+    def _rows_current(self, width: int) -> bool:
+        """The rows ``show`` made are for this width, these glyph styles and what is shown."""
+        made_for = self._rows_for
+        return made_for is not None and made_for[0].width == width and made_for[1:] == (
+            self._painted, self.view, self.cpu_count, self.run_cores_used, self.run_units_per_s)
+
     def render_line(self, y: int) -> Strip:
         # every segment comes in the widget's own colours (GlyphStyles.strip)
-        width = self.line_width
-        rows, made_for = self._rows, self._rows_for
-        if y < len(rows) and made_for is not None and made_for[0].width == width and made_for[1:] == (
-                self._painted, self.view, self.cpu_count, self.run_cores_used, self.run_units_per_s):
+        rows = self._frame_rows
+        if rows is None and self._rows_current(self.line_width):  # asked for one line
+            rows = self._rows
+        if rows is not None and y < len(rows):
             return rows[y]  # made by show() for this frame
+        width = self.line_width
         if y >= TOP_ROWS + max(1, self._n_cores()):  # the panel's rest: nothing, asked for every frame
             return self.blank(width)
         return self._row(y, width)
