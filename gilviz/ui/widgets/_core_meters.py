@@ -134,6 +134,9 @@ class CoreMeters(g.GlyphLines, Widget):
         finally:
             self._frame_rows = None
 
+    def content_rows(self) -> int | None:
+        return TOP_ROWS + max(1, self._n_cores())  # the rest of the panel is blank, as render_line says
+
     def _rows_current(self, width: int) -> bool:
         """The rows ``show`` made are for this width, these glyph styles and what is shown."""
         made_for = self._rows_for

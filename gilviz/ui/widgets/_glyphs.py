@@ -214,7 +214,17 @@ class GlyphLines(GlyphStyles):
             if filters:  # the background walks every ancestor: only for a filter that needs it
                 _, background = self.background_colors  # type: ignore[attr-defined]
             lines = []
+            # the rows past the content are blank: one line for them all (the
+            # lanes' and the CPU panel's empty rows are half of their lines)
+            content, blank = self.content_rows(), None
             for y in crop.line_range:
+                if content is not None and y >= content:
+                    if blank is None:
+                        blank = self.blank(width)
+                        for line_filter in filters:
+                            blank = blank.apply_filter(line_filter, background)
+                    lines.append(blank)
+                    continue
                 strip = render_line(y)
                 if strip.cell_length != width:
                     strip = strip.adjust_cell_length(width, base)
@@ -227,6 +237,12 @@ class GlyphLines(GlyphStyles):
             return lines
         finally:
             self._frame_width = None
+
+    def content_rows(self) -> int | None:
+        """How many rows from the top may have something in them: those
+        below are blank (``blank``), as ``render_line`` would make them. None:
+        ask ``render_line`` for every row."""
+        return None
 
     #: ``_plain``'s answer, and the styles it was for (``_styles_key``)
     _plain_answer: tuple[tuple, bool] | None = None

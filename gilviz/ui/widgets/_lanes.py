@@ -379,6 +379,13 @@ class Lanes(g.GlyphLines, ScrollView):
         finally:
             self._frame_top = None
 
+    def content_rows(self) -> int | None:
+        lanes = self._lanes()
+        if not lanes:  # the hint
+            return None
+        top = self.scroll_offset.y if self._frame_top is None else self._frame_top
+        return max(0, len(lanes) - top)
+
     def render_line(self, y: int) -> Strip:
         # every segment comes in the widget's own colours (GlyphStyles.strip)
         width = self.line_width
