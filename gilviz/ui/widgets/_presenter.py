@@ -43,7 +43,9 @@ def figures(workload: str, cpu_count: int | None, live: RunView | None, last: Ru
     """The figures to show: of the run going on (``live``), else of ``last``."""
     cores_of = f"cores used of {cpu_count} cores" if cpu_count else "cores used"
     if live is not None:
-        t = f"{live.t_s:.1f}" if live.t_s is not None else NONE
+        # a live run's clock in whole seconds, as the lanes' header counts it; a run of fixed work's in tenths
+        whole = live.started is not None and live.started.request.live
+        t = NONE if live.t_s is None else f"{int(live.t_s)}" if whole else f"{live.t_s:.1f}"
         out = [Figure(f"{recent_cores:.2f}" if recent_cores is not None else NONE, cores_of),
                Figure(t, "seconds so far")]
         if workload == "race":
