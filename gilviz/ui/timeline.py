@@ -224,6 +224,19 @@ def _changes(before: RunStarted, after: RunStarted) -> list[tuple[str, str, str]
     return parts
 
 
+def run_clock(t_s: float, live: bool) -> float | int:
+    """A run's clock as the screen shows it: a live run's in whole seconds
+    (it goes on for minutes and its timeline scrolls by itself; tenths
+    changing ten times a second made the lanes' header a line to draw again
+    every frame), a run of fixed work's as measured."""
+    return int(t_s) if live else t_s
+
+
+def clock_number(t_s: float | int) -> str:
+    """``run_clock``'s figure: "12" for whole seconds, "12.3" otherwise."""
+    return f"{t_s}" if isinstance(t_s, int) else f"{t_s:.1f}"
+
+
 class _Lane:
     __slots__ = ("identity", "sample", "cells", "units_expected", "last_task", "last_state", "off_screen")
 

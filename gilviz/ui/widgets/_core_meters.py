@@ -64,7 +64,7 @@ class CoreMeters(g.GlyphLines, Widget):
         self.run_cores_used = run_cores_used
         self.run_units_per_s = run_units_per_s
         size = self.laid_out_size
-        rows = min(size.height, TOP_ROWS + max(1, self._n_cores()))  # the rest is blank: not repainted
+        rows = min(size.height, self.content_rows())  # the rest is blank: not repainted
         before, made_for = self._rows, self._rows_for
         if not self.display or not size.width or rows <= 0:
             # hidden (the presenter view): nothing to repaint; shown again,
@@ -134,14 +134,13 @@ class CoreMeters(g.GlyphLines, Widget):
         finally:
             self._frame_rows = None
 
-    def content_rows(self) -> int | None:
-        return TOP_ROWS + max(1, self._n_cores())  # the rest of the panel is blank, as render_line says
+    def content_rows(self) -> int:
+        return TOP_ROWS + max(1, self._n_cores())  # the rest of the panel is blank
 
     def _rows_current(self, width: int) -> bool:
         """The rows ``show`` made are for this width, these glyph styles and what is shown."""
         made_for = self._rows_for
-        return made_for is not None and made_for[0].width == width and made_for[1:] == (
-            self._painted, self.view, self.cpu_count, self.run_cores_used, self.run_units_per_s)
+        return made_for is not None and made_for[0].width == width and made_for == self._made_for(made_for[0])
 
     def render_line(self, y: int) -> Strip:
         # every segment comes in the widget's own colours (GlyphStyles.strip)
@@ -151,7 +150,7 @@ class CoreMeters(g.GlyphLines, Widget):
         if rows is not None and y < len(rows):
             return rows[y]  # made by show() for this frame
         width = self.line_width
-        if y >= TOP_ROWS + max(1, self._n_cores()):  # the panel's rest: nothing, asked for every frame
+        if y >= self.content_rows():  # the panel's rest: nothing
             return self.blank(width)
         return self._row(y, width)
 

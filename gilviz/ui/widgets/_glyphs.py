@@ -437,7 +437,7 @@ def spark_kept(kept: dict, key: object, values, width: int, top: float) -> str:
         elif step is not None:  # the oldest left (SHIFTED), or not (GREW); the newest came
             body = old_body[1 if step == SHIFTED else 0:] + _spark_cell(tail[-1], top)
     if body is None:
-        body = "".join([_spark_cell(v, top) for v in tail])
+        body = spark(tail, len(tail), top)
     kept[key] = (tail, top, width, body)
     return body.ljust(width)
 

@@ -26,7 +26,7 @@ from textual.widget import Widget
 from gilviz.engine.model import WorkerState
 from gilviz.engine.workloads import spec
 from gilviz.ui.compare_board import LaneGroup
-from gilviz.ui.timeline import LaneView, RunView, Switch
+from gilviz.ui.timeline import LaneView, RunView, Switch, clock_number, run_clock
 
 from . import _glyphs as g
 from ._still import StillLines
@@ -94,11 +94,8 @@ def short_task(label: str, width: int) -> str:
 
 
 def clock_text(t_s: float | None) -> str:
-    """The run's clock: whole seconds as a live run's header counts them
-    (an int), tenths for a run of fixed work."""
-    if t_s is None:
-        return ""
-    return f"{t_s} s" if isinstance(t_s, int) else f"{t_s:.1f} s"
+    """The run's clock (``run_clock``) with its unit: "12 s", "12.3 s"."""
+    return "" if t_s is None else f"{clock_number(t_s)} s"
 
 
 def timeline_title(width: int, period_s: float | None, t_s: float | None, visible: range, total: int) -> str:
@@ -168,14 +165,10 @@ class LanesHeader(StillLines, g.GlyphLines, Widget):
              switch: Switch | None = None) -> None:
         """The clock of the run on screen, the lanes shown of ``total``; in a
         live run the lanes give each worker's rate, and ``switch`` says what
-        the last mode switch changed.
-
-        A live run's clock counts whole seconds: it goes on for minutes, its
-        timeline scrolls by itself, and a clock in tenths made the header a
-        line to draw again every frame (a second widget through Textual's
-        compositor, ten times a second, for a figure nobody reads that fast)."""
-        if live and t_s is not None:
-            t_s = int(t_s)
+        the last mode switch changed. A live run's clock counts whole
+        seconds (``run_clock``): the header is drawn again once a second."""
+        if t_s is not None:
+            t_s = run_clock(t_s, live)
         # with what the line is made of besides (set as attributes)
         shown = (t_s, visible, total, live, switch, self.period_s, self.scale, self.presenter)
         if shown != self._shown:
@@ -379,12 +372,15 @@ class Lanes(g.GlyphLines, ScrollView):
         finally:
             self._frame_top = None
 
+    def _top(self) -> int:
+        """The first lane on screen (read once a frame while Textual renders it)."""
+        return self.scroll_offset.y if self._frame_top is None else self._frame_top
+
     def content_rows(self) -> int | None:
         lanes = self._lanes()
         if not lanes:  # the hint
             return None
-        top = self.scroll_offset.y if self._frame_top is None else self._frame_top
-        return max(0, len(lanes) - top)
+        return max(0, len(lanes) - self._top())
 
     def render_line(self, y: int) -> Strip:
         # every segment comes in the widget's own colours (GlyphStyles.strip)
@@ -395,8 +391,7 @@ class Lanes(g.GlyphLines, ScrollView):
             if 1 <= y < 1 + len(lines):
                 return self.strip([Segment(lines[y - 1], self.glyph_style(g.LABEL))], width)
             return self.blank(width)
-        top = self._frame_top
-        index = (self.scroll_offset.y if top is None else top) + y
+        index = self._top() + y
         if index >= len(lanes):
             return self.blank(width)
         row = lanes[index]

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Static
 
 from gilviz.engine.model import RunResult, gil_between
-from gilviz.ui.timeline import RunView
+from gilviz.ui.timeline import RunView, clock_number, run_clock
 from gilviz.ui.widgets._glyphs import blocked_meaning
 
 SLOTS = 4
@@ -43,9 +43,9 @@ def figures(workload: str, cpu_count: int | None, live: RunView | None, last: Ru
     """The figures to show: of the run going on (``live``), else of ``last``."""
     cores_of = f"cores used of {cpu_count} cores" if cpu_count else "cores used"
     if live is not None:
-        # a live run's clock in whole seconds, as the lanes' header counts it; a run of fixed work's in tenths
+        # as the lanes' header counts it: a live run's in whole seconds
         whole = live.started is not None and live.started.request.live
-        t = NONE if live.t_s is None else f"{int(live.t_s)}" if whole else f"{live.t_s:.1f}"
+        t = NONE if live.t_s is None else clock_number(run_clock(live.t_s, whole))
         out = [Figure(f"{recent_cores:.2f}" if recent_cores is not None else NONE, cores_of),
                Figure(t, "seconds so far")]
         if workload == "race":
