@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 STRATEGIES = ("sequential", "threads", "processes")
 #: one thread, one event loop, one task per URL: for workloads that wait on
@@ -121,11 +121,15 @@ class WorkerIdentity:
     os_id: int  # native thread id or pid (asyncio: the loop's thread); 0 until the worker has started
 
 
-@dataclass(frozen=True)
-class WorkerSample:
-    """One worker over one sample period, read by the parent's sampler."""
+class WorkerSample(NamedTuple):
+    """One worker over one sample period, read by the parent's sampler.
 
-    index: int
+    A named tuple, not a frozen dataclass: the sampler makes one for every
+    worker every period, and a frozen dataclass sets each of its seventeen
+    fields through ``object.__setattr__`` (5.5 µs against 0.8 µs here: at
+    256 workers, 1.4 ms of the app's sampling thread every 100 ms)."""
+
+    index: int  # type: ignore[assignment]  # the lane's; it hides tuple.index, which nothing here calls
     os_id: int
     state: WorkerState
     units: int  # cumulative units done

