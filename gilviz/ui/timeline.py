@@ -336,22 +336,30 @@ class LiveRun:
                 fastest = self._fastest.add(w for w in tick.workers if w.split)
                 if fastest is not None and fastest > solo:
                     solo = self._solo = fastest
+            # one pass over the workers for their lanes and the run's sums
+            # (256 workers, ten times a second, in the sampling thread)
+            lanes, n_lanes, period_s = self._lanes, len(self._lanes), tick.period_s
+            units = work_now = in_run = gil_wait = 0.0
             for sample in tick.workers:
-                if 0 <= sample.index < len(self._lanes):
-                    lane = self._lanes[sample.index]
+                units += sample.units_delta
+                work_now += sample.units_per_s
+                if sample.split:
+                    in_run += sample.running_s + sample.core_wait_s + sample.gil_wait_s + sample.io_wait_s
+                    gil_wait += sample.gil_wait_s
+                if 0 <= sample.index < n_lanes:
+                    lane = lanes[sample.index]
                     lane.sample = sample
                     if sample.task_index >= 0:
                         lane.last_task = sample.task_index
                     if sample.split:
                         lane.last_state = dominant_state(sample)
                         self._states_measured = True
-                    lane.cells.append(classify(sample, tick.period_s, solo, lane.last_state))
+                    lane.cells.append(classify(sample, period_s, solo, lane.last_state))
             self._cores_used.append(tick.cores_used)
-            self._throughput.append(sum(w.units_delta for w in tick.workers) / tick.period_s if tick.period_s else 0.0)
-            self._work_now = sum(w.units_per_s for w in tick.workers)
-            in_run = sum(w.running_s + w.core_wait_s + w.gil_wait_s + w.io_wait_s for w in tick.workers if w.split)
+            self._throughput.append(units / period_s if period_s else 0.0)
+            self._work_now = work_now
             if in_run > 0:
-                self._gil_wait.append(sum(w.gil_wait_s for w in tick.workers if w.split) / in_run)
+                self._gil_wait.append(gil_wait / in_run)
             if tick.race_counter is not None:
                 expected = tick.race_units if tick.race_units is not None else sum(w.units for w in tick.workers)
                 self._race = (expected, tick.race_counter)
@@ -388,9 +396,10 @@ class LiveRun:
                 if visible is not None and i not in visible:
                     lanes.append(lane.off_screen)
                     continue
-                history = lane.cells
-                start = max(0, len(history) - cells)
-                tail = tuple(itertools.islice(history, start, None)) if cells else ()
+                # from the newest back: a deque is walked from one end, and
+                # the newest 60 of 600 cells counted from the oldest walked
+                # past the other 540 (half of making a lane's view)
+                tail = tuple(itertools.islice(reversed(lane.cells), cells))[::-1] if cells else ()
                 sample = lane.sample
                 task = ""
                 if started is not None and 0 <= lane.last_task < len(started.tasks):

@@ -286,3 +286,25 @@ def test_a_sparkline_made_from_its_last_one_is_the_sparkline_made_again(steps, w
         elif step == "rescale":  # another number of cores
             top = max(1.0, new[0])
         assert g.spark_kept(kept, "used", values, width, top) == g.spark(values, width, top), (step, values)
+
+
+def test_a_view_holds_each_lanes_newest_cells_oldest_first():
+    """A lane keeps up to its capacity of cells; a view copies the newest
+    ``cells`` of them, in the order they came, or all there are."""
+    started = live_started("threads", 1000.0)
+    live = LiveRun(capacity=20)
+    live.start(started)
+    levels = [1 + i % LEVELS for i in range(30)]  # one cell a tick, each of a height that says when it came
+    for i, level in enumerate(levels):
+        units = round(level / LEVELS * 1000.0 * 0.1)
+        samples = tuple(WorkerSample(w, 100 + w, WorkerState.RUNNING, units, units, 0, 1, 0, 0.0, 1.0, 0)
+                        for w in range(2))
+        live.feed(Tick(seq=i, t_s=0.1 * (i + 1), period_s=0.1, workers=samples, cores_percent=(100.0,),
+                       cores_used=1.0))
+        if i == 4:  # fewer cells than asked for: all of them
+            assert [c.level for c in live.view(8).lanes[0].cells] == levels[:5]
+    for lane in live.view(8).lanes:
+        assert [c.level for c in lane.cells] == levels[-8:]
+    assert [c.level for c in live.view(50).lanes[1].cells] == levels[-20:]  # the capacity kept
+    assert live.view(0).lanes[0].cells == ()
+    assert live.view(8, visible=range(1, 2)).lanes[0].cells == ()  # off screen: none copied
