@@ -148,3 +148,50 @@ def test_past_its_share_of_open_files_the_sampler_opens_each_file_for_one_read(m
     finally:
         slots.close()
         slots.unlink()
+
+
+@linux_only
+def test_the_cores_times_read_from_proc_stat_are_psutils():
+    """The sampler reads the cores' lines of /proc/stat itself, kept open:
+    the same records as psutil's ``cpu_times(percpu=True)``, the same
+    fields, every core, the figures apart only by the ticks between the
+    two reads."""
+    stat = sm.ProcFile("/proc/stat", size=1 << 16)
+    try:
+        ours, theirs = sm.read_core_times(stat), psutil.cpu_times(percpu=True)
+        again = sm.read_core_times(stat)  # read again from its start
+    finally:
+        stat.close()
+    assert len(ours) == len(theirs) == len(again) == psutil.cpu_count()
+    for mine, psutils, later in zip(ours, theirs, again):
+        assert type(mine) is type(psutils)
+        for name in psutils._fields:
+            assert getattr(mine, name) <= getattr(psutils, name) + 1e-9  # times only grow
+            assert getattr(psutils, name) <= getattr(later, name) + 1e-9
+            assert getattr(later, name) - getattr(mine, name) < 1.0  # a few ticks at most
+
+
+def test_the_cores_times_are_the_files_figures_in_seconds_or_psutils(tmp_path, monkeypatch):
+    """The cores' lines come after the sum of them all, and end at the line
+    after (intr). A file cut within them (a read shorter than the file) is
+    not read as fewer cores: psutil reads it then."""
+    kind = type(psutil.cpu_times())
+    width = len(kind._fields)
+    ticks = 100
+    monkeypatch.setattr(sm, "_CLOCK_TICKS", ticks)
+
+    def line(name: str, first: int) -> str:
+        return " ".join([name] + [str(first + i) for i in range(width)]) + " 99 99\n"  # fields a newer kernel adds
+
+    whole = line("cpu", 0) + line("cpu0", 100) + line("cpu1", 200) + "intr 1 2 3\nctxt 5\n"
+    path = tmp_path / "stat"
+    path.write_text(whole)
+    cores = sm.read_core_times(sm.ProcFile(str(path), size=1 << 16))
+    assert cores == [kind(*((100 + i) / ticks for i in range(width))), kind(*((200 + i) / ticks for i in range(width)))]
+
+    from_psutil = [kind(*(float(i) for i in range(width)))]
+    monkeypatch.setattr(sm.psutil, "cpu_times", lambda percpu=False: from_psutil)
+    for cut in (len(whole) - len("intr 1 2 3\nctxt 5\n"), len(line("cpu", 0) + line("cpu0", 100)) + 9):
+        assert sm.read_core_times(sm.ProcFile(str(path), size=cut)) is from_psutil
+    assert sm.read_core_times(None) is from_psutil  # no file kept: psutil
+    assert sm.read_core_times(sm.ProcFile(str(tmp_path / "missing"))) is from_psutil
