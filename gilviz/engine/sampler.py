@@ -34,12 +34,10 @@ and the rest of a task's time is the network while it awaits (WAITING).
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import threading
 import time
-from typing import Any
 
 import psutil
 
@@ -131,42 +129,12 @@ def _max_kept_files() -> int:
 MAX_KEPT_FILES = _max_kept_files()
 
 
-#: The kernel's clock ticks per second, the unit of /proc/stat's times (0: not Linux).
-_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if sys.platform.startswith("linux") else 0
-
-
-@functools.cache
-def _core_record() -> Any:
-    """psutil's record of a core's times, with the fields this kernel counts."""
-    return type(psutil.cpu_times())
-
-
-def read_core_times(stat: ProcFile | None = None) -> list:
-    """Every core's CPU times since boot, as psutil's ``cpu_times(percpu=True)``
-    gives them: read once a period, for both the per-core load and the
-    host's steal. Each read of /proc/stat costs the kernel the whole file
-    (every interrupt's count): two reads a period took 0.25 ms of the app's
-    sampling thread, measured in a live run.
-
-    ``stat``: /proc/stat kept open (Linux), whose first lines, the cores',
-    are read here as psutil reads them, without the rest of the file's lines
-    (psutil's read took 0.25 ms of the sampling thread a period, in a live
-    run; this one about half). Where those lines are not all there, psutil."""
-    data = stat.read() if stat is not None and _CLOCK_TICKS else None
-    if data:
-        kind = _core_record()
-        width = len(kind._fields)
-        cores: list = []
-        lines = data.split(b"\n")
-        for line in lines[1:]:  # the first is every core's sum
-            if not line.startswith(b"cpu"):
-                if line:  # the line after the cores': every core was read
-                    return cores
-                break
-            values = line.split()[1:width + 1]
-            if len(values) != width:
-                break
-            cores.append(kind._make([int(value) / _CLOCK_TICKS for value in values]))
+def read_core_times() -> list:
+    """Every core's CPU times since boot (psutil's ``cpu_times(percpu=True)``):
+    read once a period, for both the per-core load and the host's steal.
+    Each read of /proc/stat costs the kernel the whole file (every
+    interrupt's count): two reads a period took 0.25 ms of the app's
+    sampling thread, measured in a live run."""
     return psutil.cpu_times(percpu=True)
 
 
@@ -345,14 +313,13 @@ class Sampler:
         self.probe: SleepProbe | None = None
         #: the host's steal and the busy time at the last read, and the share of the busy time it took since
         self._steal_last: tuple[float, float] | None = None
-        #: every core's times at the last sample (read_core_times), and /proc/stat kept open for them
-        self._stat = ProcFile("/proc/stat", size=1 << 16) if _CLOCK_TICKS else None
+        #: every core's times at the last sample (read_core_times)
         self._core_times: list = []
         self._stolen_share = 0.0
 
     def start(self) -> None:
         """Call after the start signal: every figure counts from the signal."""
-        self._core_times = read_core_times(self._stat)  # the next sample's load is since now
+        self._core_times = read_core_times()  # the next sample's load is since now
         now = time.monotonic_ns()
         self.go_ns = int(self.slots.words[GO_NS]) or now
         self._t_last_ns = self.go_ns
@@ -389,8 +356,6 @@ class Sampler:
         for file in self._schedstat_files.values():
             file.close()
         self._schedstat_files.clear()
-        if self._stat is not None:
-            self._stat.close()
 
     # -- reading the OS ------------------------------------------------------
 
@@ -592,7 +557,7 @@ class Sampler:
         now = time.monotonic_ns()
         period = max(now - self._t_last_ns, 1000) / 1e9
         self._t_last_ns = now
-        cores_before, cores = self._core_times, read_core_times(self._stat)
+        cores_before, cores = self._core_times, read_core_times()
         self._core_times = cores  # before the workers are read: their steal is this read's
         # each core's load since the last sample (a core that came or went since: none yet)
         cores_percent = (tuple(busy_percent(a, b) for a, b in zip(cores_before, cores, strict=True))
