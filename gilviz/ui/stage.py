@@ -506,7 +506,10 @@ class StageScreen(StillLines, Screen[None]):
         if action in ("next_python", "toggle_gil", "one_core"):
             return self._lab_action_enabled(action)
         if action in ("clear_scoreboard", "export_scoreboard"):
-            return True if self.query(Scoreboard) and self.query_one(Scoreboard).rows_data else None
+            # the widget found once: the footer asks for every key at each
+            # screen change and switch, and two queries of the screen's
+            # widgets for each of these two keys were a tenth of opening help
+            return True if self._ready and self._widget(Scoreboard).rows_data else None
         if action == "export_trace":
             last = self.gilviz.last_result
             return True if last is not None and last.ticks else None

@@ -293,6 +293,7 @@ async def test_shift_c_clears_the_scoreboard():
         await settle(app, pilot)
         board = app.query_one(Scoreboard)
         assert len(board.rows_data) == 3 and board.row_count == 3
+        assert app.stage.check_action("clear_scoreboard", ()) is True  # the key lit
         await pilot.press("C")
         await pilot.pause()
         assert board.rows_data == [] and board.row_count == 0
