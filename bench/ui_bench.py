@@ -39,6 +39,7 @@ import sys
 import termios
 import threading
 import time
+from dataclasses import dataclass
 
 import psutil
 
@@ -112,32 +113,38 @@ def _main_thread_wait(pid: int) -> float | None:
         return None
 
 
+@dataclass
 class CpuReading:
     """The process's CPU seconds (user + system) per wall second over a
     stretch, and how they split: the main thread (Textual's event loop, the
     drawing) and the others (the session thread that samples the lab,
     Textual's writer and input threads); and how long the main thread
-    waited for a core per second it ran (Linux)."""
+    waited for a core per second it ran (Linux; None elsewhere)."""
 
-    def __init__(self, pid: int, seconds: float) -> None:
-        proc = psutil.Process(pid)
-
-        def main_thread() -> float:
-            return next((t.user_time + t.system_time for t in proc.threads() if t.id == pid), 0.0)
-
-        cpu0, main0, wait0, t0 = sum(proc.cpu_times()[:2]), main_thread(), _main_thread_wait(pid), time.perf_counter()
-        time.sleep(seconds)
-        wall = time.perf_counter() - t0
-        cpu, main, wait = sum(proc.cpu_times()[:2]) - cpu0, main_thread() - main0, _main_thread_wait(pid)
-        self.total = cpu / wall
-        self.main = main / wall
-        self.others = max(0.0, cpu - main) / wall
-        self.main_waited = (wait - wait0) / main if wait is not None and wait0 is not None and main > 0 else None
+    total: float
+    main: float
+    others: float
+    main_waited: float | None
 
     def split(self) -> str:
         waited = (f"; it waited {self.main_waited:.1f} s for a core per second on one"
                   if self.main_waited is not None else "")
         return f"main thread {self.main * 100:.1f}%, other threads {self.others * 100:.1f}%{waited}"
+
+
+def read_cpu(pid: int, seconds: float) -> CpuReading:
+    """The app's CPU over the next ``seconds``, read from outside."""
+    proc = psutil.Process(pid)
+
+    def main_thread() -> float:
+        return next((t.user_time + t.system_time for t in proc.threads() if t.id == pid), 0.0)
+
+    cpu0, main0, wait0, t0 = sum(proc.cpu_times()[:2]), main_thread(), _main_thread_wait(pid), time.perf_counter()
+    time.sleep(seconds)
+    wall = time.perf_counter() - t0
+    cpu, main, wait = sum(proc.cpu_times()[:2]) - cpu0, main_thread() - main0, _main_thread_wait(pid)
+    waited = (wait - wait0) / main if wait is not None and wait0 is not None and main > 0 else None
+    return CpuReading(cpu / wall, main / wall, max(0.0, cpu - main) / wall, waited)
 
 
 def p90(values: list[float]) -> float:
@@ -194,12 +201,12 @@ def main(argv: list[str] | None = None) -> int:
             term.wait_for(b"ready")
             if i == 0:
                 time.sleep(1.0)
-                idle = CpuReading(term.pid, args.seconds).total
+                idle = read_cpu(term.pid, args.seconds).total
                 print(f"  idle app (no run):                     UI CPU {idle * 100:5.1f}% of one core")
             term.send(b"\r")
             term.wait_for(b"running")
             time.sleep(1.5)  # past the start-up
-            ui = CpuReading(term.pid, args.seconds)
+            ui = read_cpu(term.pid, args.seconds)
             keys = key_latencies(term, args.presses)
             switches = switch_latencies(term, args.switches)
         finally:

@@ -409,7 +409,7 @@ class StageScreen(StillLines, Screen[None]):
             lanes.show(view, workload, lanes.hint if view is not None and view.lanes else self.hint())
             self._widget(LanesHeader).scale = 1
             t_s, total = (view.t_s if view is not None else None), (len(view.lanes) if view is not None else 0)
-            live = view is not None and view.started is not None and view.started.request.live
+            live = view is not None and view.live
             if view is not None and view.switches:
                 switch = view.switches[-1]
         self._widget(LanesHeader).show(t_s, lanes.visible_lanes(), total, live, switch)

@@ -170,6 +170,11 @@ class RunView:
     #: more (see :meth:`LiveRun.feed`); None where there is none (fetch)
     solo_units_per_s: float | None = None
 
+    @property
+    def live(self) -> bool:
+        """A live run's view (it goes on until stopped), not a run of fixed work's."""
+        return self.started is not None and self.started.request.live
+
     def recent_gil_wait(self) -> float | None:
         """The GIL-wait share over the last few measured ticks of this run."""
         recent = self.gil_wait[-RECENT_TICKS:]

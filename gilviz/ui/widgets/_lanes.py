@@ -488,9 +488,8 @@ class Lanes(g.GlyphLines, ScrollView):
             return "–", g.DIM
         if sample.state == WorkerState.ERROR:
             return "err", g.ERROR
-        started = view.started if view is not None else None
-        if started is not None and started.request.live:
-            solo = view.solo_units_per_s if view is not None else None
+        if view is not None and view.live:
+            solo = view.solo_units_per_s
             if not solo:
                 return "–", g.DIM
             # over the same window as its cpu column (with many workers, the

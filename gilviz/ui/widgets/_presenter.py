@@ -44,8 +44,7 @@ def figures(workload: str, cpu_count: int | None, live: RunView | None, last: Ru
     cores_of = f"cores used of {cpu_count} cores" if cpu_count else "cores used"
     if live is not None:
         # as the lanes' header counts it: a live run's in whole seconds
-        whole = live.started is not None and live.started.request.live
-        t = NONE if live.t_s is None else clock_number(run_clock(live.t_s, whole))
+        t = NONE if live.t_s is None else clock_number(run_clock(live.t_s, live.live))
         out = [Figure(f"{recent_cores:.2f}" if recent_cores is not None else NONE, cores_of),
                Figure(t, "seconds so far")]
         if workload == "race":
