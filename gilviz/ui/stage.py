@@ -27,6 +27,7 @@ from gilviz.engine.session import default_workers
 from gilviz.engine.workloads import WORKLOADS, spec
 from gilviz.export.text import amount
 
+from ._frame import Frame
 from .compare_board import CompareBoard, compare_by
 from .footer import StageFooter, action_name, footer_actions, item_widths
 from .screens import HelpScreen
@@ -171,6 +172,8 @@ class StageScreen(StillLines, Screen[None]):
         #: the runs of the compare on screen (v), side by side; None outside a compare
         self.compare_board: CompareBoard | None = None
         self._compare_started: RunStarted | None = None  # the compare's run going on
+        #: the timer's frames: the lanes and the CPU panel go to the compositor as the frame ends
+        self.frame = Frame(self)
 
     @property
     def gilviz(self) -> GilvizApp:
@@ -224,7 +227,14 @@ class StageScreen(StillLines, Screen[None]):
         self.app.theme_changed_signal.subscribe(self, self.on_theme_changed)
         self.show_mode()
         self.draw(force=True)
-        self.set_interval(1 / self.gilviz.draw_hz, self.draw)
+        self.frame.attach(self._widget(Lanes), self._widget(LanesHeader), self._widget(Legend),
+                          self._widget(CoreMeters))
+        self.set_interval(1 / self.gilviz.draw_hz, self.tick)
+
+    def tick(self) -> None:
+        """The timer's frame: what it refreshes is painted as it ends (_frame.py)."""
+        with self.frame:
+            self.draw()
 
     def on_resize(self) -> None:
         for footer in self.query(Footer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import replace
 
@@ -1078,3 +1079,95 @@ async def test_a_live_runs_header_counts_whole_seconds_and_repaints_once_a_secon
         assert len(refreshed) == 4
         assert "".join(seg.text for seg in header.render_lines(crop)[0]).rstrip().endswith("1 cell = 200 ms, 4.0 s")
         assert (clock_text(12), clock_text(12.34), clock_text(None)) == ("12 s", "12.3 s", "")
+
+
+def _spy_messages(*nodes) -> list[tuple[str, str]]:
+    """(node's class, message's class) of every message posted to ``nodes`` from now on."""
+    posted: list[tuple[str, str]] = []
+    for node in nodes:
+        original = node.post_message
+
+        def spy(message, node=node, original=original):
+            posted.append((type(node).__name__, type(message).__name__))
+            return original(message)
+
+        node.post_message = spy
+    return posted
+
+
+@async_test
+async def test_a_live_frame_is_painted_without_textual_s_message_steps():
+    """The draw timer's frame hands the lanes and the CPU panel to the
+    compositor as it ends (ui/_frame.py): nothing is posted to them or to
+    the screen, the terminal is written within the frame, and the lines on
+    screen are the frame's. A widget that needs more than a repaint (a
+    layout) takes Textual's own steps, and the others are painted anyway."""
+    app, fake = make_app(FakeLab(hold=True), workers=4)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        stage = app.screen
+        lanes, meters = app.query_one(Lanes), app.query_one(CoreMeters)
+        written = []
+        display = app._display
+
+        def spy_display(screen, update):
+            written.append(update)
+            return display(screen, update)
+
+        app._display = spy_display
+        posted = _spy_messages(stage, lanes, meters)
+        painted = stage.frame.painted
+        # the next tick's data: a newer view (what the lanes draw is the view's)
+        lanes.view = None  # the lanes draw all of it again, not the rows that moved on
+        stage._drawn = None
+        stage.tick()
+        assert stage.frame.painted == painted + 1
+        assert posted == [], posted  # no Prompt, Idle or Update on the way
+        assert written, "the frame reached the terminal within the tick"
+        assert not lanes._repaint_required and not meters._repaint_required
+        # what was written is the lanes' lines as they give them now
+        codes = "".join(update.render_segments(app.console) for update in written)
+        text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", codes)  # without the colours and the cursor's moves
+        first = "".join(seg.text for seg in lanes.render_line(0)).rstrip()
+        assert first.startswith("thread-0") and first in text
+
+        # a layout to do first: that widget waits for Textual's steps, the other is painted now
+        posted.clear()
+        with stage.frame:
+            lanes.refresh(layout=True)
+            meters.refresh()
+        assert ("Lanes", "Prompt") in posted
+        assert not any(node == "CoreMeters" for node, _ in posted)
+        assert stage.frame.painted == painted + 2
+        await pilot.pause()
+        await pilot.press("x")
+        await settle(app, pilot)
+
+
+@async_test
+async def test_a_frame_under_another_screen_takes_textual_s_own_steps():
+    """With help on top, the stage's frame paints nothing itself: its
+    widgets post the messages Textual would, and the stage is drawn right
+    when help closes."""
+    app, fake = make_app(FakeLab(hold=True), workers=4)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        stage = app.screen
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert app.screen is not stage
+        lanes = stage.query_one(Lanes)
+        posted = _spy_messages(lanes)
+        painted, deferred = stage.frame.painted, stage.frame.deferred
+        stage._drawn = None
+        stage.tick()
+        assert (stage.frame.painted, stage.frame.deferred) == (painted, deferred + 1)
+        assert ("Lanes", "Prompt") in posted
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert app.screen is stage
+        assert "thread-0" in app.export_screenshot()
+        await pilot.press("x")
+        await settle(app, pilot)

@@ -19,6 +19,7 @@ from textual.widget import Widget
 from gilviz.engine.model import gil_between
 from gilviz.engine.workloads import spec
 from gilviz.export.text import amount, human
+from gilviz.ui._frame import FramePainted
 from gilviz.ui.timeline import RunView
 
 from . import _glyphs as g
@@ -33,7 +34,7 @@ TOP_ROWS = 7
 BOLD = Style(bold=True)
 
 
-class CoreMeters(g.GlyphLines, Widget):
+class CoreMeters(FramePainted, g.GlyphLines, Widget):
     COMPONENT_CLASSES = g.COMPONENT_CLASSES
 
     DEFAULT_CSS = """

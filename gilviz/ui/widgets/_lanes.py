@@ -25,6 +25,7 @@ from textual.widget import Widget
 
 from gilviz.engine.model import WorkerState
 from gilviz.engine.workloads import spec
+from gilviz.ui._frame import FramePainted
 from gilviz.ui.compare_board import LaneGroup
 from gilviz.ui.timeline import LaneView, RunView, Switch, clock_number, run_clock
 
@@ -140,7 +141,7 @@ def switch_title(width: int, t_s: float | None, switch: Switch) -> str:
     return ""
 
 
-class LanesHeader(StillLines, g.GlyphLines, Widget):
+class LanesHeader(FramePainted, StillLines, g.GlyphLines, Widget):
     """The lanes' column titles, the time scale and which lanes are on screen.
 
     Its line is kept until it reads differently (StillLines): Textual asks
@@ -197,7 +198,7 @@ class LanesHeader(StillLines, g.GlyphLines, Widget):
         return self.strip([Segment(text, dim), Segment(timeline, dim)], width)
 
 
-class Legend(StillLines, g.GlyphLines, Widget):
+class Legend(FramePainted, StillLines, g.GlyphLines, Widget):
     """What the glyphs of the lanes mean, for the workload on screen."""
 
     COMPONENT_CLASSES = g.COMPONENT_CLASSES
@@ -280,7 +281,7 @@ class Legend(StillLines, g.GlyphLines, Widget):
         return [self.strip(segments, width) for segments in lines]
 
 
-class Lanes(g.GlyphLines, ScrollView):
+class Lanes(FramePainted, g.GlyphLines, ScrollView):
     """Every worker of the current run, one row each, with its timeline."""
 
     COMPONENT_CLASSES = g.COMPONENT_CLASSES
