@@ -13,8 +13,9 @@ While the stage draws a frame (``with frame:``), a widget that mixes in
 the widgets that only need repainting go straight to the screen's
 compositor, as the update timer would send them. Whatever else Textual has
 to do first (a layout, a scroll, new styles, a callback, a batch of
-updates, another screen on top) goes its own way: those widgets post their
-Prompt as they would have, and nothing is painted ahead of it.
+updates, the whole screen to repaint, as under the help) goes its own way:
+those widgets post their Prompt as they would have, and nothing is painted
+ahead of it.
 
 This leans on four of Textual's private names (checked at import, and by a
 test: ``test_a_live_frame_is_painted_without_textual_s_message_steps``); if
@@ -93,12 +94,13 @@ class Frame:
         return True
 
     def _screen_ready(self) -> bool:
-        """The screen would paint dirty widgets at its next update, and nothing first."""
+        """The screen is the top one, and would paint dirty widgets at its
+        next update, and nothing first."""
         screen = self.screen
         if not SUPPORTED or not _has_names(screen, _SCREEN_NAMES):
             return False
         return bool(
-            screen.is_current
+            screen.app.screen_stack and screen.app.screen is screen
             and not screen.app._batch_count
             and screen in screen._compositor
             and not (screen._layout_required or screen._scroll_required or screen._repaint_required
