@@ -17,9 +17,11 @@ updates, the whole screen to repaint, as under the help) goes its own way:
 those widgets post their Prompt as they would have, and nothing is painted
 ahead of it.
 
-This leans on four of Textual's private names (checked at import, and by a
-test: ``test_a_live_frame_is_painted_without_textual_s_message_steps``); if
-a Textual release renames them, every refresh takes Textual's own steps.
+This leans on Textual's private names (the screen's dirty widgets, its
+compositor and its update timer's callback; the flags of what a widget's
+idle would do), looked for before each use and exercised by two tests
+(``test_a_live_frame_is_painted_without_textual_s_message_steps``): if a
+Textual release renames them, every refresh takes Textual's own steps.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from textual.widget import Widget
 
 #: Textual's names the frame uses: the screen's set of dirty widgets and its
 #: update timer's callback; a widget's flags of what its idle would do.
-_SCREEN_NAMES = ("_dirty_widgets", "_on_timer_update", "_layout_required", "_scroll_required",
+_SCREEN_NAMES = ("_dirty_widgets", "_compositor", "_on_timer_update", "_layout_required", "_scroll_required",
                  "_repaint_required", "_recompose_required")
 _WIDGET_NAMES = ("_repaint_required", "_layout_required", "_scroll_required", "_refresh_styles_required",
                  "_recompose_required", "_next_callbacks")
@@ -97,7 +99,7 @@ class Frame:
         """The screen is the top one, and would paint dirty widgets at its
         next update, and nothing first."""
         screen = self.screen
-        if not SUPPORTED or not _has_names(screen, _SCREEN_NAMES):
+        if not SUPPORTED or not _has_names(screen, _SCREEN_NAMES) or not hasattr(screen.app, "_batch_count"):
             return False
         return bool(
             screen.app.screen_stack and screen.app.screen is screen

@@ -1174,3 +1174,29 @@ async def test_a_frame_under_the_help_takes_textual_s_own_steps():
         assert stage.frame.painted == painted + 1
         await pilot.press("x")
         await settle(app, pilot)
+
+
+@async_test
+async def test_without_textual_s_names_a_frame_takes_textual_s_own_steps(monkeypatch):
+    """If a Textual release renames what the frame uses, every refresh goes
+    Textual's own way (its widgets post their Prompt), and the run is drawn
+    all the same."""
+    from gilviz.ui import _frame
+
+    monkeypatch.setattr(_frame, "SUPPORTED", False)
+    app, fake = make_app(FakeLab(hold=True), workers=4)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        stage = app.screen
+        lanes = app.query_one(Lanes)
+        posted = _spy_messages(lanes)
+        stage._drawn = None
+        stage.tick()
+        assert stage.frame.painted == 0 and stage.frame.deferred > 0
+        assert ("Lanes", "Prompt") in posted
+        await pilot.pause()
+        assert not lanes._repaint_required  # Textual took it from there
+        assert "thread-0" in app.export_screenshot()
+        await pilot.press("x")
+        await settle(app, pilot)
