@@ -31,8 +31,9 @@ from typing import Any
 from textual.screen import Screen
 from textual.widget import Widget
 
-#: Textual's names the frame uses: the screen's set of dirty widgets and its
-#: update timer's callback; a widget's flags of what its idle would do.
+#: Textual's names the frame uses: the screen's set of dirty widgets, its
+#: compositor, its update timer's callback and the flags of what that update
+#: would do first; a widget's flags of what its idle would do.
 _SCREEN_NAMES = ("_dirty_widgets", "_compositor", "_on_timer_update", "_layout_required", "_scroll_required",
                  "_repaint_required", "_recompose_required")
 _WIDGET_NAMES = ("_repaint_required", "_layout_required", "_scroll_required", "_refresh_styles_required",
