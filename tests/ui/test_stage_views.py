@@ -1200,3 +1200,38 @@ async def test_without_textual_s_names_a_frame_takes_textual_s_own_steps(monkeyp
         assert "thread-0" in app.export_screenshot()
         await pilot.press("x")
         await settle(app, pilot)
+
+
+def test_a_lane_s_share_under_ten_percent_keeps_its_tenth_so_the_lanes_add_up():
+    """The lanes' rate and cpu columns (four cells): whole percents from
+    10% up, a tenth below. Sixteen threads sharing one core read each
+    about 6%: whole percents could be eight points off the 1.00 beside them."""
+    from gilviz.ui.widgets._lanes import percent
+
+    assert [percent(f) for f in (0.0, 0.0004, 0.064, 0.0994, 0.0996, 0.25, 1.0, 12.5)] == [
+        "0%", "0.0%", "6.4%", "9.9%", "10%", "25%", "100%", "999%"]
+    assert percent(1.0, 100) == "100%" and percent(1.4, 100) == "100%"
+    assert all(len(percent(f / 1000)) <= 4 for f in range(0, 20_000, 7))
+    shares = [1 / 16] * 16  # one core among sixteen
+    shown = sum(float(percent(f).rstrip("%")) for f in shares)
+    assert abs(shown - 100) <= 16 * 0.05 + 1e-9
+    assert sum(round(100 * f) for f in shares) == 96  # what whole percents said: 6% each
+
+
+@async_test
+async def test_sixteen_lanes_cpu_figures_add_up_to_the_cores_used_beside_them():
+    """In the app: sixteen threads sharing a core (the scripted lab gives
+    each 4.4-8.8% a period); their cpu column sums to the panel's cores used."""
+    app, fake = make_app(FakeLab(hold=True), workers=16)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("enter")
+        await settle(app, pilot)
+        lanes, meters = app.query_one(Lanes), app.query_one(CoreMeters)
+        rows = ["".join(seg.text for seg in lanes.render_line(y)) for y in range(16)]
+        cpu = [float(row.split("│")[0].split()[-1].rstrip("%")) for row in rows]
+        assert all(len(row.split("│")[0].split()) >= 4 for row in rows)
+        assert any(value != int(value) for value in cpu), cpu  # tenths shown
+        used = float("".join(seg.text for seg in meters.render_line(0)).split()[2])
+        assert abs(sum(cpu) - 100 * used) <= 16 * 0.05 + 0.5 + 1e-9, (sum(cpu), used)
+        await pilot.press("x")
+        await settle(app, pilot)
