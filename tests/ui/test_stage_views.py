@@ -1235,3 +1235,28 @@ async def test_sixteen_lanes_cpu_figures_add_up_to_the_cores_used_beside_them():
         assert abs(sum(cpu) - 100 * used) <= 16 * 0.05 + 0.5 + 1e-9, (sum(cpu), used)
         await pilot.press("x")
         await settle(app, pilot)
+
+
+@async_test
+async def test_the_convoy_s_mode_line_counts_its_io_thread_beside_its_workers():
+    """The convoy draws its I/O thread as lane 0 beside its counting
+    workers: "1 worker" over two lanes read as one lane too many. Where
+    both do not fit, the status comes first."""
+    from gilviz.ui.widgets import LabHeader
+
+    done = "✓ convoy × threads took 5.00 s   ⏎ run again"
+    for width, status, said in ((80, "ready: press ⏎ to run, ? for help", True),
+                                (80, "● running   x to stop", True), (80, done, False), (100, done, True)):
+        app, fake = make_app(workload="convoy", strategy="threads", workers=1)
+        async with app.run_test(size=(width, 24)) as pilot:
+            await pilot.pause()
+            await pilot.pause()
+            header = app.query_one(LabHeader)
+            header.show(app.lab, app.screen.mode, 0.005, status)
+            line = str(header.render()).splitlines()[1]
+            assert line == " convoy × threads × 1 worker" + (" + I/O thread" if said else "") + "   " + status, line
+            assert len(line) <= width
+    app, fake = make_app(workload="count", strategy="threads", workers=1)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "I/O thread" not in str(app.query_one(LabHeader).render())

@@ -133,8 +133,14 @@ class LabHeader(StillLines, Static):
             line2.append("on" if mode.lock else "off", style("lab-header--on" if mode.lock else "lab-header--off"))
             line2.append("  ·  ", muted)
             line2.append("counter += 1" if mode.race_style == "plain" else "read, call, write", strong)
+        status_text = status if isinstance(status, Text) else Text(status)
+        # the convoy draws its I/O thread as lane 0, beside its workers' lanes:
+        # said where it fits with the status (the status first, at 80 columns)
+        io_thread = " + I/O thread" if spec(mode.workload).io_lane else ""
+        if io_thread and line2.cell_len + len(io_thread) + 3 + status_text.cell_len <= width:
+            line2.append(io_thread, muted)
         line2.append("   ")
-        line2.append_text(status if isinstance(status, Text) else Text(status))
+        line2.append_text(status_text)
         # too long: drop whole parts from the end ("x to stop" is in the
         # footer too), never cut one to "x …"
         while line2.cell_len > width and (cut := line2.plain.rfind("   ")) > 0:
