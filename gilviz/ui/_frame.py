@@ -19,9 +19,10 @@ ahead of it.
 
 This leans on Textual's private names (the screen's dirty widgets, its
 compositor and its update timer's callback; the flags of what a widget's
-idle would do), looked for before each use and exercised by two tests
-(``test_a_live_frame_is_painted_without_textual_s_message_steps``): if a
-Textual release renames them, every refresh takes Textual's own steps.
+idle would do), looked for before each use and exercised by three tests
+(``test_a_live_frame_is_painted_without_textual_s_message_steps`` and the
+two after it): if a Textual release renames them, every refresh takes
+Textual's own steps.
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ from typing import Any
 from textual.screen import Screen
 from textual.widget import Widget
 
-#: Textual's names the frame uses: the screen's set of dirty widgets, its
-#: compositor, its update timer's callback and the flags of what that update
-#: would do first; a widget's flags of what its idle would do.
-_SCREEN_NAMES = ("_dirty_widgets", "_compositor", "_on_timer_update", "_layout_required", "_scroll_required",
-                 "_repaint_required", "_recompose_required")
+#: Textual's names the frame uses (besides the update timer's callback,
+#: ``SUPPORTED``): the screen's set of dirty widgets, its compositor and the
+#: flags of what its update would do first; a widget's flags of what its
+#: idle would do.
+_SCREEN_NAMES = ("_dirty_widgets", "_compositor", "_layout_required", "_scroll_required", "_repaint_required",
+                 "_recompose_required")
 _WIDGET_NAMES = ("_repaint_required", "_layout_required", "_scroll_required", "_refresh_styles_required",
                  "_recompose_required", "_next_callbacks")
 
