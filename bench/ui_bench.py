@@ -24,7 +24,13 @@ Every figure is measured from outside the app, in the same run:
    when the lab has released the new workers; then ``t`` back. Target: under
    500 ms.
 
-Figures depend on the machine and its load: the run prints the load average.
+Figures depend on the machine and its load: the run prints the load
+average, how fast this machine's Python is that day (a bare loop, best of
+three), what a small piece of work costs when a thread wakes up ten times a
+second against the same work in a loop (the app's threads wake so), and on a
+virtual machine the share of the cores' busy time its host took for other
+guests (steal) while it ran. The same code's 16-lane CPU reading went from
+5.0-5.5% at one stop to 7.1-7.9% at a later one, on this VM.
 """
 
 from __future__ import annotations
@@ -180,6 +186,53 @@ def switch_latencies(term: Terminal, times: int) -> list[float]:
     return out
 
 
+def python_speed(iterations: int = 5_000_000, tries: int = 3) -> float:
+    """Seconds this machine's Python takes to count ``iterations`` down in a
+    bare loop (the count workload's), best of ``tries``. The same code's
+    figures differ from day to day on a virtual machine: this says which
+    day a reading is of."""
+    best = float("inf")
+    for _ in range(tries):
+        t0 = time.perf_counter()
+        n = iterations
+        while n > 0:
+            n -= 1
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def wake_cost(calls: int = 20, sleep_s: float = 0.1) -> tuple[float, float]:
+    """Microseconds of CPU one read of every core's times (psutil, as the
+    app's sampler makes each period) takes, median of ``calls``: one right
+    after another, and each after a ``sleep_s`` sleep, as the app's threads
+    wake ten times a second. On this VM the second cost four to eight times
+    the first, idle or busy: what a frame costs depends on that as much as
+    on the code."""
+
+    def cost(pause: float) -> float:
+        times = []
+        for _ in range(calls):
+            if pause:
+                time.sleep(pause)
+            t0 = time.thread_time_ns()
+            psutil.cpu_times(percpu=True)
+            times.append(time.thread_time_ns() - t0)
+        return statistics.median(times) / 1e3
+
+    cost(0.0)  # imported and opened once
+    return cost(0.0), cost(sleep_s)
+
+
+def steal_share(before, after) -> float | None:
+    """The share of the cores' busy time the host of a virtual machine took
+    for other guests between two ``psutil.cpu_times()``; None where it is not counted."""
+    if not hasattr(before, "steal"):
+        return None
+    names = ("user", "nice", "system", "irq", "softirq", "steal")
+    busy = sum(getattr(after, n, 0.0) - getattr(before, n, 0.0) for n in names)
+    return (after.steal - before.steal) / busy if busy > 0 else 0.0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", default="16,256", help="lane counts to measure, comma-separated (default 16,256)")
@@ -193,7 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     counts = [int(n) for n in args.workers.split(",")]
 
     print(f"gilviz UI benchmark: the app in a {cols}x{rows} pty, live count runs with threads in the lab")
-    print(f"machine: {psutil.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"machine: {psutil.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
+          f"Python speed: a 5 M countdown in {python_speed():.2f} s (best of 3)")
+    warm, woken = wake_cost()
+    print(f"a read of the cores' times (psutil): {warm:.0f} µs of CPU one after another, "
+          f"{woken:.0f} µs after a 100 ms sleep")
+    cpu_before = psutil.cpu_times()
     for i, workers in enumerate(counts):
         term = Terminal([sys.executable, "-m", "gilviz", "--workload", "count", "--strategy", "threads",
                          "--workers", str(workers)], cols, rows)
@@ -219,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
               f"p90 {p90(keys):5.0f} ms, max {max(keys):5.0f} ms   (target p90 < 100 ms)")
         print(f"    mode switch p/t -> new workers ({len(switches)}): median {statistics.median(switches):5.0f} ms, "
               f"max {max(switches):5.0f} ms   (target < 500 ms)")
+    steal = steal_share(cpu_before, psutil.cpu_times())
+    if steal is not None:
+        print(f"the host took {steal:.0%} of the cores' busy time for other guests (steal) during the benchmark")
     return 0
 
 
