@@ -131,7 +131,7 @@ class GilvizApp(App[int]):
         if self.discover_pythons:
             self.find_interpreters()
         # built once, now: opening help mid-run then costs one frame, not a compose
-        self.install_screen(HelpScreen(self.stage.bindings_list()), name="help")
+        self.install_screen(HelpScreen(self.stage.bindings_list(), self.stage.glyph_style), name="help")
         self.call_after_refresh(self._freeze_startup)
 
     @staticmethod

@@ -13,6 +13,7 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding
@@ -188,6 +189,11 @@ class StageScreen(StillLines, Screen[None]):
         if found is None:
             found = self._found[kind] = self.query_one(kind)
         return found  # type: ignore[return-value]
+
+    def glyph_style(self, name: str) -> Style:
+        """A glyph's style (a component class of ``_glyphs``), as the lanes
+        paint it under the current theme: the help's legend uses it."""
+        return self._widget(Lanes).glyph_style(name)
 
     # -- layout ---------------------------------------------------------------
 

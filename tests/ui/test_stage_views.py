@@ -282,6 +282,41 @@ async def test_the_help_says_how_to_close_it_on_its_border():
         assert app.screen.query_one(VerticalScroll).border_subtitle == "Esc, ? or q closes"
 
 
+@async_test
+async def test_the_help_s_legend_and_keys_take_the_theme_of_when_it_opens():
+    """The help's legend paints each glyph in the lanes' colour, and its key
+    column in the theme's accent: opened under one theme and again under
+    another, they are the second theme's (they kept the first's)."""
+    from gilviz.ui.screens import HelpScreen
+    from gilviz.ui.widgets import _glyphs as g
+
+    def tables(help_screen):
+        keys, legend = (help_screen.query_one(f"#{name}", Static).content for name in ("keys", "legend"))
+        return keys.columns[0].style, [cell.style for cell in legend.columns[0]._cells]
+
+    app, fake = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        lanes = app.stage.query_one(Lanes)
+        seen = {}
+        for theme in ("textual-dark", "solarized-light"):
+            app.theme = theme
+            await pilot.pause()
+            await pilot.press("question_mark")
+            await pilot.pause()
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            key_style, glyph_styles = tables(app.screen)
+            legend = HelpScreen.legend_items()
+            assert [s.color for s in glyph_styles] == [lanes.glyph_style(name).color for _, name, _ in legend]
+            assert key_style.color == app.screen.get_component_rich_style("help--key", partial=True).color
+            seen[theme] = (key_style.color, [s.color for s in glyph_styles])
+            await pilot.press("escape")
+            await pilot.pause()
+        assert seen["textual-dark"][0] != seen["solarized-light"][0]  # the accent differs
+        assert seen["textual-dark"][1] != seen["solarized-light"][1]
+        assert g.WORK in {name for _, name, _ in HelpScreen.legend_items()}
+
+
 # -- the scoreboard --------------------------------------------------------------
 
 
