@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
 from typing import Callable
 
 from rich.style import Style
@@ -73,8 +74,10 @@ class HelpScreen(ModalScreen[None]):
         return " / ".join(dict.fromkeys(shown))
 
     @staticmethod
-    def legend_items() -> list[tuple[str, str, str]]:
-        """(glyph, its style's name, what it means), each glyph once."""
+    @cache
+    def legend_items() -> tuple[tuple[str, str, str], ...]:
+        """(glyph, its style's name, what it means), each glyph once: made
+        once, as every opening compares the colours of now with its legend's."""
         seen: set[str] = set()
         items = []
         for io_bound in (False, True):
@@ -82,7 +85,7 @@ class HelpScreen(ModalScreen[None]):
                 if glyph not in seen:
                     seen.add(glyph)
                     items.append((glyph, style, text))
-        return items
+        return tuple(items)
 
     def _colours_now(self) -> tuple:
         return self.app.theme, tuple(self.glyph_colour(style) for _, style, _ in self.legend_items())

@@ -292,7 +292,7 @@ async def test_the_help_s_legend_and_keys_take_the_theme_of_when_it_opens():
 
     def tables(help_screen):
         keys, legend = (help_screen.query_one(f"#{name}", Static).content for name in ("keys", "legend"))
-        return keys.columns[0].style, [cell.style for cell in legend.columns[0]._cells]
+        return keys.columns[0].style, [cell.style for cell in legend.columns[0].cells]
 
     app, fake = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
